@@ -1,0 +1,89 @@
+"""Every setting, read once from the environment, validated, and passed to constructors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+StoreKind = Literal["memory", "tables"]
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_BODY_BYTES = 1_048_576
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it and says what is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    store: StoreKind = "memory"
+    tables_connection_string: str = ""
+    tables_endpoint: str = ""
+    table_prefix: str = "scim"
+    keyvault_url: str = ""
+    secrets_file: Path = Path(".data/secrets.json")
+    public_base_url: str = "http://127.0.0.1:7071"
+    token_issuer: str = ""
+    log_pii: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    @property
+    def base_url(self) -> str:
+        """The SCIM Base URL an admin pastes into Entra as the Tenant URL."""
+        return f"{self.public_base_url}/scim/v2"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.public_base_url}/oauth2/token"
+
+    @property
+    def issuer(self) -> str:
+        return self.token_issuer or self.public_base_url
+
+
+def _bool(name: str, raw: str) -> bool:
+    folded = raw.strip().lower()
+    if folded in {"1", "true", "yes", "on"}:
+        return True
+    if folded in {"", "0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the SCIM_* settings; raise SettingsError naming the first invalid one."""
+    env = os.environ if env is None else env
+    store = env.get("SCIM_STORE", "memory").strip().lower() or "memory"
+    if store not in ("memory", "tables"):
+        raise SettingsError(f"SCIM_STORE must be 'memory' or 'tables', not {store!r}")
+    connection = env.get("SCIM_TABLES_CONNECTION_STRING", "")
+    endpoint = env.get("SCIM_TABLES_ENDPOINT", "").rstrip("/")
+    if store == "tables" and not (connection or endpoint):
+        raise SettingsError("SCIM_STORE=tables needs SCIM_TABLES_ENDPOINT (Azure) or SCIM_TABLES_CONNECTION_STRING (Azurite)")
+    prefix = env.get("SCIM_TABLE_PREFIX", "scim")
+    if not (prefix.isalnum() and prefix[:1].isalpha() and len(prefix) <= 40):
+        raise SettingsError(f"SCIM_TABLE_PREFIX must be letters and digits starting with a letter, not {prefix!r}")
+    base = env.get("SCIM_PUBLIC_BASE_URL", "http://127.0.0.1:7071").rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise SettingsError(f"SCIM_PUBLIC_BASE_URL must be an http(s) URL, not {base!r}")
+    try:
+        max_body = int(env.get("SCIM_MAX_BODY_BYTES", str(MAX_BODY_BYTES)))
+    except ValueError:
+        raise SettingsError("SCIM_MAX_BODY_BYTES must be a whole number of bytes") from None
+    return Settings(
+        store=store,  # type: ignore[arg-type]
+        tables_connection_string=connection,
+        tables_endpoint=endpoint,
+        table_prefix=prefix,
+        keyvault_url=env.get("SCIM_KEYVAULT_URL", "").rstrip("/"),
+        secrets_file=Path(env.get("SCIM_SECRETS_FILE", ".data/secrets.json")),
+        public_base_url=base,
+        token_issuer=env.get("SCIM_TOKEN_ISSUER", ""),
+        log_pii=_bool("SCIM_LOG_PII", env.get("SCIM_LOG_PII", "")),
+        max_body_bytes=max_body,
+    )

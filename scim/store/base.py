@@ -1,0 +1,161 @@
+"""The Store contract: one call per SCIM unit of work, so a Table Storage store meets the round-trip budget.
+
+Records are plain data. A store copies what it is given and what it returns: callers may mutate
+results freely. "Not found" is ``None`` (or ``False`` for deletes), never an exception.
+Stores raise only ``scim.errors.Conflict`` (a unique key is taken), ``VersionMismatch`` (a
+conditional write found another version) and ``StoreUnavailable`` (throttling, timeouts, 5xx).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+NamePolicy = Literal["strict", "normalize", "create"]
+RoleMode = Literal["single", "multiple"]
+IndexedAttribute = Literal["id", "userName", "externalId", "displayName"]
+
+
+@dataclass(slots=True)
+class Resource:
+    """A stored User or Group: SCIM attributes in ``data`` (no id, meta, schemas or members)."""
+
+    id: str
+    data: dict[str, Any]
+    created: str
+    last_modified: str
+    version: str = ""
+    members: list[str] | None = None  # groups only, and only when asked for
+
+
+@dataclass(slots=True)
+class Page:
+    resources: list[Resource]
+    total: int
+
+
+@dataclass(slots=True)
+class Lookup:
+    """An equality the store can answer from an index: userName and displayName compare case-folded."""
+
+    attribute: IndexedAttribute
+    value: str
+
+
+@dataclass(slots=True)
+class MemberChange:
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    remove_all: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.add or self.remove or self.remove_all)
+
+
+@dataclass(slots=True)
+class Directory:
+    id: str
+    name_policy: NamePolicy = "strict"
+    role_mode: RoleMode = "single"
+
+
+@dataclass(slots=True)
+class Role:
+    value: str
+    display_name: str = ""
+
+
+@dataclass(slots=True)
+class Client:
+    """A registered provider; its secret lives in the secret store, never here."""
+
+    id: str
+    directory: str
+    networks: list[str] = field(default_factory=lambda: ["any"])
+    disabled: bool = False
+    created: str = ""
+
+
+Match = Callable[[Resource], bool]
+
+
+class Store(Protocol):
+    # Users -----------------------------------------------------------------------------------
+    async def create_user(self, directory: str, user: Resource) -> Resource:
+        """Insert a user and its userName/externalId index entries atomically; Conflict(attr) on a clash."""
+
+    async def get_user(self, directory: str, user_id: str) -> Resource | None:
+        """One read by id."""
+
+    async def query_users(
+        self, directory: str, *, lookup: Lookup | None, match: Match | None, start_index: int, count: int
+    ) -> Page:
+        """Users passing ``lookup`` (index) and ``match`` (in memory), ordered by id, 1-based slice."""
+
+    async def replace_user(self, directory: str, user: Resource, *, expected_version: str | None) -> Resource | None:
+        """Write a whole user (moving index entries on rename) if its version is still ``expected_version``."""
+
+    async def delete_user(self, directory: str, user_id: str) -> bool:
+        """Remove a user, its index entries and every membership it has."""
+
+    async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:
+        """The subset of ``ids`` that name users of this directory."""
+
+    # Groups ----------------------------------------------------------------------------------
+    async def create_group(self, directory: str, group: Resource, members: list[str]) -> Resource:
+        """Insert a group (displayName case-folded unique, Conflict('displayName')) and its members."""
+
+    async def get_group(self, directory: str, group_id: str, *, with_members: bool) -> Resource | None:
+        """One read by id; member entities are read only when ``with_members``."""
+
+    async def query_groups(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        start_index: int,
+        count: int,
+        with_members: bool,
+    ) -> Page:
+        """Groups passing ``lookup`` and ``match``, ordered by id, 1-based slice."""
+
+    async def update_group(
+        self,
+        directory: str,
+        group_id: str,
+        *,
+        data: dict[str, Any] | None,
+        last_modified: str,
+        members: MemberChange,
+        expected_version: str | None,
+    ) -> Resource | None:
+        """Replace the group's data (when given) and apply member changes; a new version either way."""
+
+    async def delete_group(self, directory: str, group_id: str) -> bool:
+        """Remove a group and its memberships."""
+
+    # Catalog, directories and clients ---------------------------------------------------------
+    async def list_roles(self, directory: str) -> list[Role]: ...
+
+    async def put_role(self, directory: str, role: Role) -> None: ...
+
+    async def delete_role(self, directory: str, value: str) -> bool: ...
+
+    async def get_directory(self, directory: str) -> Directory | None: ...
+
+    async def put_directory(self, directory: Directory) -> None: ...
+
+    async def list_directories(self) -> list[Directory]: ...
+
+    async def get_client(self, client_id: str) -> Client | None: ...
+
+    async def put_client(self, client: Client) -> None: ...
+
+    async def delete_client(self, client_id: str) -> bool: ...
+
+    async def list_clients(self) -> list[Client]: ...
+
+    async def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
