@@ -1,0 +1,26 @@
+"""Secret store: the JWT signing key and client secrets, in Key Vault or (for development) a local file.
+
+Signing key: secret ``scim-signing-key``; each enabled version is a key and the token header's ``kid`` is its
+version id. Client secrets: ``client-<client_id>``, two enabled versions during a rotation. Values are never logged.
+"""
+
+from scim.secrets._base import (
+    SIGNING_KEY_SECRET,
+    SecretStore,
+    SecretStoreRefused,
+    SecretVersion,
+    client_secret_name,
+)
+from scim.secrets.keyvault import KeyVaultSecretStore
+from scim.secrets.local import FileSecretStore, MemorySecretStore
+
+__all__ = [
+    "SIGNING_KEY_SECRET",
+    "FileSecretStore",
+    "KeyVaultSecretStore",
+    "MemorySecretStore",
+    "SecretStore",
+    "SecretStoreRefused",
+    "SecretVersion",
+    "client_secret_name",
+]
