@@ -1,0 +1,324 @@
+"""An in-process Store for tests and throwaway runs, with the same semantics as the Table Storage one.
+
+Every method runs without an ``await`` between its reads and its writes, so each call is atomic
+on the event loop and no lock is needed.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scim.errors import Conflict, VersionMismatch
+from scim.store.base import Client, Directory, Lookup, Match, MemberChange, Page, Resource, Role
+
+
+def fold(value: str) -> str:
+    """Case-fold for userName/displayName uniqueness (RFC 7643 §4.1.1: caseExact false)."""
+    return value.casefold()
+
+
+def lookup_matches(resource: Resource, lookup: Lookup) -> bool:
+    """True when ``resource`` has ``lookup``'s value: userName/displayName case-folded, id/externalId exact."""
+    if lookup.attribute == "id":
+        return resource.id == lookup.value
+    actual = resource.data.get(lookup.attribute)
+    if not isinstance(actual, str):
+        return False
+    if lookup.attribute in ("userName", "displayName"):
+        return fold(actual) == fold(lookup.value)
+    return actual == lookup.value
+
+
+def page_of(resources: list[Resource], start_index: int, count: int) -> Page:
+    """Order by id and cut the 1-based slice of RFC 7644 §3.4.2.4 (startIndex < 1 means 1)."""
+    ordered = sorted(resources, key=lambda r: r.id)
+    start = max(start_index, 1) - 1
+    return Page(resources=ordered[start : start + max(count, 0)], total=len(ordered))
+
+
+def _candidates(items: dict[str, Resource], index: dict[str, str] | None, lookup: Lookup | None) -> list[Resource]:
+    """Resources the lookup can select, using the index dict when there is one for its attribute."""
+    if lookup is None:
+        return list(items.values())
+    if lookup.attribute == "id":
+        found = items.get(lookup.value)
+    elif index is not None:
+        key = lookup.value if lookup.attribute == "externalId" else fold(lookup.value)
+        found = items.get(index.get(key, ""))
+    else:
+        return [r for r in items.values() if lookup_matches(r, lookup)]
+    return [found] if found is not None and lookup_matches(found, lookup) else []
+
+
+def _str_attr(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    return value if isinstance(value, str) else None
+
+
+@dataclass
+class _Space:
+    """One directory's data; nothing here is shared with another directory."""
+
+    users: dict[str, Resource] = field(default_factory=dict)
+    user_names: dict[str, str] = field(default_factory=dict)  # folded userName -> id
+    external_ids: dict[str, str] = field(default_factory=dict)  # externalId -> id
+    groups: dict[str, Resource] = field(default_factory=dict)
+    display_names: dict[str, str] = field(default_factory=dict)  # folded displayName -> id
+    members: dict[str, set[str]] = field(default_factory=dict)  # group id -> member ids
+    roles: dict[str, Role] = field(default_factory=dict)
+
+
+class MemoryStore:
+    """Dicts per directory; deep copies in and out; versions W/"<n>" from one counter."""
+
+    def __init__(self) -> None:
+        self._spaces: dict[str, _Space] = {}
+        self._directories: dict[str, Directory] = {}
+        self._clients: dict[str, Client] = {}
+        self._counter = itertools.count(1)
+        self.round_trips = 0  # always 0: kept so benchmarks and tests can treat both stores alike
+
+    def _space(self, directory: str) -> _Space:
+        return self._spaces.setdefault(directory, _Space())
+
+    def _version(self) -> str:
+        return f'W/"{next(self._counter)}"'
+
+    # Users -------------------------------------------------------------------------------------
+    async def create_user(self, directory: str, user: Resource) -> Resource:
+        """Insert a user; Conflict('id'|'userName'|'externalId') when a unique key is taken."""
+        space = self._space(directory)
+        if user.id in space.users:
+            raise Conflict("id")
+        name = _str_attr(user.data, "userName")
+        external = _str_attr(user.data, "externalId")
+        if name is not None and fold(name) in space.user_names:
+            raise Conflict("userName")
+        if external is not None and external in space.external_ids:
+            raise Conflict("externalId")
+        stored = Resource(user.id, copy.deepcopy(user.data), user.created, user.last_modified, self._version())
+        space.users[user.id] = stored
+        if name is not None:
+            space.user_names[fold(name)] = user.id
+        if external is not None:
+            space.external_ids[external] = user.id
+        return copy.deepcopy(stored)
+
+    async def get_user(self, directory: str, user_id: str) -> Resource | None:
+        """The user or None."""
+        found = self._space(directory).users.get(user_id)
+        return copy.deepcopy(found) if found else None
+
+    async def query_users(
+        self, directory: str, *, lookup: Lookup | None, match: Match | None, start_index: int, count: int
+    ) -> Page:
+        """Users passing lookup and match, ordered by id."""
+        space = self._space(directory)
+        index = None
+        if lookup is not None and lookup.attribute in ("userName", "externalId"):
+            index = space.user_names if lookup.attribute == "userName" else space.external_ids
+        # match is a pure predicate (the filter evaluator); only the returned slice is copied.
+        hits = [u for u in _candidates(space.users, index, lookup) if match is None or match(u)]
+        page = page_of(hits, start_index, count)
+        page.resources = [copy.deepcopy(u) for u in page.resources]
+        return page
+
+    async def replace_user(self, directory: str, user: Resource, *, expected_version: str | None) -> Resource | None:
+        """Replace data and move index entries; created is kept from the stored user."""
+        space = self._space(directory)
+        current = space.users.get(user.id)
+        if current is None:
+            return None
+        if expected_version is not None and expected_version != current.version:
+            raise VersionMismatch()
+        old_name, new_name = _str_attr(current.data, "userName"), _str_attr(user.data, "userName")
+        old_ext, new_ext = _str_attr(current.data, "externalId"), _str_attr(user.data, "externalId")
+        if new_name is not None and space.user_names.get(fold(new_name), user.id) != user.id:
+            raise Conflict("userName")
+        if new_ext is not None and space.external_ids.get(new_ext, user.id) != user.id:
+            raise Conflict("externalId")
+        if old_name is not None:
+            space.user_names.pop(fold(old_name), None)
+        if old_ext is not None:
+            space.external_ids.pop(old_ext, None)
+        if new_name is not None:
+            space.user_names[fold(new_name)] = user.id
+        if new_ext is not None:
+            space.external_ids[new_ext] = user.id
+        stored = Resource(user.id, copy.deepcopy(user.data), current.created, user.last_modified, self._version())
+        space.users[user.id] = stored
+        return copy.deepcopy(stored)
+
+    async def delete_user(self, directory: str, user_id: str) -> bool:
+        """Remove the user, its index entries and its memberships (group versions are unchanged)."""
+        space = self._space(directory)
+        current = space.users.pop(user_id, None)
+        if current is None:
+            return False
+        name, external = _str_attr(current.data, "userName"), _str_attr(current.data, "externalId")
+        if name is not None:
+            space.user_names.pop(fold(name), None)
+        if external is not None:
+            space.external_ids.pop(external, None)
+        for members in space.members.values():
+            members.discard(user_id)
+        return True
+
+    async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:
+        """The given ids that are users of this directory."""
+        users = self._space(directory).users
+        return {i for i in ids if i in users}
+
+    # Groups ------------------------------------------------------------------------------------
+    def _group_out(self, space: _Space, group: Resource, with_members: bool) -> Resource:
+        out = copy.deepcopy(group)
+        out.members = sorted(space.members.get(group.id, ())) if with_members else None
+        return out
+
+    async def create_group(self, directory: str, group: Resource, members: list[str]) -> Resource:
+        """Insert a group and its members; Conflict('id'|'displayName')."""
+        space = self._space(directory)
+        if group.id in space.groups:
+            raise Conflict("id")
+        name = _str_attr(group.data, "displayName")
+        if name is not None and fold(name) in space.display_names:
+            raise Conflict("displayName")
+        stored = Resource(group.id, copy.deepcopy(group.data), group.created, group.last_modified, self._version())
+        space.groups[group.id] = stored
+        if name is not None:
+            space.display_names[fold(name)] = group.id
+        space.members[group.id] = set(members)
+        return self._group_out(space, stored, with_members=True)
+
+    async def get_group(self, directory: str, group_id: str, *, with_members: bool) -> Resource | None:
+        """The group (members sorted by id when asked for) or None."""
+        space = self._space(directory)
+        found = space.groups.get(group_id)
+        return self._group_out(space, found, with_members) if found else None
+
+    async def query_groups(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        start_index: int,
+        count: int,
+        with_members: bool,
+    ) -> Page:
+        """Groups passing lookup and match, ordered by id."""
+        space = self._space(directory)
+        index = space.display_names if lookup is not None and lookup.attribute == "displayName" else None
+        hits = [g for g in _candidates(space.groups, index, lookup) if match is None or match(g)]
+        page = page_of(hits, start_index, count)
+        page.resources = [self._group_out(space, g, with_members) for g in page.resources]
+        return page
+
+    async def update_group(
+        self,
+        directory: str,
+        group_id: str,
+        *,
+        data: dict[str, Any] | None,
+        last_modified: str,
+        members: MemberChange,
+        expected_version: str | None,
+    ) -> Resource | None:
+        """Apply remove_all, then remove, then add; the returned group carries no members."""
+        space = self._space(directory)
+        current = space.groups.get(group_id)
+        if current is None:
+            return None
+        if expected_version is not None and expected_version != current.version:
+            raise VersionMismatch()
+        new_data = current.data if data is None else copy.deepcopy(data)
+        old_name, new_name = _str_attr(current.data, "displayName"), _str_attr(new_data, "displayName")
+        if new_name is not None and space.display_names.get(fold(new_name), group_id) != group_id:
+            raise Conflict("displayName")
+        if old_name is not None:
+            space.display_names.pop(fold(old_name), None)
+        if new_name is not None:
+            space.display_names[fold(new_name)] = group_id
+        current_members = space.members.setdefault(group_id, set())
+        if members.remove_all:
+            current_members.clear()
+        current_members.difference_update(members.remove)
+        current_members.update(members.add)
+        stored = Resource(group_id, new_data, current.created, last_modified, self._version())
+        space.groups[group_id] = stored
+        return copy.deepcopy(stored)
+
+    async def delete_group(self, directory: str, group_id: str) -> bool:
+        """Remove a group, its displayName entry and its memberships."""
+        space = self._space(directory)
+        current = space.groups.pop(group_id, None)
+        if current is None:
+            return False
+        name = _str_attr(current.data, "displayName")
+        if name is not None:
+            space.display_names.pop(fold(name), None)
+        space.members.pop(group_id, None)
+        return True
+
+    # Catalog, directories and clients ----------------------------------------------------------
+    async def list_roles(self, directory: str) -> list[Role]:
+        """Roles ordered by value."""
+        roles = self._space(directory).roles
+        return [copy.deepcopy(roles[v]) for v in sorted(roles)]
+
+    async def put_role(self, directory: str, role: Role) -> None:
+        """Insert or replace a role."""
+        self._space(directory).roles[role.value] = copy.deepcopy(role)
+
+    async def delete_role(self, directory: str, value: str) -> bool:
+        """Remove a role; False when absent."""
+        return self._space(directory).roles.pop(value, None) is not None
+
+    async def get_directory(self, directory: str) -> Directory | None:
+        """The directory's settings or None."""
+        found = self._directories.get(directory)
+        return copy.deepcopy(found) if found else None
+
+    async def put_directory(self, directory: Directory) -> None:
+        """Insert or replace a directory's settings."""
+        self._directories[directory.id] = copy.deepcopy(directory)
+
+    async def list_directories(self) -> list[Directory]:
+        """Directories ordered by id."""
+        return [copy.deepcopy(self._directories[k]) for k in sorted(self._directories)]
+
+    async def get_client(self, client_id: str) -> Client | None:
+        """The client or None."""
+        found = self._clients.get(client_id)
+        return copy.deepcopy(found) if found else None
+
+    async def put_client(self, client: Client) -> None:
+        """Insert or replace a client."""
+        self._clients[client.id] = copy.deepcopy(client)
+
+    async def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when absent."""
+        return self._clients.pop(client_id, None) is not None
+
+    async def list_clients(self) -> list[Client]:
+        """Clients ordered by id."""
+        return [copy.deepcopy(self._clients[k]) for k in sorted(self._clients)]
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    # Used by scim.store.check ------------------------------------------------------------------
+    def dangling_members(self, directory: str) -> dict[str, set[str]]:
+        """Group id -> member ids that are not users (update_group stores what it is given)."""
+        space = self._space(directory)
+        return {g: m - space.users.keys() for g, m in space.members.items() if m - space.users.keys()}
+
+    def drop_members(self, directory: str, dangling: dict[str, set[str]]) -> None:
+        """Remove the given memberships."""
+        space = self._space(directory)
+        for group_id, ids in dangling.items():
+            space.members.get(group_id, set()).difference_update(ids)
