@@ -1,0 +1,168 @@
+"""Value normalisation for PATCH: booleans, strings, complex values, roles, manager and member ids.
+
+Kept apart from patch.py so the operation engine stays readable; every Entra value shape is accepted
+here and named after the reference section that documents it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from scim.errors import InvalidValue
+from scim.protocol.schema import Attribute
+
+MAX_VALUES = 10_000
+MAX_STRING = 8192  # the same limit as POST/PUT (resources.py)
+
+
+def normalize_roles(value: Any) -> list[dict[str, Any]]:
+    """Roles as {"value", "display"?, "type"?, "primary"?}; Entra's stringified role JSON accepted (§4). Also for POST/PUT."""
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    if len(items) > MAX_VALUES:
+        raise InvalidValue(f"roles takes at most {MAX_VALUES} values; got {len(items)}.")
+    roles = [_role(item) for item in items]
+    one_primary(roles, "roles")
+    return roles
+
+
+def _role(item: Any) -> dict[str, Any]:
+    if isinstance(item, str):
+        item = _role_json(item) if item.lstrip().startswith("{") else {"value": item}
+    if not isinstance(item, dict):
+        raise InvalidValue(f'Each role must be an object with a "value"; got {kind(item)}.')
+    fields = {k.lower(): v for k, v in item.items() if isinstance(k, str)}
+    inner = fields.get("value")
+    if isinstance(inner, str) and inner.lstrip().startswith("{"):
+        # Entra quirk (§4.1, §4.2): PATCH sends {"value": "{\"id\":…,\"value\":\"25\",\"displayName\":…}"}.
+        fields = {**fields, **{k.lower(): v for k, v in _role_json(inner).items() if isinstance(k, str)}}
+    value = fields.get("value")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # a numeric app-role Value inside the JSON string still names the role
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue('Each role needs a non-empty "value": the app role\'s Value, not its id (§4).')
+    role: dict[str, Any] = {"value": value}
+    # "display" in the assertive form (§4.3), "displayName" in the stringified one (§4.1); the Entra
+    # assignment "id" is not the role and is dropped.
+    display = fields.get("display") if fields.get("display") is not None else fields.get("displayname")
+    for key, given in (("display", display), ("type", fields.get("type"))):
+        if given is not None:
+            role[key] = _string(given, f"roles.{key}")
+    if fields.get("primary") is not None:
+        role["primary"] = boolean(fields["primary"], "roles.primary")
+    return role
+
+
+def _role_json(text: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise InvalidValue('A role sent as a JSON string must hold an object such as {"value": "Admin"}.')
+    return parsed
+
+
+def one_primary(values: list[dict[str, Any]], name: str) -> None:
+    """RFC 7643 §2.4: "primary" is true on at most one value of a multi-valued attribute."""
+    if sum(1 for v in values if v.get("primary") is True) > 1:
+        raise InvalidValue(f"At most one of the {name} values may be primary.")
+
+
+def boolean(value: Any, label: str) -> bool:
+    """A JSON boolean, or Entra's "True"/"False" string (reference §1.3, §2.4 item 2)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidValue(f"{label} must be true or false; got {show(value)}.")
+
+
+def scalar(attribute: Attribute, value: Any, label: str) -> Any:
+    """A simple value checked against its attribute's type."""
+    if attribute.type == "boolean":
+        return boolean(value, label)
+    return _string(value, label)
+
+
+def _string(value: Any, label: str) -> str:
+    # A number is taken as its text, as POST/PUT do (resources.py), so both paths store the same value.
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidValue(f"{label} must be a string; got {kind(value)}.")
+    text = str(value)
+    if len(text) > MAX_STRING:
+        raise InvalidValue(f"{label} is {len(text)} characters long; the limit is {MAX_STRING}.")
+    return text
+
+
+def element(attribute: Attribute, value: Any, label: str) -> dict[str, Any]:
+    """One complex value with canonical sub-attribute names; a null sub-attribute stays None (= remove it)."""
+    if not isinstance(value, dict):
+        raise InvalidValue(f"{label} values must be objects; got {kind(value)}.")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        sub = attribute.sub(key) if isinstance(key, str) else None
+        if sub is None:
+            names = ", ".join(s.name for s in attribute.sub_attributes)
+            raise InvalidValue(f"{label} has no sub-attribute {show(key)}; it has {names}.")
+        if sub.mutability != "readOnly":  # RFC 7643 §7: read-only sub-attributes in a request are ignored
+            out[sub.name] = None if item is None else scalar(sub, item, f"{label}.{sub.name}")
+    return out
+
+
+def manager_id(value: Any) -> str | None:
+    """The manager id in any shape Entra sends (§1.2e); None when the value means "no manager"."""
+    if isinstance(value, list):  # S1 "Example 5": [{"$ref": …, "value": id}]
+        if len(value) > 1:
+            raise InvalidValue(f"manager takes one value; got {len(value)}.")
+        value = value[0] if value else None
+    if isinstance(value, dict):  # the SCIM Validator's {"value": id} (S15)
+        value = get_ci(value, "value")
+    if value is None or value == "":
+        return None  # the Logic App's manager removal is Replace with "" (S11)
+    if not isinstance(value, str):
+        raise InvalidValue(f'manager must be a user id or {{"value": "<user id>"}}; got {kind(value)}.')
+    return value
+
+
+def member_ids(value: Any) -> list[str]:
+    """Ids from [{"value": id, "$ref": null}], bare id strings (Postman "Group tests with garbage") or one object."""
+    items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_VALUES:
+        raise InvalidValue(f"members takes at most {MAX_VALUES} values per operation; got {len(items)}.")
+    ids: list[str] = []
+    for item in items:
+        member = get_ci(item, "value") if isinstance(item, dict) else item
+        if not isinstance(member, str) or not member.strip():
+            raise InvalidValue(f'Each member must be {{"value": "<user id>"}} or an id string; got {kind(member)}.')
+        ids.append(member)
+    return ids
+
+
+def get_ci(mapping: Mapping[str, Any], name: str) -> Any:
+    """``mapping[name]`` matching the key case-insensitively (RFC 7643 §2.1), None when absent."""
+    if name in mapping:
+        return mapping[name]
+    folded = name.lower()
+    return next((v for k, v in mapping.items() if isinstance(k, str) and k.lower() == folded), None)
+
+
+def kind(value: Any) -> str:
+    """A JSON type name for error details (values themselves may be personal data)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def show(value: Any) -> str:
+    """A short rendering of a small token (an op name, a boolean-ish string) for error details."""
+    if isinstance(value, str) and len(value) <= 20:
+        return repr(value)
+    return kind(value)
