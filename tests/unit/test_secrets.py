@@ -85,6 +85,18 @@ class SecretStoreContract:
         assert await store.versions(CLIENT) == []
         assert await store.delete(CLIENT) is False
 
+    async def test_reads_see_the_stores_own_writes(self, store: SecretStore) -> None:
+        # A caching store must drop its cached answer when it writes, even one that said "no secret".
+        assert await store.versions(CLIENT) == []
+        made = await store.add_version(CLIENT, "a")
+        assert [v.value for v in await store.versions(CLIENT)] == ["a"]
+        await store.add_version(CLIENT, "b")
+        assert [v.value for v in await store.versions(CLIENT)] == ["b", "a"]
+        await store.disable_version(CLIENT, made.version)
+        assert [v.value for v in await store.versions(CLIENT)] == ["b"]
+        await store.delete(CLIENT)
+        assert await store.versions(CLIENT) == []
+
     async def test_names_are_case_insensitive_and_separate(self, store: SecretStore) -> None:
         await store.add_version("Client-ABC", "v")
         await store.add_version("client-other", "w")
