@@ -15,6 +15,11 @@ class ScimError(Exception):
         self.headers = headers or {}
         super().__init__(self.detail)
 
+    def with_status(self, status: int) -> ScimError:
+        """The same error with another status, for the few statuses that have no class of their own."""
+        self.status = status
+        return self
+
 
 class InvalidSyntax(ScimError):
     scim_type = "invalidSyntax"

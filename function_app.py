@@ -1,0 +1,89 @@
+"""Azure Functions entry point: one async HTTP trigger per route, each handing the request to scim.routes.
+
+This file is the single source of truth for routes; the local host (scim/devhost.py) serves exactly these.
+host.json sets routePrefix "" so the SCIM Base URL is /scim/v2.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import azure.functions as func
+
+from scim.app import current_app
+from scim.http import Request
+from scim.routes import dispatch
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+RESOURCE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def client_address(headers: dict[str, str]) -> str:
+    """The caller's address: the last X-Forwarded-For hop, which the platform's front end appends itself.
+
+    A caller can prepend any value it likes, but not the hop the front end (or the local host) adds last.
+    """
+    forwarded = headers.get("x-forwarded-for", "")
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    if last.startswith("["):  # [IPv6]:port
+        return last[1:].split("]", 1)[0]
+    if last.count(":") == 1:  # IPv4:port
+        return last.split(":", 1)[0]
+    return last
+
+
+async def _serve(route: str, req: func.HttpRequest) -> func.HttpResponse:
+    headers = {k.lower(): v for k, v in req.headers.items()}
+    request = Request(
+        method=req.method,
+        path=urlsplit(req.url).path,
+        route_params=dict(req.route_params),
+        query=dict(req.params),
+        headers=headers,
+        body=req.get_body() or b"",
+        client_address=client_address(headers),
+    )
+    response = await dispatch(await current_app(), route, request)
+    return func.HttpResponse(body=response.body, status_code=response.status, headers=response.headers)
+
+
+@app.route(route="scim/v2/Users/{id?}", methods=RESOURCE_METHODS)
+async def scim_users(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("users", req)
+
+
+@app.route(route="scim/v2/Groups/{id?}", methods=RESOURCE_METHODS)
+async def scim_groups(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("groups", req)
+
+
+@app.route(route="scim/v2/ServiceProviderConfig", methods=["GET"])
+async def scim_service_provider_config(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("service_provider_config", req)
+
+
+# Microsoft's Postman suite asks for this non-standard path (reference §6.2).
+@app.route(route="scim/v2/serviceConfiguration", methods=["GET"])
+async def scim_service_configuration(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("service_provider_config", req)
+
+
+@app.route(route="scim/v2/ResourceTypes/{id?}", methods=["GET"])
+async def scim_resource_types(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("resource_types", req)
+
+
+@app.route(route="scim/v2/Schemas/{id?}", methods=["GET"])
+async def scim_schemas(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("schemas", req)
+
+
+@app.route(route="oauth2/token", methods=["POST"])
+async def oauth2_token(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("token", req)
+
+
+@app.route(route="health", methods=["GET"])
+async def health(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("health", req)

@@ -1,0 +1,95 @@
+"""Wiring: build the store, secret store and services from Settings, once per process."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from scim.auth.clients import ClientRegistry
+from scim.auth.oauth import TokenEndpoint
+from scim.auth.tokens import TokenService
+from scim.config import Settings, load_settings
+from scim.secrets import FileSecretStore, MemorySecretStore, SecretStore
+from scim.service.catalog import RoleCatalog
+from scim.service.groups import GroupService
+from scim.service.users import UserService
+from scim.store.base import Store
+
+
+@dataclass(slots=True)
+class App:
+    settings: Settings
+    store: Store
+    secrets: SecretStore
+    users: UserService
+    groups: GroupService
+    clients: ClientRegistry
+    tokens: TokenService
+    token_endpoint: TokenEndpoint
+
+    async def close(self) -> None:
+        await self.store.close()
+        await self.secrets.close()
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store; the Azure SDK is imported only when Table Storage is used."""
+    if settings.store == "memory":
+        from scim.store.memory import MemoryStore
+
+        return MemoryStore()
+    from scim.store.tables import TableStore
+
+    if settings.tables_connection_string:
+        return TableStore.from_connection_string(settings.tables_connection_string, settings.table_prefix)
+    from azure.identity.aio import DefaultAzureCredential
+
+    return TableStore.from_endpoint(settings.tables_endpoint, DefaultAzureCredential(), settings.table_prefix)
+
+
+def open_secret_store(settings: Settings) -> SecretStore:
+    """Key Vault when a vault URL is set; a local file otherwise; memory for throwaway memory-store runs."""
+    if settings.keyvault_url:
+        from scim.secrets import KeyVaultSecretStore
+
+        return KeyVaultSecretStore(settings.keyvault_url)
+    if settings.store == "memory":
+        return MemorySecretStore()
+    return FileSecretStore(settings.secrets_file)
+
+
+def build_app(settings: Settings, *, store: Store | None = None, secret_store: SecretStore | None = None) -> App:
+    store = store or open_store(settings)
+    secret_store = secret_store or open_secret_store(settings)
+    clients = ClientRegistry(store, secret_store)
+    tokens = TokenService(secret_store, settings.issuer)
+    return App(
+        settings=settings,
+        store=store,
+        secrets=secret_store,
+        users=UserService(store, RoleCatalog(store), settings.base_url),
+        groups=GroupService(store, settings.base_url),
+        clients=clients,
+        tokens=tokens,
+        token_endpoint=TokenEndpoint(clients, tokens),
+    )
+
+
+_current: App | None = None
+_lock = asyncio.Lock()
+
+
+async def current_app() -> App:
+    """The process-wide App, built from the environment on first use (SDK clients are created once, lazily)."""
+    global _current
+    if _current is None:
+        async with _lock:
+            if _current is None:
+                _current = build_app(load_settings())
+    return _current
+
+
+def install_app(app: App | None) -> None:
+    """Make ``app`` the process-wide App (the local host and tests build their own)."""
+    global _current
+    _current = app

@@ -1,0 +1,144 @@
+"""Framework-neutral HTTP edge: Request/Response, body parsing, the auth guard, and errors as SCIM responses.
+
+Every response is made here (STYLE "errors become responses in exactly one place"): SCIM JSON bodies,
+content types, ETag and Location headers, and the error body for every failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scim.errors import (
+    InvalidSyntax,
+    PayloadTooLarge,
+    ScimError,
+    StoreUnavailable,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
+from scim.protocol.schema import ERROR_SCHEMA
+
+log = logging.getLogger("scim.http")
+
+SCIM_JSON = "application/scim+json; charset=utf-8"
+_JSON_TYPES = ("application/scim+json", "application/json")
+MAX_JSON_DEPTH = 32
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    route_params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  # names lower-cased
+    body: bytes
+    client_address: str
+
+    def param(self, name: str) -> str | None:
+        """A query parameter by case-insensitive name (Entra and the Postman suite vary the case)."""
+        if name in self.query:
+            return self.query[name]
+        folded = name.lower()
+        return next((v for k, v in self.query.items() if k.lower() == folded), None)
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def scim_response(status: int, doc: Any, *, version: str | None = None, location: str | None = None) -> Response:
+    headers = {"Content-Type": SCIM_JSON}
+    if version:
+        headers["ETag"] = version
+    if location:
+        headers["Location"] = location
+    return Response(status, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode(), headers)
+
+
+def no_content(*, version: str | None = None) -> Response:
+    return Response(204, b"", {"ETag": version} if version else {})
+
+
+def json_response(status: int, doc: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """Plain JSON (the token endpoint and health); never cached, since it may carry a token."""
+    base = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "Pragma": "no-cache"}
+    return Response(status, json.dumps(doc, separators=(",", ":")).encode(), {**base, **(headers or {})})
+
+
+def error_response(error: ScimError) -> Response:
+    """RFC 7644 §3.12 error body; ``status`` is a string there."""
+    doc: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(error.status), "detail": error.detail}
+    if error.scim_type:
+        doc["scimType"] = error.scim_type
+    response = scim_response(error.status, doc)
+    response.headers.update(error.headers)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
+    return response
+
+
+def unexpected_error(exc: BaseException) -> Response:
+    """A bug or an unmapped fault: the trace goes to the server log under a reference the caller can quote."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning("storage unavailable: %s", type(exc).__name__)
+        return error_response(Unavailable())
+    reference = uuid.uuid4().hex[:12]
+    log.error("unhandled error, reference %s", reference, exc_info=exc)
+    return error_response(ScimError(f"Internal error; quote reference {reference} to the service operator.").with_status(500))
+
+
+def read_json(request: Request, max_bytes: int) -> Any:
+    """The request body as JSON, after the size and content-type checks; SCIM errors say what to fix."""
+    if len(request.body) > max_bytes:
+        raise PayloadTooLarge(f"The body is {len(request.body)} bytes; the limit is {max_bytes}.")
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type and content_type not in _JSON_TYPES:
+        raise UnsupportedMediaType(f"Content-Type {content_type!r} is not accepted; send application/scim+json.")
+    if not request.body.strip():
+        raise InvalidSyntax("The request body is empty; send a JSON object.")
+    try:
+        doc = json.loads(request.body)
+    except UnicodeDecodeError:
+        raise InvalidSyntax("The body is not UTF-8 encoded JSON.") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidSyntax(f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
+    except RecursionError:
+        raise InvalidSyntax(f"The body nests deeper than {MAX_JSON_DEPTH} levels.") from None
+    if _depth(doc) > MAX_JSON_DEPTH:
+        raise InvalidSyntax(f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
+    return doc
+
+
+def _depth(doc: Any) -> int:
+    stack, deepest = [(doc, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return deepest
+
+
+def bearer_token(request: Request) -> str:
+    """The token from ``Authorization: Bearer``; Unauthorized names what is wrong with the header."""
+    header = request.headers.get("authorization", "")
+    if not header:
+        raise Unauthorized("Send Authorization: Bearer <token>; get a token from the token endpoint.")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must use the Bearer scheme.")
+    return token.strip()

@@ -1,0 +1,106 @@
+"""`scimctl serve`: seed a development directory and client, then serve function_app on real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import shlex
+import sys
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
+from scim.app import App, build_app, install_app
+from scim.config import Settings
+from scim.devhost import FunctionsAsgi
+from scim.service.admin import AdminService
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_DIRECTORY = "dev"
+DATA_DIR = ROOT / ".data"
+
+
+def load_function_app(path: Path = ROOT / "function_app.py") -> ModuleType:
+    """Import function_app.py from the project root, the module Azure Functions loads."""
+    spec = importlib.util.spec_from_file_location("function_app", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["function_app"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+async def seed(app: App, client_id: str, secret: str, policy: str) -> None:
+    """The development directory and client; an existing client gets the given secret as a new version."""
+    admin = AdminService(app.store, app.clients, app.tokens)
+    await app.tokens.ensure_signing_key()
+    await admin.ensure_directory(DEV_DIRECTORY, policy=policy)  # type: ignore[arg-type]
+    if await app.store.get_client(client_id) is None:
+        await admin.create_client(DEV_DIRECTORY, ["any"], client_id=client_id, secret=secret)
+    elif await app.clients.check_secret(client_id, secret) is None:
+        from scim.auth.clients import digest
+        from scim.secrets import client_secret_name
+
+        await app.secrets.add_version(client_secret_name(client_id), digest(secret))
+
+
+def banner(settings: Settings, client_id: str, secret: str) -> str:
+    form = f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
+    curl = (
+        f"TOKEN=$(curl -s {settings.token_url} -d {shlex.quote(form)} | python3 -c "
+        "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])') && "
+        f"curl -s -H \"Authorization: Bearer $TOKEN\" '{settings.base_url}/Users?filter=userName%20eq%20%22nobody%22'"
+    )
+    return (
+        f"SCIM endpoint for Entra ID (store: {settings.store})\n"
+        f"  Base URL (Entra Tenant URL): {settings.base_url}\n"
+        f"  Token URL:                   {settings.token_url}\n"
+        f"  Client id:                   {client_id}\n"
+        f"  Client secret:               {secret}\n"
+        f"  Try it:\n    {curl}\n"
+    )
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    """Run until interrupted; with SCIM_STORE=tables and no endpoint, Azurite runs with data under .data/."""
+    import uvicorn
+
+    from scim.azurite import Azurite
+
+    azurite: Azurite | None = None
+    if settings.store == "tables" and not (settings.tables_connection_string or settings.tables_endpoint):
+        azurite = Azurite(location=DATA_DIR / "azurite", port=int(os.environ.get("SCIM_AZURITE_PORT", "10002")))
+        azurite.start()
+        settings = replace(settings, tables_connection_string=azurite.connection_string)
+    settings = replace(settings, public_base_url=os.environ.get("SCIM_PUBLIC_BASE_URL", f"http://{host}:{port}"))
+    client_id = os.environ.get("SCIM_DEV_CLIENT_ID") or str(uuid.uuid4())
+    secret = os.environ.get("SCIM_DEV_CLIENT_SECRET") or uuid.uuid4().hex + uuid.uuid4().hex
+    policy = os.environ.get("SCIM_NAME_POLICY", "strict")
+    if policy not in ("strict", "normalize", "create"):
+        print(f"SCIM_NAME_POLICY must be strict, normalize or create, not {policy!r}", file=sys.stderr)
+        return 2
+    try:
+        module = load_function_app()
+        asgi = FunctionsAsgi(module.app, max_body_bytes=settings.max_body_bytes)
+
+        async def main() -> None:
+            app = build_app(settings)
+            install_app(app)
+            await seed(app, client_id, secret, policy)
+            print(banner(settings, client_id, secret), flush=True)
+            config = uvicorn.Config(asgi, host=host, port=port, loop="asyncio", http="httptools", lifespan="off",
+                                    access_log=False, log_level="warning")
+            try:
+                await uvicorn.Server(config).serve()
+            finally:
+                await app.close()
+                install_app(None)
+
+        asyncio.run(main())
+    finally:
+        if azurite is not None:
+            azurite.stop()
+    return 0

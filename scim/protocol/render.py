@@ -1,0 +1,154 @@
+"""Resource → SCIM JSON: schemas, meta, members, and the attributes/excludedAttributes projection (RFC 7644 §3.9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scim.errors import InvalidValue
+from scim.protocol.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE, USER_SCHEMA
+from scim.store.base import Resource
+
+# RFC 7643 §7 "returned: always" plus what every Entra response needs (reference §1.0).
+_ALWAYS = frozenset({"id", "schemas", "meta"})
+
+
+def render_user(user: Resource, base_url: str) -> dict[str, Any]:
+    """A stored user as the SCIM User JSON Entra reads back."""
+    schemas = [USER_SCHEMA]
+    doc: dict[str, Any] = {"schemas": schemas, "id": user.id}
+    for key, value in user.data.items():
+        if key.startswith("urn:"):
+            schemas.append(key)
+            if key == ENTERPRISE_SCHEMA and "manager" in value:
+                value = {
+                    **value,
+                    "manager": {**value["manager"], "$ref": f"{base_url}/Users/{value['manager']['value']}"},
+                }
+        doc[key] = value
+    if "roles" in doc:
+        # Roles arrive as `roles` or `entitlements` (DESIGN "Name matching"); echo both so either mapping reads back equal.
+        doc["entitlements"] = doc["roles"]
+    doc["meta"] = _meta("User", user, base_url)
+    return doc
+
+
+def render_group(group: Resource, base_url: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": group.id, **group.data}
+    if group.members is not None:
+        doc["members"] = [{"value": m, "$ref": f"{base_url}/Users/{m}", "type": "User"} for m in group.members]
+    doc["meta"] = _meta("Group", group, base_url)
+    return doc
+
+
+def _meta(resource_type: str, resource: Resource, base_url: str) -> dict[str, str]:
+    return {
+        "resourceType": resource_type,
+        "created": resource.created,
+        "lastModified": resource.last_modified,
+        "location": f"{base_url}/{resource_type}s/{resource.id}",
+        "version": resource.version,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """The parsed attributes/excludedAttributes query parameters."""
+
+    include: tuple[tuple[str, ...], ...] = ()
+    exclude: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def wants_members(self) -> bool:
+        """False when the response would drop ``members`` anyway, so the store can skip reading them."""
+        if self.include:
+            return any(path[0] == "members" for path in self.include)
+        return not any(path == ("members",) for path in self.exclude)
+
+
+def parse_projection(attributes: str | None, excluded: str | None) -> Projection:
+    """Parse comma-separated attribute paths; value filters such as ``emails[type eq "work"]`` select the attribute."""
+    return Projection(_paths(attributes), _paths(excluded))
+
+
+def _paths(text: str | None) -> tuple[tuple[str, ...], ...]:
+    if not text:
+        return ()
+    out: list[tuple[str, ...]] = []
+    for raw in _split(text):
+        name = raw.strip()
+        if not name:
+            continue
+        name = name.split("[", 1)[0]
+        if name.lower().startswith("urn:"):
+            urn, _, attr = name.rpartition(":")
+            if not urn:
+                raise InvalidValue(f"Attribute path {raw.strip()!r} is not valid")
+            path: tuple[str, ...] = (urn.lower(), *attr.lower().split("."))
+        else:
+            path = tuple(part for part in name.lower().split(".") if part)
+        if not path:
+            raise InvalidValue(f"Attribute path {raw.strip()!r} is not valid")
+        out.append(path)
+    return tuple(out)
+
+
+def _split(text: str) -> list[str]:
+    # Commas inside a value filter's brackets do not separate paths.
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def project(doc: dict[str, Any], projection: Projection) -> dict[str, Any]:
+    """Apply the projection to a rendered resource; names compare case-insensitively."""
+    if not projection.include and not projection.exclude:
+        return doc
+    if projection.include:
+        out: dict[str, Any] = {}
+        for key, value in doc.items():
+            folded = key.lower()
+            if folded in _ALWAYS:
+                out[key] = value
+                continue
+            subs = [p[1:] for p in projection.include if p[0] == folded]
+            if not subs:
+                continue
+            if any(not s for s in subs) or not isinstance(value, dict):
+                out[key] = value
+            else:
+                picked = {k: v for k, v in value.items() if any(s[0] == k.lower() for s in subs)}
+                if picked:
+                    out[key] = picked
+        if ENTERPRISE_SCHEMA not in out and "schemas" in out:
+            out["schemas"] = [s for s in out["schemas"] if s == USER_SCHEMA or s == GROUP_SCHEMA or s in out]
+        return out
+    out = dict(doc)
+    for path in projection.exclude:
+        for key in list(out):
+            if key.lower() != path[0] or key.lower() in _ALWAYS:
+                continue
+            if len(path) == 1:
+                del out[key]
+            elif isinstance(out[key], dict):
+                out[key] = {k: v for k, v in out[key].items() if k.lower() != path[1]}
+    return out
+
+
+def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:
+    """RFC 7644 §3.4.2 ListResponse with 1-based ``startIndex``."""
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }

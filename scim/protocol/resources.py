@@ -1,0 +1,176 @@
+"""Normalise a POST/PUT body into the stored shape: canonical names, typed values, read-only parts dropped.
+
+RFC 7643 §2.1 makes attribute names case-insensitive, so the boundary model is driven by schema.py
+rather than by field names; pydantic models guard the fixed-shape messages (PatchOp, token requests).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from scim.errors import InvalidSyntax, InvalidValue
+from scim.protocol.patch import normalize_roles
+from scim.protocol.schema import (
+    ENTERPRISE_INDEX,
+    ENTERPRISE_SCHEMA,
+    Attribute,
+    attribute_index,
+)
+
+ResourceType = Literal["User", "Group"]
+
+MAX_STRING = 8192
+MAX_VALUES = 100
+_CORE_PREFIXES = ("urn:ietf:params:scim:schemas:core:2.0:user:", "urn:ietf:params:scim:schemas:core:2.0:group:")
+# Read-only or service-managed keys a client may echo back; RFC 7643 §3.1 lets the service ignore them.
+_IGNORED = frozenset({"id", "meta", "schemas", "groups", "password"})
+_ROLE_ALIASES = frozenset({"roles", "entitlements"})
+
+
+def coerce_bool(value: Any, name: str) -> bool:
+    """JSON booleans and Entra's "True"/"False" strings (reference §1.1, §2.4) become bool."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidValue(f"{name} must be true or false; got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _string(value: Any, name: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidValue(f"{name} must be a string; got {_show(value)}")
+    text = str(value)
+    if len(text) > MAX_STRING:
+        raise InvalidValue(f"{name} is {len(text)} characters long; the limit is {MAX_STRING}")
+    return text
+
+
+def _scalar(attribute: Attribute, value: Any, name: str) -> Any:
+    if attribute.type == "boolean":
+        return coerce_bool(value, name)
+    if attribute.type in ("integer", "decimal"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidValue(f"{name} must be a number; got {_show(value)}")
+        return value
+    return _string(value, name)
+
+
+def _complex(attribute: Attribute, value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidValue(f"{name} must be an object with {', '.join(a.name for a in attribute.sub_attributes)}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        sub = attribute.sub(key)
+        if sub is None or item is None or sub.mutability == "readOnly":
+            continue
+        out[sub.name] = _scalar(sub, item, f"{name}.{sub.name}")
+    return out
+
+
+def _multi(attribute: Attribute, value: Any, name: str) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_VALUES:
+        raise InvalidValue(f"{name} has {len(items)} values; the limit is {MAX_VALUES}")
+    out = [_complex(attribute, item, name) for item in items if item is not None]
+    if sum(1 for item in out if item.get("primary")) > 1:
+        raise InvalidValue(f"{name} has more than one value with primary true (RFC 7643 §2.4)")
+    return [item for item in out if item]
+
+
+def _value(attribute: Attribute, value: Any, name: str) -> Any:
+    if attribute.multi_valued:
+        return _multi(attribute, value, name)
+    if attribute.type == "complex":
+        return _complex(attribute, value, name)
+    return _scalar(attribute, value, name)
+
+
+def normalize_manager(value: Any) -> dict[str, str] | None:
+    """Every manager shape Entra sends (reference §1.2e): "id", {"value": id}, [{"value": id}]; "" clears it."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = next((v for k, v in value.items() if k.lower() == "value"), None)
+    if value is None or value == "":
+        return None
+    return {"value": _string(value, "manager.value")}
+
+
+def _enterprise(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidValue(f"{ENTERPRISE_SCHEMA} must be an object")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        attribute = ENTERPRISE_INDEX.get(key.lower())
+        if attribute is None or item is None:
+            continue
+        if attribute.name == "manager":
+            manager = normalize_manager(item)
+            if manager:
+                out["manager"] = manager
+        else:
+            out[attribute.name] = _value(attribute, item, attribute.name)
+    return out
+
+
+def _extension(urn: str, value: Any) -> dict[str, Any]:
+    # Custom extension schemas (Entra's "Edit attribute list") are kept as sent, strings only.
+    if not isinstance(value, dict):
+        raise InvalidValue(f"{urn} must be an object")
+    return {k: _string(v, f"{urn}:{k}") for k, v in value.items() if v is not None and not isinstance(v, dict | list)}
+
+
+def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str, Any], list[str] | None]:
+    """Return (data, member ids) for a POST/PUT body; member ids only for groups that sent ``members``."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax(f"The body must be a JSON object holding a {resource_type}")
+    index = attribute_index(resource_type)
+    data: dict[str, Any] = {}
+    members: list[str] | None = None
+    for key, value in body.items():
+        folded = key.lower()
+        if value is None or folded in _IGNORED:
+            continue  # nulls on POST are tolerated (reference §1.0)
+        if folded.startswith(_CORE_PREFIXES):
+            folded = folded.rsplit(":", 1)[1]
+        elif folded.startswith("urn:"):
+            if folded == ENTERPRISE_SCHEMA.lower():
+                if resource_type == "User":
+                    data[ENTERPRISE_SCHEMA] = _enterprise(value)
+            elif folded.startswith("urn:"):
+                data[key] = _extension(key, value)
+            continue
+        if resource_type == "User" and folded in _ROLE_ALIASES:
+            data["roles"] = data.get("roles", []) + normalize_roles(value)
+            continue
+        if resource_type == "Group" and folded == "members":
+            members = member_ids(value)
+            continue
+        attribute = index.get(folded)
+        if attribute is None:
+            continue  # unknown attributes are ignored on POST/PUT, as Microsoft's Postman suite expects
+        data[attribute.name] = _value(attribute, value, attribute.name)
+    required = "userName" if resource_type == "User" else "displayName"
+    if not str(data.get(required, "")).strip():
+        raise InvalidValue(f"{required} is required and must be a non-empty string")
+    if not data.get(ENTERPRISE_SCHEMA, True):
+        del data[ENTERPRISE_SCHEMA]
+    return data, members
+
+
+def member_ids(value: Any) -> list[str]:
+    """Member ids from a members list: objects with ``value`` (``$ref`` may be null) or bare id strings."""
+    items = value if isinstance(value, list) else [value]
+    ids: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            item = next((v for k, v in item.items() if k.lower() == "value"), None)
+        if not isinstance(item, str) or not item:
+            raise InvalidValue("Each member must be an object with a non-empty string value holding a User id")
+        ids.append(item)
+    return list(dict.fromkeys(ids))

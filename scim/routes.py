@@ -1,0 +1,169 @@
+"""One handler per route of function_app.py: parse the request, call the service, shape the response."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from scim.app import App
+from scim.auth.oauth import OAuthError
+from scim.errors import MethodNotAllowed, NotFound, ScimError
+from scim.http import (
+    Request,
+    Response,
+    bearer_token,
+    error_response,
+    json_response,
+    no_content,
+    read_json,
+    scim_response,
+    unexpected_error,
+)
+from scim.protocol import discovery
+from scim.protocol.render import list_response, parse_projection, project
+from scim.service.common import Caller
+from scim.service.query import ListRequest, parse_paging
+from scim.store.base import Resource
+
+log = logging.getLogger("scim.routes")
+Handler = Callable[[App, Request], Awaitable[Response]]
+DOCS_URL = "https://github.com/scim-entra-functions/scim-entra-functions#readme"
+
+
+async def _caller(app: App, request: Request) -> Caller:
+    claims = await app.tokens.verify(bearer_token(request))
+    return await app.clients.caller(claims, request.client_address)
+
+
+def _list_request(request: Request) -> ListRequest:
+    start, count = parse_paging(request.param("startIndex"), request.param("count"))
+    projection = parse_projection(request.param("attributes"), request.param("excludedAttributes"))
+    return ListRequest(filter=request.param("filter"), start_index=start, count=count, projection=projection)
+
+
+def _resource_id(request: Request) -> str | None:
+    value = (request.route_params.get("id") or "").strip()
+    return value or None
+
+
+async def _resources(
+    app: App,
+    request: Request,
+    kind: str,
+    render: Callable[[Resource], dict[str, Any]],
+) -> Response:
+    """Users and Groups share their HTTP shape; only the service differs."""
+    caller = await _caller(app, request)
+    service: Any = app.users if kind == "User" else app.groups
+    resource_id = _resource_id(request)
+    method = request.method.upper()
+    projection = parse_projection(request.param("attributes"), request.param("excludedAttributes"))
+    if_match = request.headers.get("if-match")
+    max_bytes = app.settings.max_body_bytes
+
+    def one(resource: Resource, status: int = 200) -> Response:
+        location = f"{app.settings.base_url}/{kind}s/{resource.id}" if status == 201 else None
+        return scim_response(status, project(render(resource), projection), version=resource.version, location=location)
+
+    group_args = {"with_members": projection.wants_members} if kind == "Group" else {}
+    if resource_id is None:
+        if method == "GET":
+            listing = _list_request(request)
+            page = await service.query(caller, listing)
+            docs = [project(render(r), listing.projection) for r in page.resources]
+            return scim_response(200, list_response(docs, page.total, listing.start_index))
+        if method == "POST":
+            return one(await service.create(caller, read_json(request, max_bytes)), 201)
+        raise MethodNotAllowed(f"{method} needs a resource id: /{kind}s/{{id}}.")
+    if method == "GET":
+        resource = await service.get(caller, resource_id, **group_args)
+        none_match = request.headers.get("if-none-match")
+        if none_match and resource.version in {t.strip() for t in none_match.split(",")}:
+            return Response(304, b"", {"ETag": resource.version})
+        return one(resource)
+    if method == "PUT":
+        resource = await service.replace(caller, resource_id, read_json(request, max_bytes), if_match)
+        if kind == "Group" and projection.wants_members:
+            resource = await service.get(caller, resource_id, with_members=True)
+        return one(resource)
+    if method == "PATCH":
+        resource = await service.patch(caller, resource_id, read_json(request, max_bytes), if_match)
+        if request.param("attributes") or request.param("excludedAttributes"):
+            return one(await service.get(caller, resource_id, **group_args) if kind == "Group" else resource)
+        # Entra accepts 204 for every PATCH (reference §1.2, §1.6); the new version still travels in ETag.
+        return no_content(version=resource.version)
+    if method == "DELETE":
+        await service.delete(caller, resource_id)
+        return no_content()
+    raise MethodNotAllowed(f"{method} is not supported on /{kind}s/{{id}}.")
+
+
+async def users(app: App, request: Request) -> Response:
+    return await _resources(app, request, "User", app.users.render)
+
+
+async def groups(app: App, request: Request) -> Response:
+    return await _resources(app, request, "Group", app.groups.render)
+
+
+async def service_provider_config(app: App, request: Request) -> Response:
+    return scim_response(200, discovery.service_provider_config(app.settings.base_url, DOCS_URL))
+
+
+async def resource_types(app: App, request: Request) -> Response:
+    types = discovery.resource_types(app.settings.base_url)
+    return _discovery_listing(request, types, "ResourceType")
+
+
+async def schemas(app: App, request: Request) -> Response:
+    return _discovery_listing(request, discovery.schemas(app.settings.base_url), "Schema")
+
+
+def _discovery_listing(request: Request, docs: list[dict[str, Any]], kind: str) -> Response:
+    wanted = _resource_id(request)
+    if wanted is None:
+        return scim_response(200, list_response(docs, len(docs), 1))
+    for doc in docs:
+        if doc["id"].lower() == wanted.lower():
+            return scim_response(200, doc)
+    raise NotFound(f"{kind} {wanted!r} does not exist.")
+
+
+async def token(app: App, request: Request) -> Response:
+    try:
+        doc = await app.token_endpoint.exchange(
+            request.body,
+            request.headers.get("content-type", ""),
+            request.headers.get("authorization"),
+            request.client_address,
+        )
+    except OAuthError as exc:
+        log.info("token refused: %s", exc.error)
+        return json_response(exc.status, {"error": exc.error, "error_description": exc.description}, exc.headers)
+    return json_response(200, doc)
+
+
+async def health(app: App, request: Request) -> Response:
+    return json_response(200, {"status": "ok"})
+
+
+HANDLERS: dict[str, Handler] = {
+    "users": users,
+    "groups": groups,
+    "service_provider_config": service_provider_config,
+    "resource_types": resource_types,
+    "schemas": schemas,
+    "token": token,
+    "health": health,
+}
+
+
+async def dispatch(app: App, route: str, request: Request) -> Response:
+    """Run a route's handler; every failure becomes an error response here."""
+    try:
+        return await HANDLERS[route](app, request)
+    except ScimError as exc:
+        return error_response(exc)
+    except Exception as exc:  # the one place unexpected errors are turned into responses
+        return unexpected_error(exc)

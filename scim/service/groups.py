@@ -1,0 +1,166 @@
+"""Group rules: names come from the directory's catalog of user groups; members must be users of the directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim.errors import Conflict, InvalidValue, Uniqueness
+from scim.protocol.filter import Compare, parse_filter
+from scim.protocol.patch import apply_patch
+from scim.protocol.render import render_group
+from scim.protocol.resources import normalize_resource
+from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
+from scim.service.names import broken_rule, fold, resolve
+from scim.service.query import ListRequest, plan
+from scim.store.base import MemberChange, Page, Resource, Store
+
+MAX_MEMBERS_PER_REQUEST = 10_000
+
+
+class GroupService:
+    def __init__(self, store: Store, base_url: str) -> None:
+        self._store = store
+        self._base_url = base_url
+
+    def render(self, group: Resource) -> dict[str, Any]:
+        return render_group(group, self._base_url)
+
+    async def _catalog(self, caller: Caller) -> list[Resource]:
+        page = await self._store.query_groups(
+            caller.directory.id, lookup=None, match=None, start_index=1, count=10**9, with_members=False
+        )
+        return page.resources
+
+    async def create(self, caller: Caller, body: Any) -> Resource:
+        data, members = normalize_resource(body, "Group")
+        name = data["displayName"]
+        catalog = await self._catalog(caller)
+        resolution = resolve("group", name, [g.data["displayName"] for g in catalog], caller.directory.name_policy)
+        if resolution.exists:
+            raise Uniqueness(
+                f"The user group {resolution.name!r} already exists; Entra links to it when its"
+                f' GET /Groups?filter=displayName eq "{name}" finds it, so no new group is created.'
+            )
+        ids = await self._existing_members(caller, members or [])
+        stamp = now()
+        group = Resource(id=new_id(), data=data, created=stamp, last_modified=stamp)
+        try:
+            return await self._store.create_group(caller.directory.id, group, ids)
+        except Conflict:
+            raise Uniqueness(f"A group named {name!r} already exists in this directory (names ignore case).") from None
+
+    async def get(self, caller: Caller, group_id: str, *, with_members: bool) -> Resource:
+        group = await self._store.get_group(caller.directory.id, group_id, with_members=with_members)
+        if group is None:
+            raise not_found("Group", group_id)
+        return group
+
+    async def query(self, caller: Caller, request: ListRequest) -> Page:
+        with_members = request.projection.wants_members
+        lookup, match = plan(request.filter, self.render)
+        page = await self._store.query_groups(
+            caller.directory.id,
+            lookup=lookup,
+            match=match,
+            start_index=request.start_index,
+            count=request.count,
+            with_members=with_members or "members" in (request.filter or "").lower(),
+        )
+        if page.total or caller.directory.name_policy == "strict" or lookup is None or lookup.attribute != "displayName":
+            return page
+        return await self._folded_lookup(caller, request, lookup.value, with_members)
+
+    async def _folded_lookup(self, caller: Caller, request: ListRequest, name: str, with_members: bool) -> Page:
+        """Under `normalize`/`create`, Entra's displayName probe finds the catalog group its name folds to."""
+        expr = parse_filter(request.filter or "")
+        if not isinstance(expr, Compare):
+            return Page([], 0)
+        key = fold(name)
+        hits = [g for g in await self._catalog(caller) if fold(g.data["displayName"]) == key]
+        if with_members:
+            hits = [await self.get(caller, g.id, with_members=True) for g in hits]
+        start = request.start_index - 1
+        return Page(hits[start : start + request.count], len(hits))
+
+    async def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> Resource:
+        data, members = normalize_resource(body, "Group")
+
+        async def attempt() -> Resource:
+            current = await self.get(caller, group_id, with_members=False)
+            check_if_match(if_match, current.version)
+            await self._check_rename(caller, current, data)
+            change = MemberChange(add=await self._existing_members(caller, members or []), remove_all=True)
+            return await self._update(caller, current, data, change)
+
+        return await with_retries(attempt, conditional=if_match is not None)
+
+    async def patch(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> Resource:
+        async def attempt() -> Resource:
+            current = await self.get(caller, group_id, with_members=False)
+            check_if_match(if_match, current.version)
+            result = apply_patch(current.data, body, resource_type="Group", role_mode=caller.directory.role_mode)
+            if not result.changed and not result.members:
+                return current
+            if result.changed:
+                await self._check_rename(caller, current, result.data)
+            change = result.members
+            change.add = await self._existing_members(caller, change.add)
+            return await self._update(caller, current, result.data if result.changed else None, change)
+
+        return await with_retries(attempt, conditional=if_match is not None)
+
+    async def delete(self, caller: Caller, group_id: str) -> None:
+        if not await self._store.delete_group(caller.directory.id, group_id):
+            raise not_found("Group", group_id)
+
+    async def _update(
+        self, caller: Caller, current: Resource, data: dict[str, Any] | None, change: MemberChange
+    ) -> Resource:
+        try:
+            updated = await self._store.update_group(
+                caller.directory.id,
+                current.id,
+                data=data,
+                last_modified=now(),
+                members=change,
+                expected_version=current.version,
+            )
+        except Conflict:
+            name = (data or {}).get("displayName", "")
+            raise Uniqueness(f"A group named {name!r} already exists in this directory (names ignore case).") from None
+        if updated is None:
+            raise not_found("Group", current.id)
+        return updated
+
+    async def _check_rename(self, caller: Caller, current: Resource, data: dict[str, Any]) -> None:
+        """A rename keeps the naming rule; under `normalize`/`create` a fold-equal name keeps the catalog spelling."""
+        new, old = data.get("displayName", ""), current.data.get("displayName", "")
+        if not str(new).strip():
+            raise InvalidValue("displayName is required and cannot be removed")
+        if new == old:
+            return
+        if caller.directory.name_policy != "strict":
+            if fold(new) == fold(old):
+                data["displayName"] = old
+            return
+        rule = broken_rule(new)
+        if rule:
+            raise InvalidValue(
+                f"The user group cannot be renamed to {new!r}: {rule}. Use a name without spaces or accents."
+            )
+
+    async def _existing_members(self, caller: Caller, ids: list[str]) -> list[str]:
+        if len(ids) > MAX_MEMBERS_PER_REQUEST:
+            raise InvalidValue(f"A request can add at most {MAX_MEMBERS_PER_REQUEST} members; got {len(ids)}.")
+        if not ids:
+            return []
+        found = await self._store.existing_user_ids(caller.directory.id, ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            shown = ", ".join(repr(i) for i in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise InvalidValue(
+                f"Members must be users of this directory; no user has the id {shown}{more}. Provision the users first."
+            )
+        return ids
+

@@ -1,0 +1,45 @@
+"""Turn a SCIM list request into what the store needs: an index lookup and an in-memory match."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scim.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from scim.errors import InvalidValue
+from scim.protocol.filter import Expr, lookup_hint, matches, parse_filter
+from scim.protocol.render import Projection
+from scim.store.base import Lookup, Match, Resource
+
+
+@dataclass(frozen=True, slots=True)
+class ListRequest:
+    filter: str | None = None
+    start_index: int = 1
+    count: int = DEFAULT_PAGE_SIZE
+    projection: Projection = field(default_factory=Projection)
+
+
+def parse_paging(start_index: str | None, count: str | None) -> tuple[int, int]:
+    """RFC 7644 §3.4.2.4: startIndex below 1 means 1, a negative count means 0; the maximum is documented."""
+    try:
+        start = int(start_index) if start_index not in (None, "") else 1
+        size = int(count) if count not in (None, "") else DEFAULT_PAGE_SIZE
+    except ValueError:
+        raise InvalidValue("startIndex and count must be whole numbers") from None
+    return max(start, 1), min(max(size, 0), MAX_PAGE_SIZE)
+
+
+def plan(filter_text: str | None, render: Callable[[Resource], dict[str, Any]]) -> tuple[Lookup | None, Match | None]:
+    """An index lookup when the filter pins an indexed attribute, and a full evaluation of the filter in memory."""
+    if not filter_text or not filter_text.strip():
+        return None, None
+    expr: Expr = parse_filter(filter_text)
+    hint = lookup_hint(expr)
+    lookup = Lookup(hint[0], hint[1]) if hint else None  # type: ignore[arg-type]
+
+    def match(resource: Resource) -> bool:
+        return matches(expr, render(resource))
+
+    return lookup, match

@@ -1,0 +1,111 @@
+"""User rules: uniqueness, roles from the catalog, manager references, soft and hard delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim.errors import Conflict, InvalidValue, Uniqueness
+from scim.protocol.patch import apply_patch
+from scim.protocol.render import render_user
+from scim.protocol.resources import normalize_resource
+from scim.protocol.schema import ENTERPRISE_SCHEMA
+from scim.service.catalog import RoleCatalog
+from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
+from scim.service.query import ListRequest, plan
+from scim.store.base import Page, Resource, Store
+
+
+def _uniqueness(conflict: Conflict, data: dict[str, Any]) -> Uniqueness:
+    value = data.get(conflict.attribute, "")
+    return Uniqueness(
+        f"A user with {conflict.attribute} {value!r} already exists in this directory"
+        f" ({conflict.attribute} is unique{', ignoring case' if conflict.attribute == 'userName' else ''})."
+    )
+
+
+class UserService:
+    def __init__(self, store: Store, roles: RoleCatalog, base_url: str) -> None:
+        self._store = store
+        self._roles = roles
+        self._base_url = base_url
+
+    def render(self, user: Resource) -> dict[str, Any]:
+        return render_user(user, self._base_url)
+
+    async def create(self, caller: Caller, body: Any) -> Resource:
+        data, _ = normalize_resource(body, "User")
+        await self._check_references(caller, data, previous={}, user_id=None)
+        stamp = now()
+        user = Resource(id=new_id(), data=data, created=stamp, last_modified=stamp)
+        try:
+            return await self._store.create_user(caller.directory.id, user)
+        except Conflict as conflict:
+            raise _uniqueness(conflict, data) from None
+
+    async def get(self, caller: Caller, user_id: str) -> Resource:
+        user = await self._store.get_user(caller.directory.id, user_id)
+        if user is None:
+            raise not_found("User", user_id)
+        return user
+
+    async def query(self, caller: Caller, request: ListRequest) -> Page:
+        lookup, match = plan(request.filter, self.render)
+        return await self._store.query_users(
+            caller.directory.id, lookup=lookup, match=match, start_index=request.start_index, count=request.count
+        )
+
+    async def replace(self, caller: Caller, user_id: str, body: Any, if_match: str | None) -> Resource:
+        data, _ = normalize_resource(body, "User")
+
+        async def attempt() -> Resource:
+            current = await self.get(caller, user_id)
+            check_if_match(if_match, current.version)
+            return await self._write(caller, current, data)
+
+        return await with_retries(attempt, conditional=if_match is not None)
+
+    async def patch(self, caller: Caller, user_id: str, body: Any, if_match: str | None) -> Resource:
+        async def attempt() -> Resource:
+            current = await self.get(caller, user_id)
+            check_if_match(if_match, current.version)
+            result = apply_patch(current.data, body, resource_type="User", role_mode=caller.directory.role_mode)
+            if not result.changed:
+                return current
+            if not str(result.data.get("userName", "")).strip():
+                raise InvalidValue("userName is required and cannot be removed")
+            return await self._write(caller, current, result.data)
+
+        return await with_retries(attempt, conditional=if_match is not None)
+
+    async def delete(self, caller: Caller, user_id: str) -> None:
+        if not await self._store.delete_user(caller.directory.id, user_id):
+            raise not_found("User", user_id)
+
+    async def _write(self, caller: Caller, current: Resource, data: dict[str, Any]) -> Resource:
+        await self._check_references(caller, data, previous=current.data, user_id=current.id)
+        updated = Resource(id=current.id, data=data, created=current.created, last_modified=now(), version=current.version)
+        try:
+            written = await self._store.replace_user(caller.directory.id, updated, expected_version=current.version)
+        except Conflict as conflict:
+            raise _uniqueness(conflict, data) from None
+        if written is None:
+            raise not_found("User", current.id)
+        return written
+
+    async def _check_references(
+        self, caller: Caller, data: dict[str, Any], *, previous: dict[str, Any], user_id: str | None
+    ) -> None:
+        """Roles must be in the catalog; a manager must be another user of this directory."""
+        if data.get("roles"):
+            await self._roles.resolve_roles(caller.directory, data["roles"], previous.get("roles", []))
+        manager = data.get(ENTERPRISE_SCHEMA, {}).get("manager", {}).get("value")
+        old_manager = previous.get(ENTERPRISE_SCHEMA, {}).get("manager", {}).get("value")
+        if not manager or manager == old_manager:
+            return
+        if manager == user_id:
+            raise InvalidValue("A user cannot be their own manager.")
+        if not await self._store.existing_user_ids(caller.directory.id, [manager]):
+            raise InvalidValue(
+                f"manager {manager!r} is not the id of a user in this directory; provision the manager first"
+                " (Entra sets managers after both users exist)."
+            )
