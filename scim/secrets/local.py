@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -22,7 +21,8 @@ _Table = dict[str, list[SecretVersion]]
 
 def _add(table: _Table, key: str, value: str, expires_on: datetime | None) -> SecretVersion:
     # Same shape as a Key Vault version id (32 hex characters), so callers cannot depend on the store.
-    made = SecretVersion(secrets.token_hex(16), value, datetime.now(UTC), expires_on, enabled=True)
+    # os.urandom rather than the secrets module: same source, without importing hashlib and random at start-up.
+    made = SecretVersion(os.urandom(16).hex(), value, datetime.now(UTC), expires_on, enabled=True)
     table.setdefault(key, []).append(made)
     return made
 
@@ -139,7 +139,7 @@ class FileSecretStore:
 
     def _save(self, table: _Table) -> None:
         data = {"format": 1, "secrets": {key: [_encode(v) for v in found] for key, found in table.items() if found}}
-        tmp = self._path.with_name(f".{self._path.name}.{secrets.token_hex(4)}.tmp")
+        tmp = self._path.with_name(f".{self._path.name}.{os.urandom(4).hex()}.tmp")
         # O_EXCL with 0600: the secret never exists on disk with wider permissions, even for an instant.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
