@@ -81,7 +81,7 @@ _lock = asyncio.Lock()
 
 async def current_app() -> App:
     """The process-wide App, built from the environment on first use (SDK clients are created once, lazily)."""
-    global _current
+    global _current  # noqa: PLW0603 - one App per process, built lazily
     if _current is None:
         async with _lock:
             if _current is None:
@@ -91,5 +91,5 @@ async def current_app() -> App:
 
 def install_app(app: App | None) -> None:
     """Make ``app`` the process-wide App (the local host and tests build their own)."""
-    global _current
+    global _current  # noqa: PLW0603 - one App per process, built lazily
     _current = app

@@ -27,8 +27,10 @@ async def _directory_create(app: App, admin: AdminService, args: argparse.Namesp
 
 
 async def _directory_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    return [{"directory": d.id, "name_policy": d.name_policy, "role_mode": d.role_mode}
-            for d in await app.store.list_directories()]
+    return [
+        {"directory": d.id, "name_policy": d.name_policy, "role_mode": d.role_mode}
+        for d in await app.store.list_directories()
+    ]
 
 
 async def _client_create(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
@@ -44,8 +46,10 @@ async def _client_create(app: App, admin: AdminService, args: argparse.Namespace
 
 
 async def _client_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    return [{"client_id": c.id, "directory": c.directory, "networks": c.networks, "disabled": c.disabled}
-            for c in await app.store.list_clients()]
+    return [
+        {"client_id": c.id, "directory": c.directory, "networks": c.networks, "disabled": c.disabled}
+        for c in await app.store.list_clients()
+    ]
 
 
 async def _role_add(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
@@ -69,8 +73,9 @@ async def _group_add(app: App, admin: AdminService, args: argparse.Namespace) ->
 
 
 async def _group_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    page = await app.store.query_groups(args.directory, lookup=None, match=None, start_index=1, count=10**9,
-                                        with_members=False)
+    page = await app.store.query_groups(
+        args.directory, lookup=None, match=None, start_index=1, count=10**9, with_members=False
+    )
     return [{"id": g.id, "display_name": g.data.get("displayName")} for g in page.resources]
 
 
@@ -102,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7071)
 
     directory = sub.add_parser("directory", help="directories and their name policies").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     create = directory.add_parser("create", help="create a directory, or change its policies")
     create.add_argument("directory")
     create.add_argument("--policy", choices=["strict", "normalize", "create"])
@@ -118,8 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     client.add_parser("list").set_defaults(run=_client_list)
 
     for noun, key in (("role", "value"), ("group", "name")):
-        actions = sub.add_parser(noun, help=f"the directory's {noun} catalog").add_subparsers(dest="action",
-                                                                                             required=True)
+        actions = sub.add_parser(noun, help=f"the directory's {noun} catalog").add_subparsers(
+            dest="action", required=True
+        )
         add = actions.add_parser("add")
         add.add_argument("--directory", required=True)
         add.add_argument(key)
@@ -178,8 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve(settings, args.host, args.port)
     if settings.store == "memory":
-        print("scimctl: SCIM_STORE=memory keeps nothing after this command; set SCIM_STORE=tables "
-              "(see README) to administer a running service.", file=sys.stderr)
+        print(
+            "scimctl: SCIM_STORE=memory keeps nothing after this command; set SCIM_STORE=tables "
+            "(see README) to administer a running service.",
+            file=sys.stderr,
+        )
     try:
         result = asyncio.run(_run(settings, args))
     except AdminError as exc:

@@ -64,7 +64,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     connection = env.get("SCIM_TABLES_CONNECTION_STRING", "")
     endpoint = env.get("SCIM_TABLES_ENDPOINT", "").rstrip("/")
     if store == "tables" and not (connection or endpoint):
-        raise SettingsError("SCIM_STORE=tables needs SCIM_TABLES_ENDPOINT (Azure) or SCIM_TABLES_CONNECTION_STRING (Azurite)")
+        raise SettingsError(
+            "SCIM_STORE=tables needs SCIM_TABLES_ENDPOINT (Azure) or SCIM_TABLES_CONNECTION_STRING (Azurite)"
+        )
     prefix = env.get("SCIM_TABLE_PREFIX", "scim")
     if not (prefix.isalnum() and prefix[:1].isalpha() and len(prefix) <= 40):
         raise SettingsError(f"SCIM_TABLE_PREFIX must be letters and digits starting with a letter, not {prefix!r}")

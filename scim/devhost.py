@@ -52,7 +52,7 @@ def routes_of(app: func.FunctionApp) -> list[Route]:
         binding = next(b for b in json.loads(fn.get_function_json())["bindings"] if b["type"] == "httpTrigger")
         out.append(
             Route(
-                fn.get_function_name(),
+                fn.get_function_name() or "",
                 compile_route(binding["route"]),
                 frozenset(m.upper() for m in binding.get("methods") or ["GET", "POST", "PUT", "PATCH", "DELETE"]),
                 fn.get_user_function(),

@@ -94,7 +94,9 @@ def unexpected_error(exc: BaseException) -> Response:
         return error_response(Unavailable())
     reference = uuid.uuid4().hex[:12]
     log.error("unhandled error, reference %s", reference, exc_info=exc)
-    return error_response(ScimError(f"Internal error; quote reference {reference} to the service operator.").with_status(500))
+    return error_response(
+        ScimError(f"Internal error; quote reference {reference} to the service operator.").with_status(500)
+    )
 
 
 def read_json(request: Request, max_bytes: int) -> Any:

@@ -91,8 +91,16 @@ def serve(settings: Settings, host: str, port: int) -> int:
             install_app(app)
             await seed(app, client_id, secret, policy)
             print(banner(settings, client_id, secret), flush=True)
-            config = uvicorn.Config(asgi, host=host, port=port, loop="asyncio", http="httptools", lifespan="off",
-                                    access_log=False, log_level="warning")
+            config = uvicorn.Config(
+                asgi,
+                host=host,
+                port=port,
+                loop="asyncio",
+                http="httptools",
+                lifespan="off",
+                access_log=False,
+                log_level="warning",
+            )
             try:
                 await uvicorn.Server(config).serve()
             finally:

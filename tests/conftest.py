@@ -21,7 +21,7 @@ from scim.store.memory import MemoryStore
 FUNCTION_APP = load_function_app().app
 ROUTES = routes_of(FUNCTION_APP)  # get_functions() may run once per FunctionApp
 CLIENT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
-CLIENT_SECRET = "test-secret-" + "x" * 40  # noqa: S105 - a test fixture value
+CLIENT_SECRET = "test-secret-" + "x" * 40
 BASE = "http://127.0.0.1:7071"
 
 

@@ -38,8 +38,9 @@ class ClientRegistry:
         self._clients: dict[str, tuple[float, Client | None]] = {}
         self._directories: dict[str, tuple[float, Directory | None]] = {}
 
-    async def register(self, directory: str, networks: list[str], *, client_id: str | None = None,
-                       secret: str | None = None) -> Registration:
+    async def register(
+        self, directory: str, networks: list[str], *, client_id: str | None = None, secret: str | None = None
+    ) -> Registration:
         """Create a client for ``directory`` with a fresh secret (or the given one, for the seeded dev client)."""
         client = Client(
             id=client_id or str(uuid.uuid4()),
@@ -91,7 +92,9 @@ class ClientRegistry:
         if client is None or client.disabled or client.directory != claims.directory:
             raise Unauthorized("The client this token was issued to is disabled or no longer exists.")
         if not address_allowed(address, client.networks):
-            raise Forbidden(f"Requests from {address} are not allowed for this client; ask the admin to add the network.")
+            raise Forbidden(
+                f"Requests from {address} are not allowed for this client; ask the admin to add the network."
+            )
         directory = await self.directory(client.directory)
         if directory is None:
             raise Unauthorized("The directory this token writes into no longer exists.")

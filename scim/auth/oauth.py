@@ -44,12 +44,14 @@ def _invalid_client(description: str) -> OAuthError:
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:
-    if not header or not header[:6].lower() == "basic ":
+    if not header or header[:6].lower() != "basic ":
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise _invalid_client("The Basic Authorization header is not valid base64 of client_id:client_secret.") from None
+        raise _invalid_client(
+            "The Basic Authorization header is not valid base64 of client_id:client_secret."
+        ) from None
     client_id, sep, secret = decoded.partition(":")
     if not sep:
         raise _invalid_client("The Basic Authorization header must hold client_id:client_secret.")
@@ -91,13 +93,13 @@ class TokenEndpoint:
         posted = (form.client_id, form.client_secret) if form.client_id or form.client_secret else None
         if basic and posted and basic != posted:
             raise OAuthError(400, "invalid_request", "The client credentials in the header and the body differ.")
-        credentials = basic or posted
-        if not credentials or not credentials[0] or not credentials[1]:
+        client_id, secret = basic or posted or (None, None)
+        if not client_id or not secret:
             raise _invalid_client("Send client_id and client_secret in a Basic Authorization header or the form body.")
         ttl = DEFAULT_TTL if form.ttl is None else form.ttl * 60
         if not MIN_TTL <= ttl <= MAX_TTL:
             raise OAuthError(400, "invalid_request", "ttl must be between 60 and 360 minutes.")
-        client = await self._clients.check_secret(*credentials)
+        client = await self._clients.check_secret(client_id, secret)
         if client is None:
             raise _invalid_client("The client id or secret is wrong, or the client is disabled.")
         if not address_allowed(address, client.networks):

@@ -1,4 +1,4 @@
-"""Access tokens: HS256 JWTs signed with a key from the secret store, algorithm pinned, claims checked (DESIGN "Tokens")."""
+"""Access tokens: HS256 JWTs signed with a key from the secret store, algorithm pinned, claims checked."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
 from scim.errors import Unauthorized
-from scim.secrets import SIGNING_KEY_SECRET, SecretStore
+from scim.secrets import SIGNING_KEY_SECRET, SecretStore, SecretVersion
 
 ALGORITHM = "HS256"
 AUDIENCE = "scim"
@@ -19,6 +20,7 @@ MIN_TTL = 3600  # Entra's OAuth mode wants 60 min to 6 h (reference §3.2)
 MAX_TTL = 6 * 3600
 LONG_LIVED_TTL = 10 * 365 * 24 * 3600  # Entra's "Secret Token" must be perpetual in practice (reference §3.1)
 MAX_TOKEN_LENGTH = 4096
+KEY_PROPAGATION_SECONDS = 90  # longer than the secret stores' 60 s cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,13 @@ class TokenClaims:
     jti: str
     expires: int
     long_lived: bool
+
+
+def _signing_key(keys: list[SecretVersion]) -> SecretVersion:
+    """The newest key every instance has already seen: secret stores cache versions for up to a minute,
+    so a key younger than that could sign tokens that other instances cannot verify yet."""
+    settled = datetime.now(UTC) - timedelta(seconds=KEY_PROPAGATION_SECONDS)
+    return next((k for k in keys if k.created <= settled), keys[-1])
 
 
 class TokenService:
@@ -46,8 +55,10 @@ class TokenService:
         """A signed token and its lifetime in seconds."""
         keys = await self._secrets.versions(SIGNING_KEY_SECRET)
         if not keys:
-            raise RuntimeError(f"the secret store has no {SIGNING_KEY_SECRET!r}; deploy the infra or run scimctl key rotate")
-        key = keys[0]
+            raise RuntimeError(
+                f"the secret store has no {SIGNING_KEY_SECRET!r}; deploy the infra or run scimctl key rotate"
+            )
+        key = _signing_key(keys)
         issued = int(time.time())
         claims = {
             "iss": self._issuer,

@@ -36,7 +36,7 @@ def service_provider_config(base_url: str, docs_url: str) -> dict[str, Any]:
             {
                 "type": "oauthbearertoken",
                 "name": "OAuth Bearer Token",
-                "description": "A bearer token from the token endpoint (client credentials) or a long-lived Secret Token.",
+                "description": "A token from the token endpoint (client credentials) or a long-lived Secret Token.",
                 "specUri": "https://www.rfc-editor.org/info/rfc6750",
                 "primary": True,
             }

@@ -20,14 +20,14 @@ def render_user(user: Resource, base_url: str) -> dict[str, Any]:
     for key, value in user.data.items():
         if key.startswith("urn:"):
             schemas.append(key)
-            if key == ENTERPRISE_SCHEMA and "manager" in value:
-                value = {
-                    **value,
-                    "manager": {**value["manager"], "$ref": f"{base_url}/Users/{value['manager']['value']}"},
-                }
         doc[key] = value
+    manager = user.data.get(ENTERPRISE_SCHEMA, {}).get("manager")
+    if manager:
+        # RFC 7643 §4.3: manager is returned as a complex value with its $ref.
+        ref = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
+        doc[ENTERPRISE_SCHEMA] = {**doc[ENTERPRISE_SCHEMA], "manager": ref}
     if "roles" in doc:
-        # Roles arrive as `roles` or `entitlements` (DESIGN "Name matching"); echo both so either mapping reads back equal.
+        # Roles arrive as `roles` or `entitlements` (DESIGN "Name matching"); echo both so either reads back equal.
         doc["entitlements"] = doc["roles"]
     doc["meta"] = _meta("User", user, base_url)
     return doc
@@ -129,7 +129,7 @@ def project(doc: dict[str, Any], projection: Projection) -> dict[str, Any]:
                 if picked:
                     out[key] = picked
         if ENTERPRISE_SCHEMA not in out and "schemas" in out:
-            out["schemas"] = [s for s in out["schemas"] if s == USER_SCHEMA or s == GROUP_SCHEMA or s in out]
+            out["schemas"] = [s for s in out["schemas"] if s in (USER_SCHEMA, GROUP_SCHEMA) or s in out]
         return out
     out = dict(doc)
     for path in projection.exclude:

@@ -168,9 +168,8 @@ def member_ids(value: Any) -> list[str]:
     items = value if isinstance(value, list) else [value]
     ids: list[str] = []
     for item in items:
-        if isinstance(item, dict):
-            item = next((v for k, v in item.items() if k.lower() == "value"), None)
-        if not isinstance(item, str) or not item:
+        member = next((v for k, v in item.items() if k.lower() == "value"), None) if isinstance(item, dict) else item
+        if not isinstance(member, str) or not member:
             raise InvalidValue("Each member must be an object with a non-empty string value holding a User id")
-        ids.append(item)
+        ids.append(member)
     return list(dict.fromkeys(ids))

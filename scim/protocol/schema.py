@@ -111,9 +111,20 @@ USER_ATTRIBUTES: tuple[Attribute, ...] = (
         description="Groups the user belongs to; change membership through Groups.",
         sub_attributes=(
             _s("value", mutability="readOnly", description="The group's id."),
-            _s("$ref", type="reference", mutability="readOnly", reference_types=("Group",), description="The group's URI."),
+            _s(
+                "$ref",
+                type="reference",
+                mutability="readOnly",
+                reference_types=("Group",),
+                description="The group's URI.",
+            ),
             _s("display", mutability="readOnly", description="The group's displayName."),
-            _s("type", mutability="readOnly", canonical_values=("direct", "indirect"), description="How the user is a member."),
+            _s(
+                "type",
+                mutability="readOnly",
+                canonical_values=("direct", "indirect"),
+                description="How the user is a member.",
+            ),
         ),
     ),
 )
@@ -130,14 +141,24 @@ ENTERPRISE_ATTRIBUTES: tuple[Attribute, ...] = (
         description="The user's manager: the id of another user of this directory.",
         sub_attributes=(
             _s("value", description="The id of the manager's User resource."),
-            _s("$ref", type="reference", reference_types=("User",), description="The URI of the manager's User resource."),
+            _s(
+                "$ref",
+                type="reference",
+                reference_types=("User",),
+                description="The URI of the manager's User resource.",
+            ),
             _s("displayName", mutability="readOnly", description="The manager's displayName."),
         ),
     ),
 )
 
 GROUP_ATTRIBUTES: tuple[Attribute, ...] = (
-    _s("displayName", required=True, uniqueness="server", description="The group's name; it must match a user group of the directory."),
+    _s(
+        "displayName",
+        required=True,
+        uniqueness="server",
+        description="The group's name; it must match a user group of the directory.",
+    ),
     Attribute(
         "members",
         "complex",
@@ -145,7 +166,13 @@ GROUP_ATTRIBUTES: tuple[Attribute, ...] = (
         description="The users in the group.",
         sub_attributes=(
             _s("value", mutability="immutable", description="The id of the member's User resource."),
-            _s("$ref", type="reference", mutability="immutable", reference_types=("User",), description="The member's URI."),
+            _s(
+                "$ref",
+                type="reference",
+                mutability="immutable",
+                reference_types=("User",),
+                description="The member's URI.",
+            ),
             _s("display", mutability="immutable", description="The member's displayName."),
             _s("type", mutability="immutable", canonical_values=("User",), description="The member's resource type."),
         ),
@@ -153,7 +180,14 @@ GROUP_ATTRIBUTES: tuple[Attribute, ...] = (
 )
 
 COMMON_ATTRIBUTES: tuple[Attribute, ...] = (
-    _s("id", case_exact=True, mutability="readOnly", returned="always", uniqueness="server", description="Service-assigned id."),
+    _s(
+        "id",
+        case_exact=True,
+        mutability="readOnly",
+        returned="always",
+        uniqueness="server",
+        description="Service-assigned id.",
+    ),
     _s("externalId", case_exact=True, description="The identifier the provisioning client assigned."),
 )
 

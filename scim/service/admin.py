@@ -56,7 +56,9 @@ class AdminService:
         _check_catalog_name("User group", name)
         stamp = now()
         try:
-            return await self._store.create_group(directory, Resource(new_id(), {"displayName": name}, stamp, stamp), [])
+            return await self._store.create_group(
+                directory, Resource(new_id(), {"displayName": name}, stamp, stamp), []
+            )
         except Conflict:
             raise AdminError(f"User group {name!r} already exists in {directory!r}.") from None
 
@@ -69,8 +71,9 @@ class AdminService:
                 return await self._store.delete_group(directory, group.id)
         return False
 
-    async def create_client(self, directory: str, networks: list[str], *, client_id: str | None = None,
-                            secret: str | None = None) -> Registration:
+    async def create_client(
+        self, directory: str, networks: list[str], *, client_id: str | None = None, secret: str | None = None
+    ) -> Registration:
         await self._require_directory(directory)
         try:
             return await self._clients.register(directory, networks, client_id=client_id, secret=secret)

@@ -27,7 +27,9 @@ class RoleCatalog:
         self._cache[directory] = (time.monotonic(), values)
         return values
 
-    async def resolve_roles(self, directory: Directory, roles: list[dict[str, Any]], previous: list[dict[str, Any]]) -> None:
+    async def resolve_roles(
+        self, directory: Directory, roles: list[dict[str, Any]], previous: list[dict[str, Any]]
+    ) -> None:
         """Rewrite each new role value to its catalog spelling in place; refuse unknown ones (or create them)."""
         known = {r.get("value") for r in previous}
         new = [r for r in roles if r.get("value") not in known]

@@ -40,7 +40,9 @@ def check_if_match(if_match: str | None, version: str) -> None:
         return
     wanted = {tag.strip() for tag in if_match.split(",")}
     if version not in wanted:
-        raise PreconditionFailed(f"The resource is at version {version}, not {if_match.strip()}; read it again and retry.")
+        raise PreconditionFailed(
+            f"The resource is at version {version}, not {if_match.strip()}; read it again and retry."
+        )
 
 
 async def with_retries(attempt: Callable[[], Awaitable[T]], *, conditional: bool) -> T:

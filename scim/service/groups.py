@@ -66,7 +66,12 @@ class GroupService:
             count=request.count,
             with_members=with_members or "members" in (request.filter or "").lower(),
         )
-        if page.total or caller.directory.name_policy == "strict" or lookup is None or lookup.attribute != "displayName":
+        if (
+            page.total
+            or caller.directory.name_policy == "strict"
+            or lookup is None
+            or lookup.attribute != "displayName"
+        ):
             return page
         return await self._folded_lookup(caller, request, lookup.value, with_members)
 
@@ -163,4 +168,3 @@ class GroupService:
                 f"Members must be users of this directory; no user has the id {shown}{more}. Provision the users first."
             )
         return ids
-

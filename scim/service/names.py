@@ -1,4 +1,4 @@
-"""Catalog name matching: Entra group and role names must match what the directory already has (DESIGN "Name matching")."""
+"""Catalog name matching: Entra group and role names must match what the directory has (DESIGN "Name matching")."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Resolution:
 
 
 def resolve(kind: str, name: str, catalog: Iterable[str], policy: NamePolicy) -> Resolution:
-    """Match ``name`` against the catalog under ``policy``; raise InvalidValue that names the value, rule and closest entry."""
+    """Match ``name`` against the catalog under ``policy``; InvalidValue names the value, rule and closest entry."""
     names = list(catalog)
     if name in names:
         return Resolution(name, True)
@@ -51,7 +51,11 @@ def resolve(kind: str, name: str, catalog: Iterable[str], policy: NamePolicy) ->
     rule = broken_rule(name) if policy == "strict" else None
     hint = closest(name, names)
     subject = "user group" if kind == "group" else "role"
-    reason = f"it breaks the naming rule ({rule})" if rule else f"no {subject} with exactly that name exists in this directory"
+    reason = (
+        f"it breaks the naming rule ({rule})"
+        if rule
+        else f"no {subject} with exactly that name exists in this directory"
+    )
     suggestion = f" The closest existing {subject} is {hint!r}." if hint else f" This directory has no {subject}s yet."
     fix = (
         f" Rename it in Entra to match an existing {subject} exactly (no spaces, no accents),"

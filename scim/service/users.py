@@ -83,7 +83,9 @@ class UserService:
 
     async def _write(self, caller: Caller, current: Resource, data: dict[str, Any]) -> Resource:
         await self._check_references(caller, data, previous=current.data, user_id=current.id)
-        updated = Resource(id=current.id, data=data, created=current.created, last_modified=now(), version=current.version)
+        updated = Resource(
+            id=current.id, data=data, created=current.created, last_modified=now(), version=current.version
+        )
         try:
             written = await self._store.replace_user(caller.directory.id, updated, expected_version=current.version)
         except Conflict as conflict:

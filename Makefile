@@ -1,0 +1,48 @@
+# One entry point for people and CI. `make run` serves locally; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKOV := .venv-checkov/bin/checkov
+
+.PHONY: install run run-memory test lint bench clean checkov-venv
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# checkov pins an older pycep-parser than the infra tests use, so it lives in its own environment.
+checkov-venv: $(CHECKOV)
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30
+
+# Azurite (local Table service) starts with the service; data lives under .data/ and survives restarts.
+run: install
+	SCIM_STORE=tables $(BIN)/scimctl serve
+
+run-memory: install
+	SCIM_STORE=memory $(BIN)/scimctl serve
+
+test: install checkov-venv
+	$(BIN)/ruff check scim tests bench function_app.py
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check scim tests bench function_app.py
+	$(BIN)/ruff format --check scim tests bench function_app.py
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .venv-checkov node_modules .pytest_cache .mypy_cache .ruff_cache
