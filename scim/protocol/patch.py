@@ -132,7 +132,7 @@ def _apply_operation(patch: _Patch, operation: Any) -> None:
 
 
 def _apply_pathless(patch: _Patch, op: OpName, value: Any, *, schema: str | None) -> None:
-    """A value object whose keys are paths: plain, dotted, URN-qualified or a URN holding a nested object (§2.4 item 4)."""
+    """A value whose keys are paths: plain, dotted, URN-qualified, or a URN holding an object (§2.4 item 4)."""
     if not isinstance(value, dict):
         raise InvalidValue(
             f'Without a path, add and replace need an object value such as {{"displayName": "x"}}; got {kind(value)}.'
@@ -178,7 +178,7 @@ def _apply_path(patch: _Patch, op: OpName, path: PatchPath, value: Any) -> None:
     if attribute.name == "manager":
         _apply_manager(container, op, path, value)
     elif attribute.multi_valued:
-        _apply_multi(patch, container, attribute, op, path, value)
+        _apply_multi(patch, container, attribute, op=op, path=path, value=value)
     elif attribute.type == "complex":
         _apply_complex(container, attribute, op, path, value)
     elif op == "remove" or value is None:
@@ -305,7 +305,7 @@ def _apply_complex(container: dict[str, Any], attribute: Attribute, op: OpName, 
 
 
 def _apply_multi(
-    patch: _Patch, container: dict[str, Any], attribute: Attribute, op: OpName, path: PatchPath, value: Any
+    patch: _Patch, container: dict[str, Any], attribute: Attribute, *, op: OpName, path: PatchPath, value: Any
 ) -> None:
     # Entra quirk: "entitlements" carries roles (the senhasegura guide's mapping, DESIGN "Name matching").
     name = "roles" if attribute.name == "entitlements" else attribute.name

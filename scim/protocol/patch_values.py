@@ -18,7 +18,7 @@ MAX_STRING = 8192  # the same limit as POST/PUT (resources.py)
 
 
 def normalize_roles(value: Any) -> list[dict[str, Any]]:
-    """Roles as {"value", "display"?, "type"?, "primary"?}; Entra's stringified role JSON accepted (§4). Also for POST/PUT."""
+    """Roles as {"value", "display"?, "type"?, "primary"?} from any Entra shape (§4); POST and PUT use it too."""
     items = value if isinstance(value, list) else [] if value is None else [value]
     if len(items) > MAX_VALUES:
         raise InvalidValue(f"roles takes at most {MAX_VALUES} values; got {len(items)}.")

@@ -187,7 +187,7 @@ def _echo(name: str) -> str:
 
 
 def derive_element(expr: Expr, attribute: Attribute) -> dict[str, Any] | None:
-    """The value a filter of ``eq`` terms joined by ``and`` describes (``type eq "work"`` → {"type": "work"}), else None."""
+    """The value that ``eq`` terms joined by ``and`` describe (``type eq "work"`` → {"type": "work"}), else None."""
     terms: list[Compare] = []
     stack: list[Expr] = [expr]
     while stack:

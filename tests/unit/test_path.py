@@ -24,9 +24,17 @@ WORK = Compare(AttrPath(None, "type", None), "eq", "work")
         ('emails[type eq "work"].value', "User", PatchPath(None, "emails", WORK, "value")),
         # S1 table: capitalised sub-attribute names.
         ('emails[type eq "other"].Value', "User", PatchPath(None, "emails", parse_filter('type eq "other"'), "value")),
-        ('addresses[type eq "other"].Formatted', "User", PatchPath(None, "addresses", parse_filter('type eq "other"'), "formatted")),
+        (
+            'addresses[type eq "other"].Formatted',
+            "User",
+            PatchPath(None, "addresses", parse_filter('type eq "other"'), "formatted"),
+        ),
         ('addresses[type eq "work"].postalCode', "User", PatchPath(None, "addresses", WORK, "postalCode")),
-        ('phoneNumbers[type eq "mobile"].value', "User", PatchPath(None, "phoneNumbers", parse_filter('type eq "mobile"'), "value")),
+        (
+            'phoneNumbers[type eq "mobile"].value',
+            "User",
+            PatchPath(None, "phoneNumbers", parse_filter('type eq "mobile"'), "value"),
+        ),
         ('emails[type eq "work"]', "User", PatchPath(None, "emails", WORK, None)),
         (f"{ENT}:department", "User", PatchPath(ENT, "department", None, None)),
         (f"{ENT}:employeeNumber", "User", PatchPath(ENT, "employeeNumber", None, None)),
@@ -34,18 +42,38 @@ WORK = Compare(AttrPath(None, "type", None), "eq", "work")
         (f"{ENT}:manager.value", "User", PatchPath(ENT, "manager", None, "value")),
         (f"{ENT}.department", "User", PatchPath(ENT, "department", None, None)),  # 2018 dot notation (S2)
         ("manager", "User", PatchPath(ENT, "manager", None, None)),  # S1 "Example 5" has no URN
-        ('manager[value eq "manager-id"]', "User", PatchPath(ENT, "manager", parse_filter('value eq "manager-id"'), None)),
+        (
+            'manager[value eq "manager-id"]',
+            "User",
+            PatchPath(ENT, "manager", parse_filter('value eq "manager-id"'), None),
+        ),
         (f"{USER_SCHEMA}:userName", "User", PatchPath(None, "userName", None, None)),
         (f"{USER_SCHEMA}:name.familyName", "User", PatchPath(None, "name", None, "familyName")),
-        ('roles[primary eq "True"].value', "User", PatchPath(None, "roles", parse_filter('primary eq "True"'), "value")),
-        ('roles[primary eq "True"].display', "User", PatchPath(None, "roles", parse_filter('primary eq "True"'), "display")),
+        (
+            'roles[primary eq "True"].value',
+            "User",
+            PatchPath(None, "roles", parse_filter('primary eq "True"'), "value"),
+        ),
+        (
+            'roles[primary eq "True"].display',
+            "User",
+            PatchPath(None, "roles", parse_filter('primary eq "True"'), "display"),
+        ),
         ("entitlements", "User", PatchPath(None, "entitlements", None, None)),
         ("members", "Group", PatchPath(None, "members", None, None)),
-        ('members[value eq "7f4bc1a3"]', "Group", PatchPath(None, "members", parse_filter('value eq "7f4bc1a3"'), None)),
+        (
+            'members[value eq "7f4bc1a3"]',
+            "Group",
+            PatchPath(None, "members", parse_filter('value eq "7f4bc1a3"'), None),
+        ),
         (f"{GROUP_SCHEMA}:displayName", "Group", PatchPath(None, "displayName", None, None)),
         ("externalId", "Group", PatchPath(None, "externalId", None, None)),
         # Custom extensions keep the spelling they were sent with.
-        ("urn:acme:params:1.0:User:badgeColor", "User", PatchPath("urn:acme:params:1.0:User", "badgeColor", None, None)),
+        (
+            "urn:acme:params:1.0:User:badgeColor",
+            "User",
+            PatchPath("urn:acme:params:1.0:User", "badgeColor", None, None),
+        ),
         ("urn:acme:ext:2.0:User:Office.Floor", "User", PatchPath("urn:acme:ext:2.0:User", "Office", None, "Floor")),
         # A "]" inside a quoted filter value does not end the filter.
         ('emails[value eq "a]b"].type', "User", PatchPath(None, "emails", parse_filter('value eq "a]b"'), "type")),
@@ -129,7 +157,9 @@ def test_derive_element(attr: str, text: str, expected: dict[str, object] | None
 def test_filter_ids() -> None:
     assert filter_ids(parse_filter('value eq "a"')) == ["a"]
     assert filter_ids(parse_filter('value eq "a" or value eq "b" or VALUE eq "c"')) == ["a", "b", "c"]
-    assert filter_ids(Or(Compare(AttrPath(None, "value", None), "eq", "x"), Compare(AttrPath(None, "value", None), "eq", "y"))) == ["x", "y"]
+    assert filter_ids(
+        Or(Compare(AttrPath(None, "value", None), "eq", "x"), Compare(AttrPath(None, "value", None), "eq", "y"))
+    ) == ["x", "y"]
     for text in ('value ne "a"', 'display eq "a"', 'value eq "a" and value eq "b"', "value pr"):
         with pytest.raises(InvalidPath, match="members filter"):
             filter_ids(parse_filter(text))
