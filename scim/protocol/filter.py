@@ -82,7 +82,7 @@ _SUBSTRING = frozenset(("co", "sw", "ew"))
 _KEYWORDS = frozenset(("and", "or", "not"))  # reserved: never attribute names or bare values
 _SPACE = frozenset(" \t\r\n")
 _PUNCT = frozenset("()[]")
-# Both patterns are single character classes or fixed sequences: linear time, no backtracking traps.
+# Each pattern is a character class or a fixed sequence of them: linear time, no backtracking traps.
 _WORD = re.compile(r'[^ \t\r\n()\[\]"]+')
 _NAME = re.compile(r"\$?[A-Za-z][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -451,18 +451,24 @@ def _as_datetime(text: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _pair(op: str, have: Any, want: Value, exact: bool, dates: bool) -> tuple[Any, Any] | None:
-    """Bring a stored value and a filter value to comparable forms, or None when they cannot be compared."""
+def _pair(op: str, have: Any, want: Value, exact: bool, dates: bool | None) -> tuple[Any, Any] | None:
+    """Comparable forms of a stored and a filter value, or None when they cannot be compared.
+
+    ``dates`` is True for a dateTime attribute, None for one the schema does not know (compared as instants
+    only when both sides parse as RFC 3339), False for a schema string.
+    """
     if isinstance(have, bool) or isinstance(want, bool):
         if op in _ORDERING or op in _SUBSTRING:
             raise InvalidFilter(f"Invalid filter: '{op}' cannot be applied to a boolean attribute.")
         a, b = _as_bool(have), _as_bool(want)
         return None if a is None or b is None else (a, b)
     if isinstance(have, str) and isinstance(want, str):
-        if dates and op not in _SUBSTRING:
+        if dates is not False and op not in _SUBSTRING:
             da, db = _as_datetime(have), _as_datetime(want)
             if da is not None and db is not None:
                 return da, db
+            if dates:
+                return None
         return (have, want) if exact else (have.casefold(), want.casefold())
     if op in _SUBSTRING and isinstance(have, int | float):
         raise InvalidFilter(f"Invalid filter: '{op}' applies to strings, not numbers.")
@@ -477,7 +483,7 @@ def _compare(node: Compare, obj: Mapping[str, Any], parent: Attribute | None) ->
     definition = _definition(node.path, parent)
     name = (node.path.sub or node.path.attr).lower()
     exact = name == "$ref" or (definition is not None and definition.case_exact)
-    dates = definition is None or definition.type == "dateTime"
+    dates = None if definition is None else definition.type == "dateTime"
     op, want = node.op, node.value
     values = _values(node.path, obj)
     if want is None and op in ("eq", "ne"):
@@ -507,7 +513,7 @@ def _compare(node: Compare, obj: Mapping[str, Any], parent: Attribute | None) ->
             else:
                 try:
                     hit = a > b if op == "gt" else a >= b if op == "ge" else a < b if op == "lt" else a <= b
-                except TypeError:
+                except (TypeError, ValueError, OverflowError):
                     hit = False
         if hit:
             return True

@@ -129,6 +129,7 @@ GRAMMAR_FILTERS = {
     "a pr or b pr or c pr": Or(Or(Present(p("a")), Present(p("b"))), Present(p("c"))),
     "(a pr or b pr) and c pr": And(Or(Present(p("a")), Present(p("b"))), Present(p("c"))),
     "not(a pr)": Not(Present(p("a"))),
+    "not a pr": Not(Present(p("a"))),  # three tokens, like Entra's query, but not a comparison
     "not not (a pr)": Not(Not(Present(p("a")))),
     ' \t( ( a eq "x" ) )\n': Compare(p("a"), "eq", "x"),
     # Values: JSON escapes, numbers, literals.
@@ -285,7 +286,12 @@ EVALUATIONS = [
     ("meta.Created gt 2015-10-10T14:38:21.8617979-07:00", USER, True),
     ("meta.Created gt 2018-03-27T12:59:26.0000001-07:00", USER, False),
     ('meta.created sw "2018-03"', USER, True),
-    ('meta.lastModified gt "not a date"', USER, False),
+    ('meta.lastModified gt "0"', USER, False),  # a dateTime attribute never matches a non-date
+    ('meta.lastModified ne "0"', USER, True),
+    (f'{CUSTOM}:since lt "2020-01-01"', {CUSTOM: {"since": "2019-12-31T23:00:00-02:00"}}, False),
+    (f'{CUSTOM}:since lt "2020-01-01"', {CUSTOM: {"since": "2019-12-31T21:59:59-02:00"}}, True),
+    (f'{CUSTOM}:code gt "0"', {CUSTOM: {"code": "A1"}}, True),  # unknown attribute, not a date: string order
+    ('userName eq "2018-03-27T19:59:26Z"', {"userName": "2018-03-27T19:59:26.000Z"}, False),  # schema string
     # pr is false for missing, null, "" and [].
     ("title pr", USER, False),
     ("nickName pr", USER, False),
@@ -368,6 +374,8 @@ REJECTED = [
     ('userName eq "x" and', "expected an attribute path, '(' or 'not', found the end of the filter"),
     ('userName eq "x" or or a pr', "position 20: expected an attribute path"),
     ("not", "expected an attribute path, '(' or 'not'"),
+    ("a pr and", "position 9: expected an attribute path, '(' or 'not', found the end of the filter"),
+    ("a pr b", "position 6: expected 'and', 'or' or the end of the filter, found 'b'"),
     ('and eq "x"', "position 1: expected an attribute path, '(' or 'not', found 'and'"),
     ("()", "position 2: expected an attribute path, '(' or 'not', found ')'"),
     ("[a pr]", "position 1: expected an attribute path"),
@@ -435,6 +443,7 @@ HINTS: list[tuple[str, tuple[str, str] | None]] = [
     ('displayName eq "Sales"', ("displayName", "Sales")),
     ('id eq "a" and manager eq "m"', ("id", "a")),
     ('manager eq "m" and id eq "a"', ("id", "a")),
+    ('userName eq "u" and id eq "i"', ("id", "i")),
     ('active eq true and userName eq "x"', ("userName", "x")),
     ('displayName eq "d" and (externalId eq "e" and userName eq "u")', ("userName", "u")),
     (f'{USER_SCHEMA}:userName eq "x"', ("userName", "x")),
