@@ -13,31 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import Conflict, VersionMismatch
+from scim.store._common import fold, lookup_matches, page_of
 from scim.store.base import Client, Directory, Lookup, Match, MemberChange, Page, Resource, Role
-
-
-def fold(value: str) -> str:
-    """Case-fold for userName/displayName uniqueness (RFC 7643 §4.1.1: caseExact false)."""
-    return value.casefold()
-
-
-def lookup_matches(resource: Resource, lookup: Lookup) -> bool:
-    """True when ``resource`` has ``lookup``'s value: userName/displayName case-folded, id/externalId exact."""
-    if lookup.attribute == "id":
-        return resource.id == lookup.value
-    actual = resource.data.get(lookup.attribute)
-    if not isinstance(actual, str):
-        return False
-    if lookup.attribute in ("userName", "displayName"):
-        return fold(actual) == fold(lookup.value)
-    return actual == lookup.value
-
-
-def page_of(resources: list[Resource], start_index: int, count: int) -> Page:
-    """Order by id and cut the 1-based slice of RFC 7644 §3.4.2.4 (startIndex < 1 means 1)."""
-    ordered = sorted(resources, key=lambda r: r.id)
-    start = max(start_index, 1) - 1
-    return Page(resources=ordered[start : start + max(count, 0)], total=len(ordered))
 
 
 def _candidates(items: dict[str, Resource], index: dict[str, str] | None, lookup: Lookup | None) -> list[Resource]:

@@ -1,0 +1,230 @@
+"""Round trips to Table Storage for TableStore: one place that counts calls and maps Azure errors.
+
+Every network call goes through this module, so ``round_trips`` is exact (one per point operation,
+per transaction and per page of a query) and no Azure exception escapes untranslated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables import TableTransactionError, UpdateMode
+
+from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
+from scim.store._codec import BATCH
+
+if TYPE_CHECKING:
+    from azure.data.tables.aio import TableClient, TableServiceClient
+
+Entity = dict[str, Any]
+Kind = Literal["resources", "memberships", "admin"]
+_UNAVAILABLE = {408, 429, 500, 502, 503, 504}
+_TOO_LARGE = {"EntityTooLarge", "PropertyValueTooLarge", "RequestBodyTooLarge", "TooManyProperties"}
+
+
+class Missing(Exception):
+    """A transaction operation that must find its entity did not (the resource is gone)."""
+
+    def __init__(self, op: Op) -> None:
+        self.op = op
+        super().__init__(op.entity.get("RowKey"))
+
+
+@dataclass(slots=True)
+class Op:
+    """One entity-group transaction operation and what its failure means."""
+
+    action: Literal["create", "upsert", "update", "delete"]
+    entity: Entity
+    etag: str | None = None  # when set, the write happens only if the entity still has this ETag
+    merge: bool = False
+    missing_ok: bool = False  # a delete of an entity already gone is dropped and the rest retried
+    attribute: str = "id"  # Conflict(attribute) when a create collides
+
+    def sdk(self) -> tuple[str, Entity, dict[str, Any]]:
+        options: dict[str, Any] = {}
+        if self.etag is not None:
+            options = {"etag": self.etag, "match_condition": MatchConditions.IfNotModified}
+        if self.action in ("update", "upsert"):
+            options["mode"] = UpdateMode.MERGE if self.merge else UpdateMode.REPLACE
+        return self.action, self.entity, options
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """Throttling, timeouts, refused connections and 5xx become StoreUnavailable; oversize, InvalidValue."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError, TimeoutError, OSError) as exc:
+        raise StoreUnavailable("Table Storage did not answer.") from exc
+    except HttpResponseError as exc:
+        status = exc.status_code
+        if status is None or status in _UNAVAILABLE:
+            raise StoreUnavailable(f"Table Storage answered {status}.") from exc
+        code = str(getattr(exc, "error_code", "") or "")
+        if status == 413 or any(code.endswith(c) or c in code for c in _TOO_LARGE):
+            raise InvalidValue("The resource is too large to store.") from exc
+        raise
+
+
+class Seen:
+    """The last version of each entity this process read or wrote, so a write at that version needs no re-read.
+
+    Safe because every write that relies on it is conditional on the same ETag (If-Match).
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str], tuple[str, Entity]] = OrderedDict()
+
+    def put(self, entity: Entity, etag: str) -> None:
+        key = (entity["PartitionKey"], entity["RowKey"])
+        self._items[key] = (etag, entity)
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def get(self, pk: str, rk: str, etag: str) -> Entity | None:
+        found = self._items.get((pk, rk))
+        return found[1] if found is not None and found[0] == etag else None
+
+    def drop(self, pk: str, rk: str) -> None:
+        self._items.pop((pk, rk), None)
+
+
+class TableIO:
+    """The three tables of one prefix, created once per process on first use."""
+
+    def __init__(self, service: TableServiceClient, prefix: str) -> None:
+        self.service = service
+        self.names: dict[Kind, str] = {k: f"{prefix}{k}" for k in ("resources", "memberships", "admin")}
+        self.round_trips = 0
+        self._clients: dict[Kind, TableClient] = {}
+        self._lock = asyncio.Lock()
+
+    async def client(self, kind: Kind) -> TableClient:
+        """The table's client, creating all tables on the first call (idempotent, under a lock)."""
+        if not self._clients:
+            async with self._lock:
+                if not self._clients:
+                    clients = {}
+                    for k, name in self.names.items():
+                        self.round_trips += 1
+                        with translated():
+                            try:
+                                await self.service.create_table(name)
+                            except ResourceExistsError:
+                                pass  # another process or the infra template created it
+                            except HttpResponseError as exc:
+                                # A role that may not create tables still works when infra made them.
+                                if exc.status_code != 403:
+                                    raise
+                        clients[k] = self.service.get_table_client(name)
+                    self._clients = clients
+        return self._clients[kind]
+
+    async def get(self, kind: Kind, pk: str, rk: str) -> tuple[Entity, str] | None:
+        """One point read: the entity and its ETag, or None."""
+        table = await self.client(kind)
+        self.round_trips += 1
+        with translated():
+            try:
+                entity = await table.get_entity(pk, rk)
+            except ResourceNotFoundError:
+                return None
+        return dict(entity), str(entity.metadata["etag"])
+
+    async def query(
+        self, kind: Kind, query_filter: str, parameters: Mapping[str, str], select: list[str] | None = None
+    ) -> list[tuple[Entity, str]]:
+        """Every entity the filter selects, following continuation tokens; one round trip per page."""
+        table = await self.client(kind)
+        found: list[tuple[Entity, str]] = []
+        with translated():
+            pages = table.query_entities(query_filter, parameters=dict(parameters), select=select).by_page()
+            while True:
+                self.round_trips += 1
+                try:
+                    page = await pages.__anext__()
+                except StopAsyncIteration:
+                    break
+                async for entity in page:
+                    found.append((dict(entity), str(entity.metadata.get("etag", ""))))
+        return found
+
+    async def range(
+        self, kind: Kind, pk: str, low: str, high: str, select: list[str] | None = None
+    ) -> list[tuple[Entity, str]]:
+        """Entities of one partition with low <= RowKey < high."""
+        return await self.query(
+            kind,
+            "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+            {"pk": pk, "low": low, "high": high},
+            select,
+        )
+
+    async def transact(self, kind: Kind, ops: list[Op]) -> list[Mapping[str, Any] | None]:
+        """Commit ops (≤ 100, one partition) atomically; results align with ops (None for dropped deletes).
+
+        409 on a create → Conflict(op.attribute); 412 → VersionMismatch; 404 on a missing_ok delete drops
+        that op and retries the rest (one more round trip); any other 404 → Missing(op).
+        """
+        if len(ops) > BATCH:
+            raise ValueError(f"{len(ops)} operations exceed one transaction")
+        live = list(range(len(ops)))
+        table = await self.client(kind)
+        while live:
+            self.round_trips += 1
+            try:
+                with translated():
+                    results = await table.submit_transaction([ops[i].sdk() for i in live])
+            except TableTransactionError as exc:
+                position = live[exc.index] if 0 <= exc.index < len(live) else live[0]
+                failed = ops[position]
+                if exc.status_code == 409:
+                    raise Conflict(failed.attribute) from exc
+                if exc.status_code == 412:
+                    raise VersionMismatch() from exc
+                if exc.status_code == 404 and failed.missing_ok:
+                    live.remove(position)
+                    continue
+                if exc.status_code == 404:
+                    raise Missing(failed) from exc
+                raise
+            aligned: list[Mapping[str, Any] | None] = [None] * len(ops)
+            for position, result in zip(live, results, strict=True):
+                aligned[position] = result
+            return aligned
+        return [None] * len(ops)
+
+    async def upsert(self, kind: Kind, entity: Entity) -> None:
+        table = await self.client(kind)
+        self.round_trips += 1
+        with translated():
+            await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    async def delete(self, kind: Kind, pk: str, rk: str) -> bool:
+        """Delete one entity; False when it was not there (a one-operation transaction reports 404)."""
+        try:
+            await self.transact(kind, [Op("delete", {"PartitionKey": pk, "RowKey": rk})])
+        except Missing:
+            return False
+        return True
+
+    async def close(self) -> None:
+        for table in self._clients.values():
+            await table.close()
+        await self.service.close()

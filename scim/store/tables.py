@@ -1,0 +1,296 @@
+"""TableStore: the Store on Azure Table Storage (azure-data-tables, async), imported only when SCIM_STORE=tables.
+
+Round trips (``round_trips`` counts them): create user 1 transaction; get by id 1 read; lookup by
+userName 2 reads; replace at a version this process has seen 1 transaction (else + 1 read); add N
+members ceil((N + 2) / 50) transactions. Key layout and limits: scim.store._codec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from scim.errors import InvalidValue, VersionMismatch
+from scim.store import _codec as k
+from scim.store._common import lookup_matches, page_of
+from scim.store._groups import TableGroups, delete_with_index, index_creates, index_moves
+from scim.store._tableio import Entity, Missing, Op, Seen, TableIO
+from scim.store.base import Client, Directory, Lookup, Match, Page, Resource, Role
+
+if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
+    from azure.data.tables.aio import TableServiceClient
+
+_OR_CHUNK = 14  # Azure allows 15 comparisons per $filter: PartitionKey plus 14 RowKeys
+
+
+def client_options(*, retry_total: int, connection_timeout: float, read_timeout: float) -> dict[str, Any]:
+    """SDK settings that make an unreachable store fail fast (StoreUnavailable → 503 + Retry-After) not hang."""
+    return {
+        "retry_total": retry_total,
+        "retry_backoff_factor": 0.4,
+        "retry_backoff_max": 4,
+        "connection_timeout": connection_timeout,
+        "read_timeout": read_timeout,
+    }
+
+
+class TableStore(TableGroups):
+    """Users, groups, memberships and the admin catalog in ``{prefix}resources`` and ``{prefix}admin``."""
+
+    def __init__(self, service: TableServiceClient, prefix: str = "scim") -> None:
+        self._io = TableIO(service, prefix)
+        self._seen = Seen()
+        self._credential: AsyncTokenCredential | None = None
+
+    @property
+    def round_trips(self) -> int:
+        """Service calls so far: each point operation, transaction and query page counts one."""
+        return self._io.round_trips
+
+    @classmethod
+    def from_connection_string(
+        cls,
+        connection_string: str,
+        prefix: str = "scim",
+        *,
+        retry_total: int = 2,
+        connection_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+    ) -> TableStore:
+        """For Azurite and development accounts (a shared key in the connection string)."""
+        from azure.data.tables.aio import TableServiceClient
+
+        options = client_options(
+            retry_total=retry_total, connection_timeout=connection_timeout, read_timeout=read_timeout
+        )
+        return cls(TableServiceClient.from_connection_string(connection_string, **options), prefix)
+
+    @classmethod
+    def from_endpoint(
+        cls,
+        endpoint_url: str,
+        credential: AsyncTokenCredential | None = None,
+        prefix: str = "scim",
+        *,
+        retry_total: int = 2,
+        connection_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+    ) -> TableStore:
+        """For Azure: Entra ID auth (managed identity through DefaultAzureCredential when none is given), no key."""
+        from azure.data.tables.aio import TableServiceClient
+
+        owned = None
+        if credential is None:
+            from azure.identity.aio import DefaultAzureCredential
+
+            credential = owned = DefaultAzureCredential()
+        options = client_options(
+            retry_total=retry_total, connection_timeout=connection_timeout, read_timeout=read_timeout
+        )
+        store = cls(TableServiceClient(endpoint=endpoint_url, credential=credential, **options), prefix)
+        store._credential = owned
+        return store
+
+    async def close(self) -> None:
+        """Close the SDK clients (and the credential this store created)."""
+        await self._io.close()
+        if self._credential is not None:
+            await self._credential.close()
+
+    def _out(self, entity: Entity, etag: str) -> Resource:
+        self._seen.put(entity, etag)
+        return k.resource_from(entity, etag)
+
+    # Users -------------------------------------------------------------------------------------
+    async def create_user(self, directory: str, user: Resource) -> Resource:
+        """User and its userName/externalId index entries in one transaction (409 at an index → Conflict)."""
+        k.require_id(user.id, "user")
+        pk = k.user_pk(directory)
+        entity = k.resource_entity(pk, user)
+        ops = [Op("create", entity, attribute="id"), *index_creates(pk, k.user_index_rks(user.data), user.id)]
+        results = await self._io.transact("resources", ops)
+        return self._out(entity, str(results[0]["etag"]) if results[0] else "")
+
+    async def get_user(self, directory: str, user_id: str) -> Resource | None:
+        """One point read."""
+        if not k.id_fits(user_id):
+            return None
+        found = await self._io.get("resources", k.user_pk(directory), k.id_rk(user_id))
+        return self._out(*found) if found else None
+
+    async def _by_index(self, pk: str, rk: str, lookup: Lookup) -> list[Resource]:
+        """Index entry, then the resource it names (2 reads); a stale entry yields nothing."""
+        index = await self._io.get("resources", pk, rk)
+        if index is None or not k.id_fits(str(index[0]["Id"])):
+            return []
+        found = await self._io.get("resources", pk, k.id_rk(str(index[0]["Id"])))
+        resource = self._out(*found) if found else None
+        return [resource] if resource is not None and lookup_matches(resource, lookup) else []
+
+    async def query_users(
+        self, directory: str, *, lookup: Lookup | None, match: Match | None, start_index: int, count: int
+    ) -> Page:
+        """id: 1 read; userName/externalId: index + entity; otherwise one query page per 1,000 users."""
+        pk = k.user_pk(directory)
+        candidates: list[Resource]
+        if lookup is not None and lookup.attribute == "id":
+            found = await self.get_user(directory, lookup.value)
+            candidates = [found] if found is not None else []
+        elif lookup is not None and lookup.attribute == "userName":
+            candidates = await self._by_index(pk, k.user_name_rk(lookup.value), lookup)
+        elif lookup is not None and lookup.attribute == "externalId":
+            candidates = await self._by_index(pk, k.external_id_rk(lookup.value), lookup)
+        else:
+            rows = await self._io.range("resources", pk, k.ID_LOW, k.ID_HIGH)
+            candidates = [k.resource_from(e, etag) for e, etag in rows]
+        hits = [u for u in candidates if (lookup is None or lookup_matches(u, lookup)) and (match is None or match(u))]
+        return page_of(hits, start_index, count)
+
+    async def replace_user(self, directory: str, user: Resource, *, expected_version: str | None) -> Resource | None:
+        """Conditional replace plus index moves in one transaction; created is kept from the stored user.
+
+        With no expected_version the write is still conditional on the version read here, so a
+        concurrent writer surfaces as VersionMismatch (the service retries) instead of being overwritten.
+        """
+        if not k.id_fits(user.id):
+            return None
+        pk, rk = k.user_pk(directory), k.id_rk(user.id)
+        current = self._seen.get(pk, rk, expected_version) if expected_version else None
+        etag = expected_version or ""
+        if current is None:
+            found = await self._io.get("resources", pk, rk)
+            if found is None:
+                return None
+            current, etag = found
+            if expected_version is not None and etag != expected_version:
+                raise VersionMismatch()
+        old = k.resource_from(current, etag)
+        entity = k.resource_entity(pk, user, created=old.created)
+        ops = [Op("update", entity, etag=etag)]
+        ops += index_moves(pk, k.user_index_rks(old.data), k.user_index_rks(user.data), user.id)
+        try:
+            results = await self._io.transact("resources", ops)
+        except Missing:
+            self._seen.drop(pk, rk)
+            return None
+        return self._out(entity, str(results[0]["etag"]) if results[0] else "")
+
+    async def delete_user(self, directory: str, user_id: str) -> bool:
+        """User and index entries in one transaction, then its memberships through the reverse entries.
+
+        A failure in between leaves memberships of a missing user, which a retried delete (it sweeps
+        even when the user is gone) or check --repair removes.
+        """
+        if not k.id_fits(user_id):
+            return False
+        pk, rk = k.user_pk(directory), k.id_rk(user_id)
+        deleted = await delete_with_index(self._io, pk, rk, k.user_index_rks)
+        self._seen.drop(pk, rk)
+        await self._sweep(k.group_pk(directory), *k.reverse_range(user_id))
+        return deleted
+
+    async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:
+        """One query per 14 ids (Azure's 15-comparison $filter limit), run concurrently."""
+        wanted = sorted({i for i in ids if k.id_fits(i)})
+        pk = k.user_pk(directory)
+
+        async def chunk(part: list[str]) -> set[str]:
+            names = [f"r{n}" for n in range(len(part))]
+            # The SDK substitutes @names only when surrounded by spaces, hence "( ... )".
+            clause = " or ".join(f"RowKey eq @{n}" for n in names)
+            params = {"pk": pk, **{n: k.id_rk(i) for n, i in zip(names, part, strict=True)}}
+            rows = await self._io.query("resources", f"PartitionKey eq @pk and ( {clause} )", params, ["Id"])
+            return {str(e["Id"]) for e, _ in rows}
+
+        parts = [wanted[i : i + _OR_CHUNK] for i in range(0, len(wanted), _OR_CHUNK)]
+        found: set[str] = set()
+        for result in await asyncio.gather(*(chunk(p) for p in parts)):
+            found |= result
+        return found
+
+    # Catalog, directories and clients (admin table) --------------------------------------------
+    @staticmethod
+    def _admin_key(value: str, what: str) -> str:
+        key = k.enc(value)
+        if not value or len(key) > k.MAX_ID_KEY:
+            raise InvalidValue(f"The {what} is empty or too long to store.")
+        return key
+
+    async def _admin_rows(self, pk: str) -> list[Entity]:
+        return [e for e, _ in await self._io.query("admin", "PartitionKey eq @pk", {"pk": pk})]
+
+    async def list_roles(self, directory: str) -> list[Role]:
+        """Roles ordered by value."""
+        rows = await self._admin_rows(f"role|{k.enc(directory)}")
+        roles = [Role(value=str(e["Value"]), display_name=str(e.get("DisplayName", ""))) for e in rows]
+        return sorted(roles, key=lambda r: r.value)
+
+    async def put_role(self, directory: str, role: Role) -> None:
+        """Insert or replace a role."""
+        pk, rk = f"role|{k.enc(directory)}", self._admin_key(role.value, "role value")
+        await self._io.upsert(
+            "admin", {"PartitionKey": pk, "RowKey": rk, "Value": role.value, "DisplayName": role.display_name}
+        )
+
+    async def delete_role(self, directory: str, value: str) -> bool:
+        """Remove a role; False when absent."""
+        if not value or len(k.enc(value)) > k.MAX_ID_KEY:
+            return False
+        return await self._io.delete("admin", f"role|{k.enc(directory)}", k.enc(value))
+
+    @staticmethod
+    def _directory(entity: Entity) -> Directory:
+        return Directory(id=str(entity["Id"]), name_policy=entity["NamePolicy"], role_mode=entity["RoleMode"])
+
+    async def get_directory(self, directory: str) -> Directory | None:
+        """The directory's settings or None."""
+        if not directory or len(k.enc(directory)) > k.MAX_ID_KEY:
+            return None
+        found = await self._io.get("admin", "directory", k.enc(directory))
+        return self._directory(found[0]) if found else None
+
+    async def put_directory(self, directory: Directory) -> None:
+        """Insert or replace a directory's settings."""
+        rk = self._admin_key(directory.id, "directory id")
+        entity = {"PartitionKey": "directory", "RowKey": rk, "Id": directory.id}
+        await self._io.upsert("admin", entity | {"NamePolicy": directory.name_policy, "RoleMode": directory.role_mode})
+
+    async def list_directories(self) -> list[Directory]:
+        """Directories ordered by id."""
+        return sorted((self._directory(e) for e in await self._admin_rows("directory")), key=lambda d: d.id)
+
+    @staticmethod
+    def _client(entity: Entity) -> Client:
+        return Client(
+            id=str(entity["Id"]),
+            directory=str(entity["Directory"]),
+            networks=list(json.loads(str(entity["Networks"]))),
+            disabled=bool(entity["Disabled"]),
+            created=str(entity.get("Created", "")),
+        )
+
+    async def get_client(self, client_id: str) -> Client | None:
+        """The client or None."""
+        if not client_id or len(k.enc(client_id)) > k.MAX_ID_KEY:
+            return None
+        found = await self._io.get("admin", "client", k.enc(client_id))
+        return self._client(found[0]) if found else None
+
+    async def put_client(self, client: Client) -> None:
+        """Insert or replace a client (its secret lives in the secret store, never here)."""
+        entity = {"PartitionKey": "client", "RowKey": self._admin_key(client.id, "client id"), "Id": client.id}
+        entity |= {"Directory": client.directory, "Networks": json.dumps(client.networks)}
+        await self._io.upsert("admin", entity | {"Disabled": client.disabled, "Created": client.created})
+
+    async def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when absent."""
+        if not client_id or len(k.enc(client_id)) > k.MAX_ID_KEY:
+            return False
+        return await self._io.delete("admin", "client", k.enc(client_id))
+
+    async def list_clients(self) -> list[Client]:
+        """Clients ordered by id."""
+        return sorted((self._client(e) for e in await self._admin_rows("client")), key=lambda c: c.id)

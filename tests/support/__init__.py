@@ -1,0 +1,1 @@
+"""Helpers shared by test suites and local runs (Azurite process management)."""
