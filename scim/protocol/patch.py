@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
 from scim.protocol.filter import matches
 from scim.protocol.patch_values import (
     MAX_VALUES,
+    OpName,
+    apply_members,
+    clone,
     element,
     get_ci,
     kind,
     manager_id,
-    member_ids,
     normalize_roles,
     one_primary,
     scalar,
@@ -35,7 +37,6 @@ from scim.protocol.path import (
     ResourceType,
     definition,
     derive_element,
-    filter_ids,
     known_schema,
     parse_path,
 )
@@ -44,7 +45,6 @@ from scim.store.base import MemberChange, RoleMode
 
 __all__ = ["PatchResult", "apply_patch", "normalize_roles"]
 
-OpName = Literal["add", "replace", "remove"]
 _OPS: dict[str, OpName] = {"add": "add", "replace": "replace", "remove": "remove"}
 MAX_OPERATIONS = 1000
 # Within emails, phoneNumbers and addresses a type appears once (S1, reference §1.0).
@@ -72,7 +72,7 @@ class _Patch:
 def apply_patch(data: Mapping[str, Any], body: Any, *, resource_type: ResourceType, role_mode: RoleMode) -> PatchResult:
     """Apply a PatchOp body to a copy of ``data``; groups' member changes come back apart from the data."""
     operations = _operations(body)
-    patch = _Patch(_clone(dict(data)), MemberChange(), resource_type, role_mode)
+    patch = _Patch(clone(dict(data)), MemberChange(), resource_type, role_mode)
     for index, operation in enumerate(operations):
         try:
             _apply_operation(patch, operation)
@@ -170,7 +170,7 @@ def _apply_path(patch: _Patch, op: OpName, path: PatchPath, value: Any) -> None:
         return
     _check_mutability(attribute, path, op, value)
     if patch.resource_type == "Group" and attribute.name == "members":
-        _apply_members(patch.members, op, path, value)
+        apply_members(patch.members, op, path, value)
         return
     if attribute.name == "password":
         return  # writeOnly and never stored (schema.py); accepting it keeps a mapped password from failing a sync
@@ -214,55 +214,8 @@ def _apply_custom(patch: _Patch, op: OpName, path: PatchPath, value: Any) -> Non
     elif op == "add" and isinstance(extension.get(name), list) and isinstance(value, list):
         extension[name] = extension[name] + [v for v in value if v not in extension[name]]
     else:
-        _set_or_pop(extension, name, None if op == "remove" else _clone(value))
+        _set_or_pop(extension, name, None if op == "remove" else clone(value))
     _put(patch.data, schema, extension)
-
-
-def _apply_members(members: MemberChange, op: OpName, path: PatchPath, value: Any) -> None:
-    """Group members are not data: the operations become one MemberChange (add and remove kept disjoint)."""
-    if path.sub is not None:
-        raise Mutability("members sub-attributes are immutable; add or remove whole members.")
-    if path.value_filter is not None:
-        if op != "remove":
-            raise InvalidPath(
-                'To add members use path "members" with a value list; a filter selects members to remove.'
-            )
-        _remove_members(members, filter_ids(path.value_filter))  # aadOptscim062020 form (§1.6)
-    elif op == "remove":
-        if value is None:
-            _remove_all(members)  # only a remove without any value empties the group (§1.6)
-        else:
-            _remove_members(members, member_ids(value))  # Entra quirk: legacy form names the members (§1.6 "Danger")
-    elif op == "add":
-        if value is None:
-            raise InvalidValue('An add to members needs a value: [{"value": "<user id>"}].')
-        _add_members(members, member_ids(value))
-    else:
-        _remove_all(members)  # replace = the listed members only (RFC 7644 §3.5.2.3)
-        if value is not None:
-            _add_members(members, member_ids(value))
-
-
-def _add_members(members: MemberChange, ids: list[str]) -> None:
-    for member in ids:
-        if member in members.remove:
-            members.remove.remove(member)
-        if member not in members.add:
-            members.add.append(member)
-
-
-def _remove_members(members: MemberChange, ids: list[str]) -> None:
-    for member in ids:
-        if member in members.add:
-            members.add.remove(member)
-        if not members.remove_all and member not in members.remove:
-            members.remove.append(member)
-
-
-def _remove_all(members: MemberChange) -> None:
-    members.add.clear()
-    members.remove.clear()
-    members.remove_all = True
 
 
 def _apply_manager(container: dict[str, Any], op: OpName, path: PatchPath, value: Any) -> None:
@@ -464,12 +417,3 @@ def _set_or_pop(mapping: dict[str, Any], key: str, value: Any) -> None:
 def _put(mapping: dict[str, Any], key: str, value: dict[str, Any]) -> None:
     """Store a nested object, dropping it when empty so no hollow extension is left behind."""
     _set_or_pop(mapping, key, value or None)
-
-
-def _clone(value: Any) -> Any:
-    """A deep copy of JSON-shaped data, several times faster than copy.deepcopy."""
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
-    return value

@@ -115,7 +115,7 @@ def _split_schema(text: str, resource_type: ResourceType) -> tuple[str | None, i
             if not sep:
                 raise InvalidPath(f"The path names the schema {urn} but no attribute of it.")
     for urn in _FOREIGN_URNS[resource_type]:
-        if folded.startswith(urn.lower() + ":"):
+        if folded == urn.lower() or folded.startswith((urn.lower() + ":", urn.lower() + ".")):
             raise InvalidPath(f"The path names the schema {urn}, which a {resource_type} does not have.")
     # A custom extension: the attribute is the last ":"-separated segment before any "[" (the
     # filter may itself hold colons, and URN versions hold dots, e.g. "2.0").

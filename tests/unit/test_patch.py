@@ -662,6 +662,10 @@ def test_complex_name_merges_and_null_removes() -> None:
     assert "name" not in run(USER, envelope({"op": "remove", "path": "name"})).data
     emptied = run(user(name={"givenName": "g"}), envelope({"op": "remove", "path": "name.givenName"})).data
     assert "name" not in emptied
+    unmatched = run(USER, envelope({"op": "remove", "path": 'name[givenName eq "nobody"].familyName'}))
+    assert unmatched.changed is False
+    matched = run(USER, envelope({"op": "remove", "path": 'name[givenName eq "GIVENNAME"].familyName'})).data
+    assert matched["name"] == {"formatted": "givenName familyName", "givenName": "givenName"}
 
 
 # Nulls, removes and custom extensions --------------------------------------------------------------------------
@@ -816,6 +820,20 @@ ADMIN = {"value": "Admin", "display": "Admin", "primary": True}
             "multiple",
             [{"value": "User"}],
             id="remove with a filter",
+        ),
+        pytest.param(
+            [{"value": "User"}, ADMIN],
+            {"op": "replace", "path": 'roles[primary eq "True"].value', "value": "User"},
+            "single",
+            [{"value": "User", "primary": True}],
+            id="a duplicate's primary flag survives",
+        ),
+        pytest.param(
+            [ADMIN],
+            {"op": "replace", "path": 'roles[value eq "Admin"]', "value": {"value": "Ops", "displayName": "Operators"}},
+            "multiple",
+            [{"value": "Ops", "display": "Operators"}],
+            id="filter replace of a whole role",
         ),
         pytest.param([ADMIN], {"op": "remove", "path": "entitlements"}, "multiple", None, id="remove all roles"),
         pytest.param(
@@ -1073,6 +1091,14 @@ BIG = [{"value": f"m{i}"} for i in range(10_001)]
         ("Group", envelope({"op": "add", "path": "members", "value": [{"display": "x"}]}), InvalidValue, "Each member"),
         ("Group", envelope({"op": "add", "path": "members", "value": BIG}), InvalidValue, "10000"),
         ("User", envelope({"op": "replace", "value": "x"}), InvalidValue, "need an object value"),
+        ("User", envelope({"op": "replace", "value": {"": "x"}}), InvalidPath, "attribute name"),
+        ("User", envelope({"op": "replace", "path": "nickName", "value": True}), InvalidValue, "got a boolean"),
+        (
+            "Group",
+            envelope({"op": "replace", "path": ENT, "value": {"department": "x"}}),
+            InvalidPath,
+            "a Group does not",
+        ),
         (
             "User",
             envelope({"op": "replace", "path": 'emails[type ne "work"].value', "value": "x"}),

@@ -77,6 +77,11 @@ WORK = Compare(AttrPath(None, "type", None), "eq", "work")
         ("urn:acme:ext:2.0:User:Office.Floor", "User", PatchPath("urn:acme:ext:2.0:User", "Office", None, "Floor")),
         # A "]" inside a quoted filter value does not end the filter.
         ('emails[value eq "a]b"].type', "User", PatchPath(None, "emails", parse_filter('value eq "a]b"'), "type")),
+        (
+            'emails[value eq "a\\"]b"].type',
+            "User",
+            PatchPath(None, "emails", parse_filter('value eq "a\\"]b"'), "type"),
+        ),
     ],
 )
 def test_parse_path(text: str, resource_type: str, expected: PatchPath) -> None:
@@ -96,6 +101,8 @@ def test_parse_path(text: str, resource_type: str, expected: PatchPath) -> None:
         (f"{ENT}", "User", InvalidPath, "no attribute"),
         (f"{ENT}:department", "Group", InvalidPath, "a Group does not have"),
         (f"{GROUP_SCHEMA}:displayName", "User", InvalidPath, "a User does not have"),
+        (ENT, "Group", InvalidPath, "a Group does not have"),
+        (f"{USER_SCHEMA}.userName", "Group", InvalidPath, "a Group does not have"),
         ("manager", "Group", InvalidPath, "'manager'"),
         ('emails[type eq "work"', "User", InvalidPath, "never closed"),
         ('emails[type eq "work"]x', "User", InvalidPath, "position 23"),
@@ -148,6 +155,7 @@ def test_definition_covers_read_only_names() -> None:
         ("emails", 'nonsense eq "x"', None),
         ("emails", 'primary eq "maybe"', None),
         ("emails", "type eq 5", None),
+        ("emails", 'type.x eq "work"', None),
     ],
 )
 def test_derive_element(attr: str, text: str, expected: dict[str, object] | None) -> None:
