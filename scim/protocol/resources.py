@@ -158,9 +158,9 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
     required = "userName" if resource_type == "User" else "displayName"
     if not str(data.get(required, "")).strip():
         raise InvalidValue(f"{required} is required and must be a non-empty string")
-    if not data.get(ENTERPRISE_SCHEMA, True):
-        del data[ENTERPRISE_SCHEMA]
-    return data, members
+    # RFC 7644 §3.5.1: an empty list or object is the same state as unassigned; store neither, as PATCH does,
+    # so `"roles": []` (S1's POST body) is no roles and reads back as absent, not as `roles: []`.
+    return {k: v for k, v in data.items() if v not in ([], {})}, members
 
 
 def member_ids(value: Any) -> list[str]:
