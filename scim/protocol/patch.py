@@ -20,8 +20,8 @@ from scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, No
 from scim.protocol.filter import matches
 from scim.protocol.patch_values import (
     MAX_VALUES,
+    MemberOps,
     OpName,
-    apply_members,
     clone,
     element,
     get_ci,
@@ -64,7 +64,7 @@ class PatchResult:
 @dataclass(slots=True)
 class _Patch:
     data: dict[str, Any]
-    members: MemberChange
+    members: MemberOps
     resource_type: ResourceType
     role_mode: RoleMode
 
@@ -72,7 +72,7 @@ class _Patch:
 def apply_patch(data: Mapping[str, Any], body: Any, *, resource_type: ResourceType, role_mode: RoleMode) -> PatchResult:
     """Apply a PatchOp body to a copy of ``data``; groups' member changes come back apart from the data."""
     operations = _operations(body)
-    patch = _Patch(clone(dict(data)), MemberChange(), resource_type, role_mode)
+    patch = _Patch(clone(dict(data)), MemberOps(), resource_type, role_mode)
     for index, operation in enumerate(operations):
         try:
             _apply_operation(patch, operation)
@@ -80,8 +80,8 @@ def apply_patch(data: Mapping[str, Any], body: Any, *, resource_type: ResourceTy
             error.detail = f"Operations[{index}]: {error.detail}"
             error.args = (error.detail,)
             raise
-    changed = patch.data != dict(data) or bool(patch.members)
-    return PatchResult(patch.data, patch.members, changed)
+    members = patch.members.change()
+    return PatchResult(patch.data, members, patch.data != dict(data) or bool(members))
 
 
 def _operations(body: Any) -> list[Any]:
@@ -170,7 +170,7 @@ def _apply_path(patch: _Patch, op: OpName, path: PatchPath, value: Any) -> None:
         return
     _check_mutability(attribute, path, op, value)
     if patch.resource_type == "Group" and attribute.name == "members":
-        apply_members(patch.members, op, path, value)
+        patch.members.apply(op, path, value)
         return
     if attribute.name == "password":
         return  # writeOnly and never stored (schema.py); accepting it keeps a mapped password from failing a sync

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from scim.errors import InvalidPath
@@ -81,7 +82,12 @@ def parse_path(text: str, resource_type: ResourceType) -> PatchPath:
     """Parse a PATCH ``path``; names compare case-insensitively (RFC 7643 §2.1). Raises InvalidPath."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidPath('The path is empty; name an attribute such as "userName" or leave "path" out.')
-    text = text.strip()
+    return _parse_cached(text.strip(), resource_type)
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str, resource_type: ResourceType) -> PatchPath:
+    # Entra sends the same few dozen paths for every user: each is parsed once (errors are not cached).
     if len(text) > _MAX_PATH:
         raise InvalidPath(f"The path is longer than {_MAX_PATH} characters.")
     schema, start = _split_schema(text, resource_type)

@@ -941,6 +941,15 @@ def test_member_changes(operations: list[dict[str, Any]], expected: MemberChange
     assert not set(result.members.add) & set(result.members.remove)
 
 
+def test_ten_thousand_members_in_one_operation() -> None:
+    ids = [f"m{i}" for i in range(10_000)]
+    body = envelope(
+        {"op": "add", "path": "members", "value": [{"value": i} for i in ids]},
+        {"op": "remove", "path": "members", "value": ids[:5_000]},
+    )
+    assert run(GROUP, body, "Group").members == MemberChange(add=ids[5_000:], remove=ids[:5_000])
+
+
 def test_group_pathless_replace_of_everything() -> None:
     body = envelope({"op": "replace", "value": {"displayName": "G2", "externalId": "e2", "members": []}})
     result = run(GROUP, body, "Group")
