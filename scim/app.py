@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import cast
 
 from scim.auth.clients import ClientRegistry
 from scim.auth.oauth import TokenEndpoint
@@ -14,6 +15,7 @@ from scim.service.catalog import RoleCatalog
 from scim.service.groups import GroupService
 from scim.service.users import UserService
 from scim.store.base import Store
+from scim.telemetry import Traced
 
 
 @dataclass(slots=True)
@@ -59,8 +61,13 @@ def open_secret_store(settings: Settings) -> SecretStore:
 
 
 def build_app(settings: Settings, *, store: Store | None = None, secret_store: SecretStore | None = None) -> App:
-    store = store or open_store(settings)
-    secret_store = secret_store or open_secret_store(settings)
+    """Services over the given (or configured) stores, each store call traced as a child span."""
+    raw_store = store or open_store(settings)
+    # A store that reports its own network calls (Table Storage) counts them; otherwise a call is the unit.
+    own_count = getattr(raw_store, "reports_round_trips", False)
+    store = cast(Store, Traced(raw_store, "store", counts_round_trips=not own_count))
+    secret_store = cast(SecretStore, Traced(secret_store or open_secret_store(settings), "secrets",
+                                            counts_round_trips=False))
     clients = ClientRegistry(store, secret_store)
     tokens = TokenService(secret_store, settings.issuer)
     return App(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from scim import telemetry
 from scim.app import App
 from scim.auth.oauth import OAuthError
 from scim.errors import MethodNotAllowed, NotFound, ScimError
@@ -22,17 +24,21 @@ from scim.http import (
 )
 from scim.protocol import discovery
 from scim.protocol.render import list_response, parse_projection, project
+from scim.secrets import SIGNING_KEY_SECRET
 from scim.service.common import Caller
 from scim.service.query import ListRequest, parse_paging
 from scim.store.base import Resource
 
 log = logging.getLogger("scim.routes")
+READINESS_PROBE = "readiness-probe"
+READINESS_TIMEOUT = 5.0
 Handler = Callable[[App, Request], Awaitable[Response]]
 DOCS_URL = "https://github.com/scim-entra-functions/scim-entra-functions#readme"
 
 
 async def _caller(app: App, request: Request) -> Caller:
     claims = await app.tokens.verify(bearer_token(request))
+    telemetry.annotate(client_id=claims.client_id, directory=claims.directory)
     return await app.clients.caller(claims, request.client_address)
 
 
@@ -57,13 +63,17 @@ async def _resources(
     caller = await _caller(app, request)
     service: Any = app.users if kind == "User" else app.groups
     resource_id = _resource_id(request)
+    telemetry.annotate(resource_id=resource_id)
     method = request.method.upper()
     projection = parse_projection(request.param("attributes"), request.param("excludedAttributes"))
     if_match = request.headers.get("if-match")
     max_bytes = app.settings.max_body_bytes
 
     def one(resource: Resource, status: int = 200) -> Response:
-        location = f"{app.settings.base_url}/{kind}s/{resource.id}" if status == 201 else None
+        location = None
+        if status == 201:
+            location = f"{app.settings.base_url}/{kind}s/{resource.id}"
+            telemetry.annotate(resource_id=resource.id)
         return scim_response(status, project(render(resource), projection), version=resource.version, location=location)
 
     group_args = {"with_members": projection.wants_members} if kind == "Group" else {}
@@ -139,13 +149,30 @@ async def token(app: App, request: Request) -> Response:
             request.client_address,
         )
     except OAuthError as exc:
-        log.info("token refused: %s", exc.error)
+        telemetry.annotate(oauth_error=exc.error)
+        log.info("token refused: %s", exc.error, extra={"scim.oauth_error": exc.error})
         return json_response(exc.status, {"error": exc.error, "error_description": exc.description}, exc.headers)
     return json_response(200, doc)
 
 
 async def health(app: App, request: Request) -> Response:
+    """Liveness: the worker answers; no auth, no data."""
     return json_response(200, {"status": "ok"})
+
+
+async def health_ready(app: App, request: Request) -> Response:
+    """Readiness: storage and the secret store answer within the bound; anonymous callers learn nothing more."""
+    checks = {"storage": app.store.get_directory(READINESS_PROBE), "secrets": app.secrets.versions(SIGNING_KEY_SECRET)}
+    failed = []
+    for name, probe in checks.items():
+        try:
+            await asyncio.wait_for(probe, timeout=READINESS_TIMEOUT)
+        except Exception as exc:  # any failure means not ready; the reason goes to the log, not the caller
+            failed.append(name)
+            log.warning("readiness check %s failed: %s", name, type(exc).__name__)
+    if failed:
+        return json_response(503, {"status": "unavailable"}, {"Retry-After": "5"})
+    return json_response(200, {"status": "ready"})
 
 
 HANDLERS: dict[str, Handler] = {
@@ -156,14 +183,30 @@ HANDLERS: dict[str, Handler] = {
     "schemas": schemas,
     "token": token,
     "health": health,
+    "health_ready": health_ready,
 }
 
 
 async def dispatch(app: App, route: str, request: Request) -> Response:
-    """Run a route's handler; every failure becomes an error response here."""
-    try:
-        return await HANDLERS[route](app, request)
-    except ScimError as exc:
-        return error_response(exc)
-    except Exception as exc:  # the one place unexpected errors are turned into responses
-        return unexpected_error(exc)
+    """Run a route's handler inside the request span; every failure becomes an error response here."""
+    operation = telemetry.operation_name(route, request.method, _resource_id(request) is not None)
+    with telemetry.request_span(route, request.method, operation) as span:
+        scim_type: str | None = None
+        try:
+            response = await HANDLERS[route](app, request)
+        except ScimError as exc:
+            scim_type = exc.scim_type
+            response = error_response(exc)
+            _log_refusal(app, operation, exc)
+        except Exception as exc:  # the one place unexpected errors are turned into responses
+            response = unexpected_error(exc)
+        telemetry.finish(span, response.status, scim_type)
+        return response
+
+
+def _log_refusal(app: App, operation: str, exc: ScimError) -> None:
+    """Refusals are logged for on-call; the detail can quote user data, so it is included only with SCIM_LOG_PII."""
+    fields = {"scim.operation": operation, "scim.status": exc.status, "scim.scim_type": exc.scim_type or ""}
+    if app.settings.log_pii:
+        fields["scim.detail"] = exc.detail
+    log.info("request refused: %s %s %s", operation, exc.status, exc.scim_type or "", extra=fields)

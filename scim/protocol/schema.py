@@ -110,7 +110,7 @@ USER_ATTRIBUTES: tuple[Attribute, ...] = (
         mutability="readOnly",
         description="Groups the user belongs to; change membership through Groups.",
         sub_attributes=(
-            _s("value", mutability="readOnly", description="The group's id."),
+            _s("value", case_exact=True, mutability="readOnly", description="The group's id."),
             _s(
                 "$ref",
                 type="reference",
@@ -140,7 +140,7 @@ ENTERPRISE_ATTRIBUTES: tuple[Attribute, ...] = (
         "complex",
         description="The user's manager: the id of another user of this directory.",
         sub_attributes=(
-            _s("value", description="The id of the manager's User resource."),
+            _s("value", case_exact=True, description="The id of the manager's User resource."),
             _s(
                 "$ref",
                 type="reference",
@@ -165,7 +165,7 @@ GROUP_ATTRIBUTES: tuple[Attribute, ...] = (
         multi_valued=True,
         description="The users in the group.",
         sub_attributes=(
-            _s("value", mutability="immutable", description="The id of the member's User resource."),
+            _s("value", case_exact=True, mutability="immutable", description="The id of the member's User resource."),
             _s(
                 "$ref",
                 type="reference",

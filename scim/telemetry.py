@@ -1,0 +1,168 @@
+"""OpenTelemetry for on-call engineers: one span per request with SCIM dimensions, child spans for storage and
+Key Vault, round trips counted per request, and nothing sensitive unless SCIM_LOG_PII allows it.
+
+In Azure the Functions worker configures the Azure Monitor exporter itself when
+PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true (reference azure-stack.md §3), so this module only
+uses the OpenTelemetry API; `configure_local` sets up console and opt-in OTLP export for `make run`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+T = TypeVar("T")
+log = logging.getLogger("scim.telemetry")
+
+_tracer = trace.get_tracer("scim")
+_round_trips: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("scim_round_trips", default=None)
+
+# Attribute names: stable, so the runbook's KQL queries keep working (customDimensions["scim.operation"]).
+OPERATION = "scim.operation"
+DIRECTORY = "scim.directory"
+CLIENT_ID = "scim.client_id"
+RESOURCE_ID = "scim.resource_id"
+OUTCOME = "scim.outcome"
+SCIM_TYPE = "scim.scim_type"
+STATUS = "http.response.status_code"
+ROUND_TRIPS = "scim.store.round_trips"
+DURATION_MS = "scim.duration_ms"
+
+_VERBS = {"GET": "get", "POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
+_NOUNS = {"users": "user", "groups": "group"}
+
+
+def operation_name(route: str, method: str, has_id: bool) -> str:
+    """user.create, group.patch, user.list, token.issue, discovery.schemas, ..."""
+    if route == "token":
+        return "token.issue"
+    if route in _NOUNS:
+        verb = "list" if method.upper() == "GET" and not has_id else _VERBS.get(method.upper(), method.lower())
+        return f"{_NOUNS[route]}.{verb}"
+    if route.startswith("health"):
+        return route.replace("_", ".")
+    return f"discovery.{route}"
+
+
+def outcome(status: int) -> str:
+    if status < 400:
+        return "success"
+    if status == 503:
+        return "unavailable"
+    return "client_error" if status < 500 else "server_error"
+
+
+@contextmanager
+def request_span(route: str, method: str, operation: str) -> Iterator[Span]:
+    """The request's span; storage round trips made inside it are counted."""
+    counter: list[int] = [0]
+    token = _round_trips.set(counter)
+    started = time.perf_counter()
+    attributes = {OPERATION: operation, "http.route": route, "http.request.method": method}
+    with _tracer.start_as_current_span(operation, kind=SpanKind.SERVER, attributes=attributes) as span:
+        try:
+            yield span
+        finally:
+            span.set_attribute(ROUND_TRIPS, counter[0])
+            span.set_attribute(DURATION_MS, round((time.perf_counter() - started) * 1000, 3))
+            _round_trips.reset(token)
+
+
+def annotate(**attributes: str | int | None) -> None:
+    """Set ``scim.*`` attributes on the current span; names use dots for underscores-free keys."""
+    span = trace.get_current_span()
+    for key, value in attributes.items():
+        if value is not None:
+            span.set_attribute(f"scim.{key}", value)
+
+
+def finish(span: Span, status: int, scim_type: str | None) -> None:
+    span.set_attribute(STATUS, status)
+    span.set_attribute(OUTCOME, outcome(status))
+    if scim_type:
+        span.set_attribute(SCIM_TYPE, scim_type)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
+    elif status >= 400:
+        # A refused request is a failure for the on-call query even though the service behaved correctly.
+        span.set_status(Status(StatusCode.ERROR, scim_type or f"HTTP {status}"))
+
+
+def count_round_trip(n: int = 1) -> None:
+    """Called by a store for every network call it makes, so spans report exact round trips per request."""
+    counter = _round_trips.get()
+    if counter is not None:
+        counter[0] += n
+
+
+def traced(kind: str, name: str, call: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Wrap a store or secret-store coroutine in a CLIENT child span named ``<kind>.<name>``."""
+
+    @functools.wraps(call)
+    async def wrapper(*args: Any, **kwargs: Any) -> T:
+        with _tracer.start_as_current_span(f"{kind}.{name}", kind=SpanKind.CLIENT) as span:
+            try:
+                return await call(*args, **kwargs)
+            except Exception as exc:
+                # The type only: exception text can carry user data.
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                raise
+
+    return wrapper
+
+
+class Traced:
+    """A proxy that gives every coroutine method of ``target`` its own child span."""
+
+    def __init__(self, target: Any, kind: str, *, counts_round_trips: bool) -> None:
+        self._target = target
+        self._kind = kind
+        self._counts = counts_round_trips
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if name.startswith("_") or not callable(attribute) or not _is_coroutine_function(attribute):
+            return attribute
+        wrapped = traced(self._kind, name, attribute)
+        if self._counts:
+            inner = wrapped
+
+            async def counting(*args: Any, **kwargs: Any) -> Any:
+                count_round_trip()
+                return await inner(*args, **kwargs)
+
+            wrapped = counting
+        setattr(self, name, wrapped)  # cache: one wrapper per method
+        return wrapped
+
+
+def _is_coroutine_function(fn: Any) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(fn)
+
+
+def configure_local() -> None:
+    """Console output of one line per request, and OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
+    from scim.telemetry_console import RequestLineExporter
+
+    provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "scim")}))
+    provider.add_span_processor(SimpleSpanProcessor(RequestLineExporter()))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)

@@ -1,0 +1,44 @@
+"""A span exporter for `make run`: one readable line per request on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind
+
+
+class RequestLineExporter(SpanExporter):
+    """`12:00:01 201 user.create 3.1ms rt=1 dir=dev client=… id=… trace=…` for each request span."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        for span in spans:
+            if span.kind != SpanKind.SERVER:
+                continue
+            a = dict(span.attributes or {})
+            stamp = datetime.fromtimestamp((span.start_time or 0) / 1e9, UTC).strftime("%H:%M:%S")
+            parts = [
+                stamp,
+                str(a.get("http.response.status_code", "-")),
+                span.name,
+                f"{a.get('scim.duration_ms', 0)}ms",
+                f"rt={a.get('scim.store.round_trips', 0)}",
+            ]
+            for key, label in (
+                ("scim.directory", "dir"),
+                ("scim.client_id", "client"),
+                ("scim.resource_id", "id"),
+                ("scim.scim_type", "scimType"),
+                ("scim.oauth_error", "error"),
+            ):
+                if key in a:
+                    parts.append(f"{label}={a[key]}")
+            parts.append(f"trace={span.context.trace_id:032x}" if span.context else "")
+            print(" ".join(parts), file=sys.stderr, flush=True)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
