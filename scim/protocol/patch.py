@@ -31,6 +31,7 @@ from scim.protocol.patch_values import (
     one_primary,
     scalar,
     show,
+    string,
 )
 from scim.protocol.path import (
     PatchPath,
@@ -201,20 +202,15 @@ def _check_mutability(attribute: Attribute, path: PatchPath, op: OpName, value: 
 
 
 def _apply_custom(patch: _Patch, op: OpName, path: PatchPath, value: Any) -> None:
-    """A custom extension attribute: no schema, so values are stored as sent under the extension's URN."""
-    if path.value_filter is not None:
-        raise InvalidPath(f"Value filters are not supported on the custom extension attribute {path.attr!r}.")
+    """A custom extension attribute (Entra's "Edit attribute list"): a string under the extension's URN, as on POST."""
+    if path.value_filter is not None or path.sub is not None:
+        raise InvalidPath(
+            f"The custom extension attribute {path.attr!r} is a simple string; name it without [ ] or '.'."
+        )
     schema = _data_key(patch.data, path.schema or "")
     extension = dict(patch.data.get(schema) or {})
     name = _data_key(extension, path.attr)
-    if path.sub is not None:
-        holder = dict(extension.get(name) or {}) if isinstance(extension.get(name), dict) else {}
-        _set_or_pop(holder, _data_key(holder, path.sub), None if op == "remove" else value)
-        _put(extension, name, holder)
-    elif op == "add" and isinstance(extension.get(name), list) and isinstance(value, list):
-        extension[name] = extension[name] + [v for v in value if v not in extension[name]]
-    else:
-        _set_or_pop(extension, name, None if op == "remove" else clone(value))
+    _set_or_pop(extension, name, None if op == "remove" or value is None else string(value, path.attr))
     _put(patch.data, schema, extension)
 
 

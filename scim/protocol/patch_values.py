@@ -53,7 +53,7 @@ def _role(item: Any) -> dict[str, Any]:
     display = fields.get("display") if fields.get("display") is not None else fields.get("displayname")
     for key, given in (("display", display), ("type", fields.get("type"))):
         if given is not None:
-            role[key] = _string(given, f"roles.{key}")
+            role[key] = string(given, f"roles.{key}")
     if fields.get("primary") is not None:
         role["primary"] = boolean(fields["primary"], "roles.primary")
     return role
@@ -88,10 +88,11 @@ def scalar(attribute: Attribute, value: Any, label: str) -> Any:
     """A simple value checked against its attribute's type."""
     if attribute.type == "boolean":
         return boolean(value, label)
-    return _string(value, label)
+    return string(value, label)
 
 
-def _string(value: Any, label: str) -> str:
+def string(value: Any, label: str) -> str:
+    """A string attribute's value; numbers are taken as their text."""
     # A number is taken as its text, as POST/PUT do (resources.py), so both paths store the same value.
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidValue(f"{label} must be a string; got {kind(value)}.")
