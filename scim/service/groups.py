@@ -5,16 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from scim.errors import Conflict, InvalidValue, Uniqueness
-from scim.protocol.filter import Compare, parse_filter
+from scim.protocol.filter import And, Compare, Expr, Not, Or, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
 from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
 from scim.service.names import broken_rule, fold, resolve
 from scim.service.query import ListRequest, plan
-from scim.store.base import MemberChange, Page, Resource, Store
+from scim.store.base import Lookup, Match, MemberChange, Page, Resource, Store
 
 MAX_MEMBERS_PER_REQUEST = 10_000
+
+
+def _names_members(expr: Expr) -> bool:
+    """Whether a filter compares the ``members`` attribute (a displayName that spells "Members" does not)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, And | Or):
+            stack += (node.left, node.right)
+        elif isinstance(node, Not):
+            stack.append(node.expr)
+        elif node.path.attr.lower() == "members":
+            return True
+    return False
 
 
 class GroupService:
@@ -58,13 +72,15 @@ class GroupService:
     async def query(self, caller: Caller, request: ListRequest) -> Page:
         with_members = request.projection.wants_members
         lookup, match = plan(request.filter, self.render)
+        if match is not None and _names_members(parse_filter(request.filter or "")):
+            return await self._member_filtered(caller, request, lookup, match, with_members)
         page = await self._store.query_groups(
             caller.directory.id,
             lookup=lookup,
             match=match,
             start_index=request.start_index,
             count=request.count,
-            with_members=with_members or "members" in (request.filter or "").lower(),
+            with_members=with_members,
         )
         if (
             page.total
@@ -74,6 +90,25 @@ class GroupService:
         ):
             return page
         return await self._folded_lookup(caller, request, lookup.value, with_members)
+
+    async def _member_filtered(
+        self, caller: Caller, request: ListRequest, lookup: Lookup | None, match: Match, with_members: bool
+    ) -> Page:
+        """A filter on ``members``: stores match before they read members, so match here, after reading them.
+
+        Entra never filters on members (reference §1.0: eq on displayName); this keeps such filters correct
+        at the cost of reading every candidate's members.
+        """
+        page = await self._store.query_groups(
+            caller.directory.id, lookup=lookup, match=None, start_index=1, count=10**9, with_members=True
+        )
+        hits = [g for g in page.resources if match(g)]
+        start = request.start_index - 1
+        selected = hits[start : start + request.count]
+        if not with_members:
+            for group in selected:
+                group.members = None
+        return Page(selected, len(hits))
 
     async def _folded_lookup(self, caller: Caller, request: ListRequest, name: str, with_members: bool) -> Page:
         """Under `normalize`/`create`, Entra's displayName probe finds the catalog group its name folds to."""
