@@ -277,6 +277,7 @@ def _values(attribute: Attribute, name: str, value: Any) -> list[dict[str, Any]]
     if len(items) > MAX_VALUES:
         raise InvalidValue(f"{name} takes at most {MAX_VALUES} values per operation; got {len(items)}.")
     out = [{k: v for k, v in element(attribute, item, name).items() if v is not None} for item in items]
+    out = [item for item in out if item]  # an all-null value is no value (RFC 7643 §2.5), as on POST
     one_primary(out, name)
     return out
 

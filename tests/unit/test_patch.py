@@ -595,6 +595,13 @@ def test_emails(start: list[dict[str, Any]], operation: dict[str, Any], emails: 
     assert data.get("emails") == emails
 
 
+def test_all_null_values_are_dropped() -> None:
+    body = envelope(
+        {"op": "add", "path": "emails", "value": [{"value": None, "type": None}, {"value": "h@x", "display": None}]}
+    )
+    assert run(USER, body).data["emails"] == [WORK, {"value": "h@x"}]
+
+
 def test_addresses_upsert_and_remove_one_part() -> None:
     body = envelope(
         {"op": "Add", "path": 'addresses[type eq "work"].postalCode', "value": "98052"},
