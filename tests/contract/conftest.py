@@ -1,0 +1,67 @@
+"""Contract fixtures: apps under other name policies and role modes, and a spy on the store's member reads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from scim.app import App, install_app
+from scim.service.admin import AdminService
+from tests.conftest import CLIENT_ID, Client, make_app
+
+AppFactory = Callable[..., Awaitable[tuple[App, Client]]]
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[AppFactory]:
+    """Build an App with the given policy and role mode, catalog roles and groups, and a client for it."""
+    made: list[App] = []
+
+    async def factory(
+        policy: str = "strict", role_mode: str = "single", *, roles: tuple[str, ...] = (), groups: tuple[str, ...] = ()
+    ) -> tuple[App, Client]:
+        app = await make_app(policy, role_mode)
+        admin = AdminService(app.store, app.clients, app.tokens)
+        for role in roles:
+            await admin.add_role("dev", role)
+        for group in groups:
+            await admin.add_group("dev", group)
+        install_app(app)
+        made.append(app)
+        token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+        return app, Client(token)
+
+    yield factory
+    install_app(None)
+    for app in made:
+        await app.close()
+
+
+@pytest.fixture
+async def admin(app: App) -> AdminService:
+    return AdminService(app.store, app.clients, app.tokens)
+
+
+class MemberReads:
+    """Records every ``with_members`` flag the services pass to the store (excludedAttributes=members, §1.5)."""
+
+    def __init__(self, app: App) -> None:
+        self.flags: list[bool] = []
+        store: Any = app.store
+        for name in ("get_group", "query_groups"):
+            original = getattr(store, name)
+            setattr(store, name, self._wrap(original))
+
+    def _wrap(self, original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def spy(*args: Any, **kwargs: Any) -> Any:
+            self.flags.append(bool(kwargs.get("with_members")))
+            return await original(*args, **kwargs)
+
+        return spy
+
+
+@pytest.fixture
+def member_reads(app: App) -> MemberReads:
+    return MemberReads(app)
