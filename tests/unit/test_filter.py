@@ -264,7 +264,9 @@ EVALUATIONS = [
     (f'{ENTERPRISE_SCHEMA}:department eq "sales"', USER, True),
     (f"{ENTERPRISE_SCHEMA}:employeeNumber eq 701984", USER, True),
     (f'{ENTERPRISE_SCHEMA}:manager eq "{MANAGER_ID}"', USER, True),
-    (f'{ENTERPRISE_SCHEMA}:manager.value eq "{MANAGER_ID.upper()}"', USER, True),
+    (f'{ENTERPRISE_SCHEMA}:manager.value eq "{MANAGER_ID}"', USER, True),
+    # Manager and member references are ids, so they compare case-exactly like id (schema.py).
+    (f'{ENTERPRISE_SCHEMA}:manager.value eq "{MANAGER_ID.upper()}"', USER, False),
     (f'{ENTERPRISE_SCHEMA}:manager.displayName sw "john"', USER, True),
     (f'{ENTERPRISE_SCHEMA.upper()}:DEPARTMENT eq "Sales"', USER, True),
     (f"id eq 48af03ac28ad4fb88478 and manager eq {MANAGER_ID}", USER, True),
