@@ -1,7 +1,8 @@
 """Secret store: the JWT signing key and client secrets, in Key Vault or (for development) a local file.
 
 Signing key: secret ``scim-signing-key``; each enabled version is a key and the token header's ``kid`` is its
-version id. Client secrets: ``client-<client_id>``, two enabled versions during a rotation. Values are never logged.
+version id. Client secrets: ``client-<client_id>``, two enabled versions during a rotation. Long-lived tokens:
+``ltt-<client_id>``, one version (the token's own signing key) per token. Values are never logged.
 """
 
 from scim.secrets._base import (
@@ -10,6 +11,8 @@ from scim.secrets._base import (
     SecretStoreRefused,
     SecretVersion,
     client_secret_name,
+    is_client_id,
+    long_lived_token_name,
 )
 from scim.secrets.keyvault import KeyVaultSecretStore
 from scim.secrets.local import FileSecretStore, MemorySecretStore
@@ -23,4 +26,6 @@ __all__ = [
     "SecretStoreRefused",
     "SecretVersion",
     "client_secret_name",
+    "is_client_id",
+    "long_lived_token_name",
 ]

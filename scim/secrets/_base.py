@@ -44,6 +44,10 @@ class SecretStore(Protocol):
         """Disable one version; False when the secret or the version does not exist."""
         ...
 
+    async def set_expiry(self, name: str, version: str, expires_on: datetime) -> bool:
+        """Set one version's expiry (client secret rotation); False when the secret or the version does not exist."""
+        ...
+
     async def delete(self, name: str) -> bool:
         """Delete every version; False when the secret does not exist."""
         ...
@@ -67,6 +71,18 @@ def client_secret_name(client_id: str) -> str:
     if not _CLIENT_ID.fullmatch(client_id):
         raise ValueError("client id must be a lowercase GUID")
     return f"client-{client_id}"
+
+
+def long_lived_token_name(client_id: str) -> str:
+    """The secret whose versions are a client's long-lived tokens: one version (a per-token key) per token."""
+    if not _CLIENT_ID.fullmatch(client_id):
+        raise ValueError("client id must be a lowercase GUID")
+    return f"ltt-{client_id}"
+
+
+def is_client_id(value: str) -> bool:
+    """True when ``value`` has the shape of a client id (a lowercase GUID)."""
+    return bool(_CLIENT_ID.fullmatch(value))
 
 
 def check_name(name: str) -> str:

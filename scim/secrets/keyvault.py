@@ -114,6 +114,21 @@ class KeyVaultSecretStore:
             self._invalidate(key)
         return True
 
+    async def set_expiry(self, name: str, version: str, expires_on: datetime) -> bool:
+        """Set one version's expiry attribute; False when the secret or the version does not exist."""
+        key, expires = check_name(name), check_expiry(expires_on)
+        if not is_version_id(version):
+            return False  # as in disable_version: an empty version would address the current one
+        client = self._get_client()
+        try:
+            with _mapped(name):
+                await client.update_secret_properties(name, version, expires_on=expires)
+        except _Missing:
+            return False
+        finally:
+            self._invalidate(key)
+        return True
+
     async def delete(self, name: str) -> bool:
         """Soft-delete every version (the vault keeps them for its retention period); False when absent.
 
@@ -141,10 +156,10 @@ class KeyVaultSecretStore:
 
     def _get_client(self) -> SecretClient:
         if self._client is None:
-            from azure.keyvault.secrets.aio import SecretClient  # noqa: PLC0415 - lazy: import-time budget
+            from azure.keyvault.secrets.aio import SecretClient  # lazy: import-time budget
 
             if self._credential is None:
-                from azure.identity.aio import DefaultAzureCredential  # noqa: PLC0415 - lazy, as above
+                from azure.identity.aio import DefaultAzureCredential  # lazy, as above
 
                 self._credential = DefaultAzureCredential()
             self._client = SecretClient(self._url, self._credential, **self._kwargs)
@@ -198,7 +213,7 @@ def _usable(props: SecretProperties, now: datetime) -> bool:
 @contextlib.contextmanager
 def _mapped(name: str) -> Iterator[None]:
     """Turn SDK errors into store errors; ``from None`` drops the SDK text, which can quote the request."""
-    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError  # noqa: PLC0415
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
     try:
         yield

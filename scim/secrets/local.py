@@ -27,11 +27,11 @@ def _add(table: _Table, key: str, value: str, expires_on: datetime | None) -> Se
     return made
 
 
-def _disable(table: _Table, key: str, version: str) -> bool:
+def _update(table: _Table, key: str, version: str, **changes: Any) -> bool:
     found = table.get(key, [])
     for i, v in enumerate(found):
         if v.version == version:
-            found[i] = replace(v, enabled=False)
+            found[i] = replace(v, **changes)
             return True
     return False
 
@@ -52,7 +52,12 @@ class MemorySecretStore:
 
     async def disable_version(self, name: str, version: str) -> bool:
         """Disable one version; False when it does not exist."""
-        return _disable(self._table, check_name(name), version)
+        return _update(self._table, check_name(name), version, enabled=False)
+
+    async def set_expiry(self, name: str, version: str, expires_on: datetime) -> bool:
+        """Set one version's expiry; False when it does not exist."""
+        key, expires = check_name(name), check_expiry(expires_on)
+        return _update(self._table, key, version, expires_on=expires)
 
     async def delete(self, name: str) -> bool:
         """Delete every version; False when the secret does not exist."""
@@ -88,7 +93,12 @@ class FileSecretStore:
     async def disable_version(self, name: str, version: str) -> bool:
         """Disable one version; False when it does not exist."""
         key = check_name(name)
-        return await self._run(lambda table: _disable(table, key, version), write=True)
+        return await self._run(lambda table: _update(table, key, version, enabled=False), write=True)
+
+    async def set_expiry(self, name: str, version: str, expires_on: datetime) -> bool:
+        """Set one version's expiry; False when it does not exist."""
+        key, expires = check_name(name), check_expiry(expires_on)
+        return await self._run(lambda table: _update(table, key, version, expires_on=expires), write=True)
 
     async def delete(self, name: str) -> bool:
         """Delete every version; False when the secret does not exist."""
@@ -114,7 +124,7 @@ class FileSecretStore:
     @contextlib.contextmanager
     def _flock(self) -> Iterator[None]:
         try:
-            import fcntl  # noqa: PLC0415 - POSIX only; Windows relies on the in-process lock
+            import fcntl  # POSIX only; Windows relies on the in-process lock
         except ImportError:
             yield
             return
