@@ -16,17 +16,15 @@ RESOURCE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def client_address(headers: dict[str, str]) -> str:
-    """The caller's address: the last X-Forwarded-For hop, which the platform's front end appends itself.
+    """The caller's address from the header the platform's front end writes (docs/security.md, "Client address").
 
-    A caller can prepend any value it likes, but not the hop the front end (or the local host) adds last.
+    By default the last X-Forwarded-For hop, which App Service's front end (and the local host) appends itself:
+    a caller can prepend any value it likes, but not that hop. SCIM_CLIENT_ADDRESS_HEADER names another header.
     """
-    forwarded = headers.get("x-forwarded-for", "")
-    last = forwarded.rsplit(",", 1)[-1].strip()
-    if last.startswith("["):  # [IPv6]:port
-        return last[1:].split("]", 1)[0]
-    if last.count(":") == 1:  # IPv4:port
-        return last.split(":", 1)[0]
-    return last
+    from scim.auth.network import address_header
+    from scim.auth.network import client_address as from_header
+
+    return from_header(headers, address_header())
 
 
 async def _serve(route: str, req: func.HttpRequest) -> func.HttpResponse:

@@ -37,9 +37,15 @@ DOCS_URL = "https://github.com/scim-entra-functions/scim-entra-functions#readme"
 
 
 async def _caller(app: App, request: Request) -> Caller:
-    claims = await app.tokens.verify(bearer_token(request))
-    telemetry.annotate(client_id=claims.client_id, directory=claims.directory)
-    return await app.clients.caller(claims, request.client_address)
+    """The verified caller; a refusal is logged with the address and the reason, never the token."""
+    try:
+        claims = await app.tokens.verify(bearer_token(request))
+        telemetry.annotate(client_id=claims.client_id, directory=claims.directory)
+        return await app.clients.caller(claims, request.client_address)
+    except ScimError as exc:
+        if exc.status in (401, 403):
+            log.info("bearer token refused from %s: %s", request.client_address, exc.detail)
+        raise
 
 
 def _list_request(request: Request) -> ListRequest:

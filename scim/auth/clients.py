@@ -7,17 +7,26 @@ import hmac
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from scim.auth.network import address_allowed, validate_networks
 from scim.auth.tokens import TokenClaims
 from scim.errors import Forbidden, Unauthorized
-from scim.secrets import SecretStore, client_secret_name
+from scim.secrets import SecretStore, SecretVersion, client_secret_name, is_client_id, long_lived_token_name
 from scim.service.common import Caller, now
 from scim.store.base import Client, Directory, Store
 
-# Disabling a client or changing its networks takes effect within this many seconds (issue: at most 60 s).
+T = TypeVar("T")
+
+# Disabling a client, deleting it or changing its networks takes effect on every instance within this many
+# seconds (the issue's bound is 60 s); scimctl's own process sees the change at once.
 CLIENT_CACHE_SECONDS = 30.0
+# Unknown client ids are cached too (a miss costs a store read); this bounds the cache under a flood of ids.
+MAX_CACHED = 10_000
+# Gallery guidance: client secrets expire after 1-3 years (reference §3.2); rotate before then.
+SECRET_LIFETIME = timedelta(days=730)
 
 
 def digest(secret: str) -> str:
@@ -29,19 +38,43 @@ def digest(secret: str) -> str:
 class Registration:
     client: Client
     secret: str
+    secret_expires: datetime | None
+
+
+class _Cache(dict[str, tuple[float, T | None]]):
+    """A small TTL cache: entries older than CLIENT_CACHE_SECONDS are misses; full means cleared."""
+
+    def fresh(self, key: str) -> tuple[bool, T | None]:
+        hit = self.get(key)
+        if hit is not None and time.monotonic() - hit[0] < CLIENT_CACHE_SECONDS:
+            return True, hit[1]
+        return False, None
+
+    def keep(self, key: str, value: T | None) -> None:
+        if len(self) >= MAX_CACHED:
+            self.clear()
+        self[key] = (time.monotonic(), value)
 
 
 class ClientRegistry:
     def __init__(self, store: Store, secret_store: SecretStore) -> None:
         self._store = store
         self._secrets = secret_store
-        self._clients: dict[str, tuple[float, Client | None]] = {}
-        self._directories: dict[str, tuple[float, Directory | None]] = {}
+        self._clients: _Cache[Client] = _Cache()
+        self._directories: _Cache[Directory] = _Cache()
 
     async def register(
-        self, directory: str, networks: list[str], *, client_id: str | None = None, secret: str | None = None
+        self,
+        directory: str,
+        networks: list[str],
+        *,
+        client_id: str | None = None,
+        secret: str | None = None,
+        secret_lifetime: timedelta | None = SECRET_LIFETIME,
     ) -> Registration:
         """Create a client for ``directory`` with a fresh secret (or the given one, for the seeded dev client)."""
+        if client_id is not None and not is_client_id(client_id):
+            raise ValueError("a client id is a lowercase GUID")
         client = Client(
             id=client_id or str(uuid.uuid4()),
             directory=directory,
@@ -49,30 +82,83 @@ class ClientRegistry:
             created=now(),
         )
         secret = secret or secrets.token_urlsafe(32)
-        await self._secrets.add_version(client_secret_name(client.id), digest(secret))
+        expires = datetime.now(UTC) + secret_lifetime if secret_lifetime else None
+        await self._secrets.add_version(client_secret_name(client.id), digest(secret), expires_on=expires)
         await self._store.put_client(client)
-        return Registration(client, secret)
+        self._clients.pop(client.id, None)
+        return Registration(client, secret, expires)
 
-    async def rotate_secret(self, client_id: str) -> str:
-        """Add a new secret; earlier versions stay valid until they are disabled or expire."""
+    async def rotate_secret(
+        self, client_id: str, *, expire_old_in: timedelta, secret_lifetime: timedelta | None = SECRET_LIFETIME
+    ) -> Registration:
+        """Add a new secret; the previous one keeps working for ``expire_old_in``, any older one stops now.
+
+        Two secrets at most are active, as Entra's gallery guidance asks: the new one and the one Entra still holds.
+        """
+        client = await self.require(client_id)
+        name = client_secret_name(client_id)
+        previous = await self._secrets.versions(name)
         secret = secrets.token_urlsafe(32)
-        await self._secrets.add_version(client_secret_name(client_id), digest(secret))
-        return secret
+        expires = datetime.now(UTC) + secret_lifetime if secret_lifetime else None
+        await self._secrets.add_version(name, digest(secret), expires_on=expires)
+        cutoff = datetime.now(UTC) + expire_old_in
+        for i, version in enumerate(previous):
+            if i > 0 or expire_old_in <= timedelta(0):
+                await self._secrets.disable_version(name, version.version)
+            elif version.expires_on is None or version.expires_on > cutoff:
+                await self._secrets.set_expiry(name, version.version, cutoff)
+        return Registration(client, secret, expires)
+
+    async def secret_versions(self, client_id: str) -> list[SecretVersion]:
+        """The client's active secret versions, newest first (values are digests, never shown)."""
+        return await self._secrets.versions(client_secret_name(client_id))
+
+    async def require(self, client_id: str) -> Client:
+        """The stored client (uncached: admin paths act on the latest state); ValueError when missing."""
+        client = await self._store.get_client(client_id) if is_client_id(client_id) else None
+        if client is None:
+            raise ValueError(f"client {client_id!r} does not exist; `scimctl client list` shows the clients")
+        return client
+
+    async def update(
+        self, client_id: str, *, networks: list[str] | None = None, disabled: bool | None = None
+    ) -> Client:
+        """Change a client's networks or disabled flag; other instances see it within CLIENT_CACHE_SECONDS."""
+        client = await self.require(client_id)
+        if networks is not None:
+            client = replace(client, networks=validate_networks(networks))
+        if disabled is not None:
+            client = replace(client, disabled=disabled)
+        await self._store.put_client(client)
+        self._clients.pop(client_id, None)
+        return client
+
+    async def delete(self, client_id: str) -> bool:
+        """Remove a client, its secrets and its long-lived tokens."""
+        if not is_client_id(client_id):
+            return False
+        found = await self._store.delete_client(client_id)
+        await self._secrets.delete(client_secret_name(client_id))
+        await self._secrets.delete(long_lived_token_name(client_id))
+        self._clients.pop(client_id, None)
+        return found
 
     async def client(self, client_id: str) -> Client | None:
-        cached = self._clients.get(client_id)
-        if cached and time.monotonic() - cached[0] < CLIENT_CACHE_SECONDS:
-            return cached[1]
+        if not is_client_id(client_id):
+            return None  # never reaches the store: ids become table keys, and junk ids must not fill the cache
+        hit, cached = self._clients.fresh(client_id)
+        if hit:
+            return cached
         client = await self._store.get_client(client_id)
-        self._clients[client_id] = (time.monotonic(), client)
+        self._clients.keep(client_id, client)
         return client
 
     async def directory(self, directory_id: str) -> Directory | None:
-        cached = self._directories.get(directory_id)
-        if cached and time.monotonic() - cached[0] < CLIENT_CACHE_SECONDS:
-            return cached[1]
+        hit, cached = self._directories.fresh(directory_id)
+        if hit:
+            return cached
         directory = await self._store.get_directory(directory_id)
-        self._directories[directory_id] = (time.monotonic(), directory)
+        self._directories.keep(directory_id, directory)
         return directory
 
     async def check_secret(self, client_id: str, secret: str) -> Client | None:
