@@ -1,17 +1,33 @@
-"""What an admin does through scimctl: directories, the role and user-group catalogs, clients and tokens."""
+"""What an admin does through scimctl: directories, the role and user-group catalogs, clients, users and tokens."""
 
 from __future__ import annotations
 
-from scim.auth.clients import ClientRegistry, Registration
-from scim.auth.tokens import LONG_LIVED_TTL, TokenService
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, Registration
+from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, KeyRing, TokenService
 from scim.errors import Conflict
 from scim.service.common import new_id, now
 from scim.service.names import broken_rule
-from scim.store.base import Directory, NamePolicy, Resource, Role, RoleMode, Store
+from scim.store.base import Client, Directory, Lookup, NamePolicy, Page, Resource, Role, RoleMode, Store
+
+Progress = Callable[[int, int], None]
+MAX_LIST = 1000
 
 
 class AdminError(Exception):
     """A refused admin action; the message says what to do instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    added: list[str]
+    existing: list[str]
+    refused: list[tuple[str, str]]  # (name, why)
 
 
 def _check_catalog_name(kind: str, name: str) -> None:
@@ -20,12 +36,30 @@ def _check_catalog_name(kind: str, name: str) -> None:
         raise AdminError(f"{kind} {name!r} is not a valid catalog name: {rule}. Entra names must match it exactly.")
 
 
+def csv_names(text: str) -> list[tuple[str, str]]:
+    """(name, display name) rows from CSV: first column the name, optional second the display name.
+
+    A first row whose first cell is ``name`` or ``value`` is a header; blank lines and ``#`` comments are skipped.
+    """
+    rows: list[tuple[str, str]] = []
+    for i, row in enumerate(csv.reader(io.StringIO(text))):
+        cells = [c.strip() for c in row]
+        if not cells or not cells[0] or cells[0].startswith("#"):
+            continue
+        if i == 0 and cells[0].lower() in ("name", "value", "displayname"):
+            continue
+        rows.append((cells[0], cells[1] if len(cells) > 1 else ""))
+    return rows
+
+
 class AdminService:
     def __init__(self, store: Store, clients: ClientRegistry, tokens: TokenService) -> None:
         self._store = store
         self._clients = clients
         self._tokens = tokens
+        self.keys: KeyRing = tokens.keyring()
 
+    # Directories ------------------------------------------------------------------------------
     async def ensure_directory(
         self, directory: str, *, policy: NamePolicy | None = None, role_mode: RoleMode | None = None
     ) -> Directory:
@@ -37,18 +71,33 @@ class AdminService:
         await self._store.put_directory(updated)
         return updated
 
+    async def set_policy(self, directory: str, *, policy: NamePolicy | None, role_mode: RoleMode | None) -> Directory:
+        """Change an existing directory's policies (create refuses nothing; this refuses a typo'd id)."""
+        await self._require_directory(directory)
+        return await self.ensure_directory(directory, policy=policy, role_mode=role_mode)
+
     async def _require_directory(self, directory: str) -> Directory:
         found = await self._store.get_directory(directory)
         if found is None:
             raise AdminError(f"Directory {directory!r} does not exist; create it with `scimctl directory create`.")
         return found
 
+    # Catalog ----------------------------------------------------------------------------------
     async def add_role(self, directory: str, value: str, display_name: str = "") -> Role:
         await self._require_directory(directory)
         _check_catalog_name("Role", value)
         role = Role(value, display_name or value)
         await self._store.put_role(directory, role)
         return role
+
+    async def list_roles(self, directory: str) -> list[Role]:
+        await self._require_directory(directory)
+        return await self._store.list_roles(directory)
+
+    async def remove_role(self, directory: str, value: str) -> None:
+        await self._require_directory(directory)
+        if not await self._store.delete_role(directory, value):
+            raise AdminError(f"Role {value!r} does not exist in {directory!r}.")
 
     async def add_group(self, directory: str, name: str) -> Resource:
         """Add a user group to the catalog; Entra groups link to it by displayName."""
@@ -62,30 +111,130 @@ class AdminService:
         except Conflict:
             raise AdminError(f"User group {name!r} already exists in {directory!r}.") from None
 
-    async def remove_group(self, directory: str, name: str) -> bool:
+    async def list_groups(self, directory: str) -> list[Resource]:
+        await self._require_directory(directory)
         page = await self._store.query_groups(
             directory, lookup=None, match=None, start_index=1, count=10**9, with_members=False
         )
-        for group in page.resources:
+        return page.resources
+
+    async def remove_group(self, directory: str, name: str) -> bool:
+        for group in await self.list_groups(directory):
             if group.data.get("displayName") == name:
                 return await self._store.delete_group(directory, group.id)
         return False
 
+    async def import_catalog(
+        self, directory: str, kind: str, rows: Iterable[tuple[str, str]], progress: Progress | None = None
+    ) -> ImportResult:
+        """Add roles or user groups from (name, display name) rows; existing ones are kept, bad names reported."""
+        rows = list(rows)
+        await self._require_directory(directory)
+        if kind == "role":
+            have = {r.value for r in await self.list_roles(directory)}
+        else:
+            have = {str(g.data.get("displayName")) for g in await self.list_groups(directory)}
+        added: list[str] = []
+        existing: list[str] = []
+        refused: list[tuple[str, str]] = []
+        for done, (name, display) in enumerate(rows, 1):
+            try:
+                if name in have:
+                    existing.append(name)
+                elif kind == "role":
+                    await self.add_role(directory, name, display)
+                    added.append(name)
+                else:
+                    await self.add_group(directory, name)
+                    added.append(name)
+                have.add(name)
+            except AdminError as exc:
+                refused.append((name, str(exc)))
+            if progress is not None:
+                progress(done, len(rows))
+        return ImportResult(added, existing, refused)
+
+    # Users ------------------------------------------------------------------------------------
+    async def list_users(self, directory: str, *, start_index: int = 1, count: int = 100) -> Page:
+        await self._require_directory(directory)
+        return await self._store.query_users(
+            directory, lookup=None, match=None, start_index=start_index, count=min(count, MAX_LIST)
+        )
+
+    async def find_user(self, directory: str, key: str) -> Resource:
+        """A user by id, or else by userName (case-insensitive, as SCIM compares it)."""
+        await self._require_directory(directory)
+        user = await self._store.get_user(directory, key)
+        if user is None:
+            page = await self._store.query_users(
+                directory, lookup=Lookup("userName", key), match=None, start_index=1, count=1
+            )
+            user = page.resources[0] if page.resources else None
+        if user is None:
+            raise AdminError(f"No user with id or userName {key!r} in {directory!r}.")
+        return user
+
+    # Clients ----------------------------------------------------------------------------------
     async def create_client(
-        self, directory: str, networks: list[str], *, client_id: str | None = None, secret: str | None = None
+        self,
+        directory: str,
+        networks: list[str],
+        *,
+        client_id: str | None = None,
+        secret: str | None = None,
+        secret_days: int | None = None,
     ) -> Registration:
         await self._require_directory(directory)
+        # secret_days=0 means a secret that never expires (not recommended: Entra's gallery guidance is 1-3 years).
+        lifetime = SECRET_LIFETIME if secret_days is None else (timedelta(days=secret_days) if secret_days else None)
         try:
-            return await self._clients.register(directory, networks, client_id=client_id, secret=secret)
+            return await self._clients.register(
+                directory, networks, client_id=client_id, secret=secret, secret_lifetime=lifetime
+            )
         except ValueError as exc:
             raise AdminError(str(exc)) from None
 
-    async def issue_token(self, client_id: str, *, ttl: int, long_lived: bool) -> tuple[str, int]:
+    async def client(self, client_id: str) -> Client:
+        try:
+            return await self._clients.require(client_id)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+
+    async def rotate_secret(self, client_id: str, *, expire_old_in_days: float) -> Registration:
+        if expire_old_in_days < 0:
+            raise AdminError("--expire-old-in-days cannot be negative.")
+        try:
+            return await self._clients.rotate_secret(client_id, expire_old_in=timedelta(days=expire_old_in_days))
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+
+    async def update_client(
+        self, client_id: str, *, networks: list[str] | None = None, disabled: bool | None = None
+    ) -> Client:
+        try:
+            return await self._clients.update(client_id, networks=networks, disabled=disabled)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+
+    async def delete_client(self, client_id: str) -> None:
+        if not await self._clients.delete(client_id):
+            raise AdminError(f"Client {client_id!r} does not exist.")
+
+    # Tokens -----------------------------------------------------------------------------------
+    async def issue_token(self, client_id: str, *, ttl: int = DEFAULT_TTL, long_lived: bool = False) -> IssuedToken:
         """A token for a client, issued by the admin directly (the step the senhasegura guide does with Postman)."""
-        client = await self._store.get_client(client_id)
-        if client is None or client.disabled:
-            raise AdminError(f"Client {client_id!r} does not exist or is disabled.")
+        client = await self.client(client_id)
+        if client.disabled:
+            raise AdminError(f"Client {client_id!r} is disabled; `scimctl client enable` it first.")
+        if long_lived:
+            return await self._tokens.issue_long_lived(client.id, client.directory)
+        if not MIN_TTL <= ttl <= MAX_TTL:
+            raise AdminError(f"--ttl must be between {MIN_TTL // 60} and {MAX_TTL // 60} minutes.")
         await self._tokens.ensure_signing_key()
-        return await self._tokens.issue(
-            client.id, client.directory, ttl=LONG_LIVED_TTL if long_lived else ttl, long_lived=long_lived
-        )
+        token, expires_in = await self._tokens.issue(client.id, client.directory, ttl=ttl)
+        return IssuedToken(token, expires_in, "")
+
+    async def revoke_token(self, client_id: str, token_id: str) -> None:
+        await self.client(client_id)
+        if not await self.keys.revoke(client_id, token_id):
+            raise AdminError(f"Client {client_id!r} has no long-lived token {token_id!r}; see `scimctl token list`.")

@@ -1,0 +1,82 @@
+"""What every scimctl command shares: the command signature, output, durations and progress."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from scim.app import App
+from scim.service.admin import AdminService
+
+Command = Callable[[App, AdminService, argparse.Namespace], Awaitable[Any]]
+Subparsers = Any  # argparse's _SubParsersAction is private; its add_parser is all the commands use
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def json_flag() -> argparse.ArgumentParser:
+    """A parent parser so `--json` works after the subcommand too (`scimctl client list --json`)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON")
+    return parent
+
+
+def leaf(actions: Subparsers, name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
+    """A subcommand that runs ``run`` and accepts --json."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text, parents=[json_flag()])
+    parser.set_defaults(run=run)
+    return parser
+
+
+def duration(text: str) -> timedelta:
+    """`90s`, `30m`, `7h`, `2d` (or a combination such as `1d12h`) as a timedelta; argparse type."""
+    parts = _DURATION.findall(text.strip().lower())
+    if not parts or _DURATION.sub("", text.strip().lower()).strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 30m, 7h or 2d")
+    return sum((timedelta(**{_UNITS[unit]: float(n)}) for n, unit in parts), timedelta())
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """A UTC timestamp for output, to the second."""
+    return None if moment is None else moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def emit(result: Any, as_json: bool) -> None:
+    """Print a command's result: JSON, or one `key=value` line per row for people."""
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+        return
+    if result is None:
+        return
+    rows = result if isinstance(result, list) else [result]
+    for row in rows:
+        if isinstance(row, dict):
+            print("  ".join(f"{k}={_human(v)}" for k, v in row.items()))
+        else:
+            print(row)
+    if isinstance(result, list) and not result:
+        print("(none)")
+
+
+def _human(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "-"
+    return "-" if value is None else str(value)
+
+
+def progress(label: str) -> Callable[[int, int], None]:
+    """A progress callback that writes `label: done/total` to stderr about twenty times per run."""
+
+    def report(done: int, total: int) -> None:
+        step = max(1, total // 20)
+        if done == total or done % step == 0:
+            end = "\n" if done == total else "\r" if sys.stderr.isatty() else "\n"
+            print(f"{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return report

@@ -1,0 +1,137 @@
+"""scimctl directory, role, group and user commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from scim.app import App
+from scim.cli._common import Subparsers, leaf, progress
+from scim.service.admin import AdminError, AdminService, csv_names
+from scim.store.base import Directory, Resource
+
+
+def _directory(d: Directory) -> dict[str, Any]:
+    return {"directory": d.id, "name_policy": d.name_policy, "role_mode": d.role_mode}
+
+
+async def _directory_create(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    return _directory(await admin.ensure_directory(args.directory, policy=args.policy, role_mode=args.role_mode))
+
+
+async def _directory_set_policy(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    if args.policy is None and args.role_mode is None:
+        raise AdminError("Give --policy and/or --role-mode.")
+    return _directory(await admin.set_policy(args.directory, policy=args.policy, role_mode=args.role_mode))
+
+
+async def _directory_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    return [_directory(d) for d in await app.store.list_directories()]
+
+
+async def _role_add(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    role = await admin.add_role(args.directory, args.value, args.display_name or "")
+    return {"value": role.value, "display_name": role.display_name}
+
+
+async def _role_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    return [{"value": r.value, "display_name": r.display_name} for r in await admin.list_roles(args.directory)]
+
+
+async def _role_remove(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    await admin.remove_role(args.directory, args.value)
+    return {"removed": args.value}
+
+
+async def _group_add(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    group = await admin.add_group(args.directory, args.name)
+    return {"id": group.id, "display_name": group.data["displayName"]}
+
+
+async def _group_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    return [{"id": g.id, "display_name": g.data.get("displayName")} for g in await admin.list_groups(args.directory)]
+
+
+async def _group_remove(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    if not await admin.remove_group(args.directory, args.name):
+        raise AdminError(f"User group {args.name!r} does not exist in {args.directory!r}.")
+    return {"removed": args.name}
+
+
+async def _import(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    kind = args.noun
+    source = sys.stdin if args.csv == "-" else None
+    text = source.read() if source else await asyncio.to_thread(Path(args.csv).read_text, encoding="utf-8-sig")
+    rows = csv_names(text)
+    result = await admin.import_catalog(args.directory, kind, rows, progress(f"importing {kind}s"))
+    for name, why in result.refused:
+        print(f"scimctl: skipped {name!r}: {why}", file=sys.stderr)
+    return {"added": result.added, "existing": result.existing, "refused": [name for name, _ in result.refused]}
+
+
+def _user(user: Resource, *, full: bool = False) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": user.id,
+        "userName": user.data.get("userName"),
+        "externalId": user.data.get("externalId"),
+        "active": user.data.get("active", True),
+    }
+    if full:
+        row.update(created=user.created, last_modified=user.last_modified, version=user.version, data=user.data)
+    return row
+
+
+async def _user_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    page = await admin.list_users(args.directory, start_index=args.start, count=args.count)
+    if page.total > args.start - 1 + len(page.resources):
+        print(f"scimctl: {page.total} users; showing from {args.start}, use --start/--count", file=sys.stderr)
+    return [_user(u) for u in page.resources]
+
+
+async def _user_show(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    return _user(await admin.find_user(args.directory, args.user), full=True)
+
+
+def register(sub: Subparsers) -> None:
+    directory = sub.add_parser("directory", help="directories and their name policies").add_subparsers(
+        dest="action", required=True
+    )
+    for name, run, text in (
+        ("create", _directory_create, "create a directory, or change its policies"),
+        ("set-policy", _directory_set_policy, "change an existing directory's policies"),
+    ):
+        parser = leaf(directory, name, run, text)
+        parser.add_argument("directory")
+        parser.add_argument("--policy", choices=["strict", "normalize", "create"])
+        parser.add_argument("--role-mode", choices=["single", "multiple"])
+    leaf(directory, "list", _directory_list, "list directories")
+
+    for noun, key in (("role", "value"), ("group", "name")):
+        actions = sub.add_parser(noun, help=f"the directory's {noun} catalog").add_subparsers(
+            dest="action", required=True
+        )
+        add = leaf(actions, "add", _role_add if noun == "role" else _group_add, f"add a {noun}")
+        add.add_argument(key)
+        if noun == "role":
+            add.add_argument("--display-name")
+        leaf(actions, "list", _role_list if noun == "role" else _group_list, f"list {noun}s")
+        remove = leaf(actions, "remove", _role_remove if noun == "role" else _group_remove, f"remove a {noun}")
+        remove.add_argument(key)
+        imported = leaf(actions, "import", _import, f"add {noun}s from a CSV file (name[,display name]); - is stdin")
+        imported.add_argument("csv")
+        imported.set_defaults(noun=noun)
+        for parser in (add, remove, imported):
+            parser.add_argument("--directory", required=True)
+        actions.choices["list"].add_argument("--directory", required=True)
+
+    users = sub.add_parser("user", help="provisioned users (read-only)").add_subparsers(dest="action", required=True)
+    listing = leaf(users, "list", _user_list, "list a directory's users")
+    listing.add_argument("--directory", required=True)
+    listing.add_argument("--start", type=int, default=1, help="1-based index of the first user")
+    listing.add_argument("--count", type=int, default=100, help="users to show (at most 1000)")
+    show = leaf(users, "show", _user_show, "show one user by id or userName")
+    show.add_argument("--directory", required=True)
+    show.add_argument("user")

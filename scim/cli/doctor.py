@@ -1,0 +1,204 @@
+"""`scimctl doctor`: check a deployment from the outside as Entra would, and say in plain words what is wrong.
+
+Standard library only (urllib), so scimctl needs nothing beyond the service's own dependencies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    step: str
+    ok: bool
+    detail: str
+
+
+class Failed(Exception):
+    """A step failed; the message is the plain-words explanation."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def token_url_for(base_url: str) -> str:
+    """The Token URL next to a Base URL: the service serves /oauth2/token beside /scim/v2."""
+    base = base_url.rstrip("/")
+    if base.lower().endswith("/scim/v2"):
+        return base[: -len("/scim/v2")] + "/oauth2/token"
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}/oauth2/token"
+
+
+def _server_detail(body: Any) -> str:
+    if isinstance(body, dict):
+        text = body.get("detail") or body.get("error_description") or body.get("error")
+        if text:
+            return f" The service said: {text}"
+    return ""
+
+
+def explain_status(status: int, url: str, body: Any, headers: dict[str, str]) -> str:
+    """What an HTTP status from the service means for the person running doctor."""
+    said = _server_detail(body)
+    if status == 401:
+        return f"401 bad credentials: the client id or secret is wrong, or the client is disabled.{said}"
+    if status == 403:
+        return (
+            "403 network: this machine's address is not in the client's allowed networks (or the app's "
+            f"access restriction blocks it); run doctor from an allowed network or `client set-networks`.{said}"
+        )
+    if status == 404:
+        return f"404 wrong Base URL: nothing serves {url}; the Base URL ends in /scim/v2.{said}"
+    if status == 429:
+        wait = headers.get("retry-after", "a while")
+        return f"429 throttled after repeated failures; wait {wait} s and check the secret.{said}"
+    if status >= 500:
+        return f"{status} server error: the service failed; look up the reference in its logs.{said}"
+    return f"unexpected HTTP {status} from {url}.{said}"
+
+
+def explain_error(exc: BaseException, url: str) -> str:
+    """What a connection-level failure means: DNS, refused connection, TLS or timeout."""
+    host = urlsplit(url).netloc
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, socket.gaierror):
+        return f"DNS: the host name in {host!r} does not resolve; check the Base URL."
+    if isinstance(reason, ConnectionRefusedError):
+        return f"connection refused: nothing listens at {host}; check the host and port, and that the app runs."
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return f"TLS: the certificate of {host} is not trusted ({reason.verify_message})."
+    if isinstance(reason, ssl.SSLError):
+        return f"TLS: the handshake with {host} failed ({reason.reason}); is it https on an http port?"
+    if isinstance(reason, TimeoutError):
+        return f"timeout: {host} did not answer in time."
+    if isinstance(reason, OSError):
+        return f"network error reaching {host}: {reason.strerror or reason}."
+    return f"could not reach {host}: {reason}."
+
+
+class Doctor:
+    def __init__(self, base_url: str, client_id: str, secret: str, *, token_url: str | None, timeout: float) -> None:
+        self.base = base_url.rstrip("/")
+        self.token_url = token_url or token_url_for(self.base)
+        self._client_id = client_id
+        self._secret = secret
+        self._timeout = timeout
+        self._token = ""
+
+    def _call(self, method: str, url: str, *, body: bytes | None = None, headers: dict[str, str]) -> _Reply:
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - http(s) only
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - checked scheme
+                return _Reply(
+                    response.status, {k.lower(): v for k, v in response.headers.items()}, _json(response.read())
+                )
+        except urllib.error.HTTPError as exc:
+            return _Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, _json(exc.read()))
+        except (urllib.error.URLError, OSError) as exc:
+            raise Failed(explain_error(exc, url)) from None
+
+    def _scim(self, method: str, path: str, doc: Any = None) -> _Reply:
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/scim+json"}
+        body = None
+        if doc is not None:
+            headers["Content-Type"] = "application/scim+json"
+            body = json.dumps(doc).encode()
+        return self._call(method, self.base + path, body=body, headers=headers)
+
+    def _expect(self, reply: _Reply, url: str, *wanted: int) -> _Reply:
+        if reply.status not in wanted:
+            raise Failed(explain_status(reply.status, url, reply.body, reply.headers))
+        return reply
+
+    def token(self) -> str:
+        pair = f"{quote(self._client_id, safe='')}:{quote(self._secret, safe='')}"
+        headers = {
+            "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        body = urlencode({"grant_type": "client_credentials"}).encode()
+        reply = self._expect(self._call("POST", self.token_url, body=body, headers=headers), self.token_url, 200)
+        if not isinstance(reply.body, dict) or not isinstance(reply.body.get("access_token"), str):
+            raise Failed(f"the Token URL {self.token_url} answered 200 without an access_token; is it this service?")
+        self._token = reply.body["access_token"]
+        return f"got a Bearer token valid for {reply.body.get('expires_in')} s from {self.token_url}"
+
+    def probe(self, resource: str, attribute: str, extra: str = "") -> str:
+        value = str(uuid.uuid4())
+        expression = f'{attribute} eq "{value}"'
+        path = f"/{resource}?filter={quote(expression)}{extra}"
+        reply = self._expect(self._scim("GET", path), self.base + path, 200)
+        if not isinstance(reply.body, dict) or reply.body.get("totalResults") != 0:
+            raise Failed(f"GET {path} should be an empty ListResponse, as Entra's Test Connection expects.")
+        return f"{attribute} eq <random GUID> on /{resource}: empty ListResponse, as Entra expects"
+
+    def round_trip(self) -> str:
+        user_name = f"scimctl-doctor-{uuid.uuid4().hex[:12]}@example.invalid"
+        doc = {"schemas": [USER_SCHEMA], "userName": user_name, "active": False, "externalId": user_name}
+        made = self._expect(self._scim("POST", "/Users", doc), self.base + "/Users", 201)
+        user_id = made.body.get("id") if isinstance(made.body, dict) else None
+        if not isinstance(user_id, str):
+            raise Failed("POST /Users answered 201 without an id.")
+        try:
+            self._expect(self._scim("GET", f"/Users/{user_id}"), f"{self.base}/Users/{user_id}", 200)
+        finally:
+            self._expect(self._scim("DELETE", f"/Users/{user_id}"), f"{self.base}/Users/{user_id}", 204)
+        gone = self._scim("GET", f"/Users/{user_id}")
+        if gone.status != 404:
+            raise Failed(f"the deleted user still answers {gone.status}; deletes are not taking effect.")
+        return f"created, read and deleted a throwaway user ({user_name})"
+
+    def run(self) -> list[Check]:
+        steps = [
+            ("token", self.token),
+            ("users probe", lambda: self.probe("Users", "userName")),
+            ("groups probe", lambda: self.probe("Groups", "displayName", "&excludedAttributes=members")),
+            ("user round trip", self.round_trip),
+        ]
+        checks: list[Check] = []
+        for name, step in steps:
+            try:
+                checks.append(Check(name, True, step()))
+            except Failed as exc:
+                checks.append(Check(name, False, str(exc)))
+                break  # later steps need the earlier ones (a token, a working Base URL)
+        return checks
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def run_doctor(base_url: str, client_id: str, secret: str, *, token_url: str | None, timeout: float) -> list[Check]:
+    """Every check, in order, stopping at the first failure."""
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        return [
+            Check(
+                "base url", False, f"{base_url!r} is not an http(s) URL; the Base URL looks like https://host/scim/v2"
+            )
+        ]
+    return Doctor(base_url, client_id, secret, token_url=token_url, timeout=timeout).run()
+
+
+def as_rows(checks: list[Check]) -> list[dict[str, Any]]:
+    return [asdict(c) for c in checks]
