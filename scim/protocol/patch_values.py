@@ -41,7 +41,9 @@ def _role(item: Any) -> dict[str, Any]:
     inner = fields.get("value")
     if isinstance(inner, str) and inner.lstrip().startswith("{"):
         # Entra quirk (§4.1, §4.2): PATCH sends {"value": "{\"id\":…,\"value\":\"25\",\"displayName\":…}"}.
-        fields = {**fields, **{k.lower(): v for k, v in _role_json(inner).items() if isinstance(k, str)}}
+        # The role is the JSON's own "value"; without one there is no role (never the JSON text itself).
+        outer = {k: v for k, v in fields.items() if k != "value"}
+        fields = {**outer, **{k.lower(): v for k, v in _role_json(inner).items() if isinstance(k, str)}}
     value = fields.get("value")
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)  # a numeric app-role Value inside the JSON string still names the role
