@@ -90,6 +90,17 @@ def _value(attribute: Attribute, value: Any, name: str) -> Any:
     return _scalar(attribute, value, name)
 
 
+def _one_per_value(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One role per value, as PATCH keeps them: a role sent twice (or as roles and entitlements) is one role,
+    primary if either copy was."""
+    kept: dict[str, dict[str, Any]] = {}
+    for role in roles:
+        first = kept.setdefault(role["value"], role)
+        if first is not role and role.get("primary") is True:
+            first["primary"] = True
+    return list(kept.values())
+
+
 def normalize_manager(value: Any) -> dict[str, str] | None:
     """Every manager shape Entra sends (reference §1.2e): "id", {"value": id}, [{"value": id}]; "" clears it."""
     if isinstance(value, list):
@@ -146,7 +157,7 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
                 data[key] = _extension(key, value)
             continue
         if resource_type == "User" and folded in _ROLE_ALIASES:
-            data["roles"] = data.get("roles", []) + normalize_roles(value)
+            data["roles"] = _one_per_value(data.get("roles", []) + normalize_roles(value))
             continue
         if resource_type == "Group" and folded == "members":
             members = member_ids(value)
