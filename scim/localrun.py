@@ -8,6 +8,7 @@ import os
 import shlex
 import sys
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +17,7 @@ from scim.app import App, build_app, install_app
 from scim.config import Settings
 from scim.devhost import FunctionsAsgi
 from scim.service.admin import AdminService
+from scim.telemetry import configure_local
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_DIRECTORY = "dev"
@@ -33,11 +35,33 @@ def load_function_app(path: Path = ROOT / "function_app.py") -> ModuleType:
     return module
 
 
-async def seed(app: App, client_id: str, secret: str, policy: str) -> None:
-    """The development directory and client; an existing client gets the given secret as a new version."""
+async def seed(
+    app: App,
+    client_id: str,
+    secret: str,
+    policy: str,
+    *,
+    role_mode: str | None = None,
+    roles: Sequence[str] = (),
+    groups: Sequence[str] = (),
+) -> None:
+    """The development directory, its catalog and client; an existing client gets the given secret as a new version."""
     admin = AdminService(app.store, app.clients, app.tokens)
     await app.tokens.ensure_signing_key()
-    await admin.ensure_directory(DEV_DIRECTORY, policy=policy)  # type: ignore[arg-type]
+    await admin.ensure_directory(DEV_DIRECTORY, policy=policy, role_mode=role_mode)  # type: ignore[arg-type]
+    for role in roles:
+        await admin.add_role(DEV_DIRECTORY, role)
+    existing = {
+        g.data.get("displayName")
+        for g in (
+            await app.store.query_groups(
+                DEV_DIRECTORY, lookup=None, match=None, start_index=1, count=10**9, with_members=False
+            )
+        ).resources
+    }
+    for group in groups:
+        if group not in existing:  # a restart on a persistent store finds the catalog already there
+            await admin.add_group(DEV_DIRECTORY, group)
     if await app.store.get_client(client_id) is None:
         await admin.create_client(DEV_DIRECTORY, ["any"], client_id=client_id, secret=secret)
     elif await app.clients.check_secret(client_id, secret) is None:
@@ -45,6 +69,10 @@ async def seed(app: App, client_id: str, secret: str, policy: str) -> None:
         from scim.secrets import client_secret_name
 
         await app.secrets.add_version(client_secret_name(client_id), digest(secret))
+
+
+def _names(raw: str) -> list[str]:
+    return [name.strip() for name in raw.split(",") if name.strip()]
 
 
 def banner(settings: Settings, client_id: str, secret: str) -> str:
@@ -82,14 +110,23 @@ def serve(settings: Settings, host: str, port: int) -> int:
     if policy not in ("strict", "normalize", "create"):
         print(f"SCIM_NAME_POLICY must be strict, normalize or create, not {policy!r}", file=sys.stderr)
         return 2
+    role_mode = os.environ.get("SCIM_DEV_ROLE_MODE") or None
+    if role_mode not in (None, "single", "multiple"):
+        print(f"SCIM_DEV_ROLE_MODE must be single or multiple, not {role_mode!r}", file=sys.stderr)
+        return 2
+    # Catalog entries for throwaway memory runs, which no scimctl can reach (comma-separated names).
+    roles = _names(os.environ.get("SCIM_DEV_ROLES", ""))
+    groups = _names(os.environ.get("SCIM_DEV_GROUPS", ""))
     try:
         module = load_function_app()
         asgi = FunctionsAsgi(module.app, max_body_bytes=settings.max_body_bytes)
 
+        configure_local()
+
         async def main() -> None:
             app = build_app(settings)
             install_app(app)
-            await seed(app, client_id, secret, policy)
+            await seed(app, client_id, secret, policy, role_mode=role_mode, roles=roles, groups=groups)
             print(banner(settings, client_id, secret), flush=True)
             config = uvicorn.Config(
                 asgi,
