@@ -1,0 +1,45 @@
+"""A second directory and client beside the shared `dev` fixtures, for isolation and network tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from scim.app import App
+from scim.service.admin import AdminService
+from tests.auth.helpers import get_token
+from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
+
+
+@dataclass
+class Tenant:
+    directory: str
+    client_id: str
+    secret: str
+    http: Client
+
+
+@pytest.fixture
+def admin(app: App) -> AdminService:
+    return AdminService(app.store, app.clients, app.tokens)
+
+
+@pytest.fixture
+async def tenant_a(app: App, admin: AdminService) -> Tenant:
+    await admin.add_role("dev", "Auditor")
+    await admin.add_group("dev", "TeamA")
+    http = Client(None)
+    http.token = await get_token(http, CLIENT_ID, CLIENT_SECRET)
+    return Tenant("dev", CLIENT_ID, CLIENT_SECRET, http)
+
+
+@pytest.fixture
+async def tenant_b(app: App, admin: AdminService) -> Tenant:
+    await admin.ensure_directory("other")
+    await admin.add_role("other", "OtherRole")
+    await admin.add_group("other", "TeamB")
+    registration = await admin.create_client("other", ["any"])
+    http = Client(None)
+    http.token = await get_token(http, registration.client.id, registration.secret)
+    return Tenant("other", registration.client.id, registration.secret, http)
