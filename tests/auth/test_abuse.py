@@ -1,4 +1,4 @@
-"""The abuse corpus: every malformed, forged, stale or revoked credential is answered 401 (403 for networks), never 5xx."""
+"""The abuse corpus: every malformed, forged, stale or revoked credential is 401 (403 for networks), never 5xx."""
 
 from __future__ import annotations
 
@@ -304,7 +304,7 @@ async def fenced(admin: AdminService, tenant_b: Tenant) -> Tenant:
 async def test_forwarded_address_spoofing_is_403(fenced: Tenant, headers: dict[str, str]) -> None:
     reply = await fenced.http.get(USERS, headers=headers)
     assert reply.status == 403, reply.body
-    body = "grant_type=client_credentials&client_id={}&client_secret={}".format(fenced.client_id, fenced.secret)
+    body = f"grant_type=client_credentials&client_id={fenced.client_id}&client_secret={fenced.secret}"
     token = await Client(None).post(
         "/oauth2/token",
         raw=body.encode(),

@@ -125,7 +125,7 @@ async def test_group_listing_and_filters_see_only_their_directory(pair: tuple[Se
 
 
 async def test_unfiltered_listings(pair: tuple[Seeded, Seeded]) -> None:
-    mine, theirs = pair
+    mine, _theirs = pair
     users = await mine.tenant.http.get("/scim/v2/Users?count=1000")
     groups = await mine.tenant.http.get("/scim/v2/Groups?count=1000")
     assert {r["id"] for r in users.json["Resources"]} == {mine.user_id}
