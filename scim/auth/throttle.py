@@ -5,7 +5,8 @@ instances for one app, so an attacker gets at most that many times the budget be
 to a 256-bit secret. Entra itself authenticates once an hour or so, so a good client never comes near it.
 
 Each key keeps the failure times of a sliding window. The first few failures are free (a typo, a retry); each
-further failure locks the key for twice as long as the last one, up to the whole window: slowed, then refused.
+further failure locks the key for twice as long as the last one (2 s, 4 s, 8 s ...) up to five minutes at a
+time: slowed, then refused.
 The client-id dimension is always paired with the address, so failures against your client id from elsewhere
 never lock you out.
 """
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from scim.auth.network import throttle_key
 from scim.secrets import is_client_id
 
-WINDOW_SECONDS = 300.0
+WINDOW_SECONDS = 900.0  # failures are remembered this long; longer than the lock ladder up to MAX_LOCK_SECONDS
+MAX_LOCK_SECONDS = 300.0
 PAIR_FREE_FAILURES = 3  # per (client id, address) in the window before it is slowed
 ADDRESS_FREE_FAILURES = 10  # per address, across client ids (password spraying) before it is slowed
 MAX_TRACKED_KEYS = 20_000  # bounds memory under a many-address attack; the oldest keys go first
@@ -82,7 +84,7 @@ class FailureThrottle:
             track.failures.append(now)
             over = len(track.failures) - free
             if over > 0:
-                track.locked_until = now + min(2.0**over, WINDOW_SECONDS)
+                track.locked_until = now + min(2.0**over, MAX_LOCK_SECONDS)
             counts.append(len(track.failures))
         while len(self._tracks) > MAX_TRACKED_KEYS:
             self._tracks.popitem(last=False)

@@ -236,5 +236,6 @@ class AdminService:
 
     async def revoke_token(self, client_id: str, token_id: str) -> None:
         await self.client(client_id)
-        if not await self.keys.revoke(client_id, token_id):
+        live = {v.version for v in await self.keys.long_lived(client_id)}
+        if token_id not in live or not await self.keys.revoke(client_id, token_id):
             raise AdminError(f"Client {client_id!r} has no long-lived token {token_id!r}; see `scimctl token list`.")
