@@ -97,11 +97,13 @@ def summary(results: list[CheckResult]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
-def test_scim2_tester_finds_no_failure(start_host: StartHost) -> None:
+@pytest.mark.parametrize("store", ["memory", pytest.param("tables", marks=pytest.mark.azurite)])
+def test_scim2_tester_finds_no_failure(store: str, request: pytest.FixtureRequest) -> None:
+    start: StartHost = request.getfixturevalue("start_host" if store == "memory" else "start_tables_host")
     # `create`: the tester invents group and role names (random GUIDs) that no catalog holds. Multiple-role
     # mode (entra-provisioning.md §4.2/§4.3) keeps each role's `primary` as sent; in single mode the added
     # role becomes primary (§4.1), and the tester sends a random `primary`.
-    host = start_host("create", SCIM_DEV_ROLE_MODE="multiple")
+    host = start("create", SCIM_DEV_ROLE_MODE="multiple")
     with httpx.Client(
         base_url=host.scim_url + "/", headers={"Authorization": f"Bearer {host.token()}"}, timeout=30
     ) as http:
