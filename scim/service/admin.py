@@ -185,6 +185,7 @@ class AdminService:
         secret_days: int | None = None,
     ) -> Registration:
         await self._require_directory(directory)
+        await self._tokens.ensure_signing_key()  # a first client on a fresh store can get tokens at once
         # secret_days=0 means a secret that never expires (not recommended: Entra's gallery guidance is 1-3 years).
         lifetime = SECRET_LIFETIME if secret_days is None else (timedelta(days=secret_days) if secret_days else None)
         try:
