@@ -18,10 +18,12 @@ TYPO_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"  #
 USERS = "/scim/v2/Users"
 GROUPS = "/scim/v2/Groups"
 _NO_VALUE: Any = object()
+ABSENT: Any = object()  # what pick() returns for a path the document does not have
 # What must never reach a response body: Python exception names or traceback lines.
 _LEAK = re.compile(r"Traceback|File \"|\b[A-Z][A-Za-z]+(Error|Exception)\b|\bline \d+, in\b")
 
 __all__ = [
+    "ABSENT",
     "ADSCIM_GROUP",
     "ENT",
     "GROUPS",
@@ -151,3 +153,27 @@ def no_path_keys(data: Any) -> bool:
 
 def dumps(doc: Any) -> bytes:
     return json.dumps(doc).encode()
+
+
+def pick(doc: Any, path: str) -> Any:
+    """``a.b.c`` inside a rendered resource; ``<enterprise URN>.x`` reads the enterprise extension."""
+    if path.startswith(ENT + "."):
+        doc, path = doc.get(ENT, {}), path[len(ENT) + 1 :]
+    for part in path.split("."):
+        if not isinstance(doc, dict) or part not in doc:
+            return ABSENT
+        doc = doc[part]
+    return doc
+
+
+def fill(template: Any, ids: dict[str, str]) -> Any:
+    """Replace ``{boss}``-style placeholders in every string of a body (keys and values) with real ids."""
+    if isinstance(template, str):
+        for name, value in ids.items():
+            template = template.replace("{" + name + "}", value)
+        return template
+    if isinstance(template, dict):
+        return {fill(k, ids): fill(v, ids) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, ids) for v in template]
+    return template

@@ -335,7 +335,7 @@ async def test_roles_already_held_are_not_rechecked(make_client: AppFactory) -> 
         ),
     ],
 )
-@pytest.mark.parametrize("how", ["POST", "PATCH stringified", "PATCH Assertive"])
+@pytest.mark.parametrize("how", ["POST", "PATCH stringified", "PATCH Assertive", "PATCH primary target"])
 async def test_role_refusals_name_value_rule_and_closest(
     make_client: AppFactory, policy: str, role: str, fragments: list[str], how: str
 ) -> None:
@@ -347,15 +347,29 @@ async def test_role_refusals_name_value_rule_and_closest(
         assert page.total == 0
         return
     created = await client.post(USERS, user(roles=[{"value": "Admin"}]))
-    body = (
-        patch(op("Add", "roles", [stringified(role, role)]))
-        if how == "PATCH stringified"
-        else patch(op("replace", "roles", [{"primary": False, "type": AAD, "display": role, "value": role}]))
-    )
+    body = {
+        "PATCH stringified": patch(op("Add", "roles", [stringified(role, role)])),
+        "PATCH Assertive": patch(
+            op("replace", "roles", [{"primary": False, "type": AAD, "display": role, "value": role}])
+        ),
+        "PATCH primary target": patch(op("Replace", 'roles[primary eq "True"].value', role)),
+    }[how]
     reply = await client.patch(f"{USERS}/{created.json['id']}", body)
     assert_error(reply, 400, "invalidValue", *fragments)
     assert await roles_of(app, created.json["id"]) == [{"value": "Admin"}]
     assert await catalog(app) == set(CATALOG)
+
+
+async def test_strict_role_refusal_exact_detail(make_client: AppFactory) -> None:
+    """The whole detail Entra's provisioning log shows: the value, the rule, the closest role and the fix."""
+    _, client = await make_client("strict", "single", roles=CATALOG)
+    reply = await client.post(USERS, user(roles=[{"primary": True, "type": AAD, "value": "Super Admin"}]))
+    assert_error(reply, 400, "invalidValue")
+    assert reply.json["detail"] == (
+        "The role 'Super Admin' was refused: it breaks the naming rule (it contains spaces)."
+        " The closest existing role is 'SuperAdmin'. Rename it in Entra to match an existing role exactly"
+        " (no spaces, no accents), or ask the directory admin to add it with scimctl."
+    )
 
 
 async def test_strict_role_refusal_in_an_empty_catalog_says_so(client: Client) -> None:
