@@ -1,0 +1,350 @@
+"""One Entra-shaped load script over real HTTP against our local host and against scim2-server, side by side.
+
+The script creates users, filters each by userName, patches each, creates groups and adds members (several per
+operation), at concurrency 1 and 4, with httpx async. Both servers run in their own process on the memory
+store; server CPU is read with psutil before and after. The machine is noisy, so the figures that matter are
+the ratios ours/theirs measured in the same run. DESIGN.md budgets: at least 3x the requests/s, p99 below
+10 ms, at most 1/3 of the CPU per request.
+
+Run: .venv/bin/python -m bench.load [--users N] [--profile]
+  --profile runs our server under cProfile for one extra pass and prints its hotspots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import pstats
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+SCIMCTL = ROOT / ".venv" / "bin" / "scimctl"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+CLIENT_ID = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
+CLIENT_SECRET = "bench-secret-" + "b" * 40
+MEMBERS_PER_OP = 10
+PEERS = ("werkzeug", "wsgiref", "uvicorn")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A server process under test and the SCIM base URL and headers to reach it."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    base: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def cpu(self) -> float:
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def _wait(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {log.read_text(errors='replace')}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"server did not answer {url}: {log.read_text(errors='replace')}")
+
+
+def start_ours(log_dir: Path, *, profile: Path | None = None, telemetry: bool = True) -> Server:
+    """`scimctl serve` on the memory store, policy create (the script's group names are in no catalog).
+
+    telemetry=False sets OTEL_SDK_DISABLED, which turns the local span export (a line per request) off:
+    a diagnostic, to show what that export costs.
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCIM_", "OTEL_"))}
+    if not telemetry:
+        env["OTEL_SDK_DISABLED"] = "true"
+    env.update(
+        SCIM_STORE="memory",
+        SCIM_NAME_POLICY="create",
+        SCIM_DEV_CLIENT_ID=CLIENT_ID,
+        SCIM_DEV_CLIENT_SECRET=CLIENT_SECRET,
+    )
+    command = [str(SCIMCTL), "serve", "--port", str(port)]
+    if profile is not None:
+        command = [str(PYTHON), "-m", "cProfile", "-o", str(profile), *command]
+    log = log_dir / f"ours-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    _wait(process, f"{url}/health", log)
+    form = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    token = httpx.post(f"{url}/oauth2/token", data=form, timeout=10).json()["access_token"]
+    name = "ours" if telemetry else "ours, no span export"
+    return Server(name, process, f"{url}/scim/v2", {"Authorization": f"Bearer {token}"})
+
+
+def start_peer(kind: str, log_dir: Path) -> Server:
+    """scim2-server in its own process: `kind` is werkzeug (threaded), wsgiref (its CLI) or uvicorn (its ASGI app)."""
+    port = free_port()
+    log = log_dir / f"{kind}-{port}.log"
+    if kind == "wsgiref":
+        command = [str(ROOT / ".venv" / "bin" / "scim2-server"), "--port", str(port)]
+    else:
+        command = [str(PYTHON), "-m", "bench.load", "--serve-peer", kind, "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/v2"
+    _wait(process, f"{base}/ServiceProviderConfig", log)
+    return Server(f"scim2-server ({kind})", process, base)
+
+
+def serve_peer(kind: str, port: int) -> None:
+    """Serve scim2-server's default in-memory application, built as its CLI builds it, with no auth."""
+    from scim2_server.service import ScimService
+    from scim2_server.utils import load_default_provider
+
+    provider = load_default_provider()
+    service = ScimService(provider, secret="bench")
+    if kind == "uvicorn":
+        import uvicorn
+        from scim2_server.applications.asgi import ASGIApplication
+        from scim2_server.memory import AsyncInMemoryStorage
+
+        asgi = ASGIApplication(AsyncInMemoryStorage(), provider, service=service)
+        uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False, http="httptools")
+        return
+    from scim2_server.memory import InMemoryStorage
+    from scim2_server.testserver.application import BearerTokenApplication
+    from werkzeug.serving import run_simple
+
+    wsgi = BearerTokenApplication(InMemoryStorage(), provider, service=service)
+    run_simple("127.0.0.1", port, wsgi, threaded=True)
+
+
+@dataclass
+class Result:
+    server: str
+    concurrency: int
+    latencies: list[float]
+    wall: float
+    cpu: float
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.wall
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu / self.requests
+
+
+Call = Callable[[httpx.AsyncClient], Awaitable[Any]]
+
+
+async def _phase(client: httpx.AsyncClient, calls: list[Call], concurrency: int, latencies: list[float]) -> list[Any]:
+    """Run the calls with `concurrency` workers; each call's latency is recorded."""
+    results: list[Any] = [None] * len(calls)
+    queue = iter(enumerate(calls))
+
+    async def worker() -> None:
+        for index, call in queue:
+            start = time.perf_counter()
+            results[index] = await call(client)
+            latencies.append(time.perf_counter() - start)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+def _expect(response: httpx.Response, *statuses: int) -> httpx.Response:
+    if response.status_code not in statuses:
+        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
+    return response
+
+
+async def run_script(server: Server, concurrency: int, users: int, tag: str) -> Result:
+    """The load script: users created, matched by userName, patched; groups created; members added."""
+    groups = max(1, users // MEMBERS_PER_OP)
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=server.base, headers=server.headers, limits=limits, timeout=30) as client:
+        names = [f"bench.{tag}.{i:05d}@contoso.onmicrosoft.com" for i in range(users)]
+
+        def create_user(name: str) -> Call:
+            body = {
+                "schemas": [USER],
+                "userName": name,
+                "externalId": name.split("@", maxsplit=1)[0],
+                "active": True,
+                "displayName": name,
+                "name": {"givenName": "Bench", "familyName": "User"},
+                "emails": [{"primary": True, "type": "work", "value": name}],
+            }
+            return lambda c: c.post("/Users", json=body)
+
+        def find_user(name: str) -> Call:
+            return lambda c: c.get("/Users", params={"filter": f'userName eq "{name}"'})
+
+        def patch_user(user_id: str) -> Call:
+            body = {
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {"op": "replace", "path": "displayName", "value": "Patched"},
+                    {"op": "replace", "path": "name.familyName", "value": "Patched"},
+                ],
+            }
+            return lambda c: c.patch(f"/Users/{user_id}", json=body)
+
+        def create_group(i: int) -> Call:
+            body = {"schemas": [GROUP], "displayName": f"Bench{tag}Group{i:04d}", "externalId": f"{tag}-{i}"}
+            return lambda c: c.post("/Groups", json=body)
+
+        def add_members(group_id: str, member_ids: list[str]) -> Call:
+            body = {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": m} for m in member_ids]}],
+            }
+            return lambda c: c.patch(f"/Groups/{group_id}", json=body)
+
+        cpu_before, wall_before = server.cpu(), time.perf_counter()
+        created = await _phase(client, [create_user(n) for n in names], concurrency, latencies)
+        ids = [_expect(r, 201).json()["id"] for r in created]
+        found = await _phase(client, [find_user(n) for n in names], concurrency, latencies)
+        for response in found:
+            if _expect(response, 200).json()["totalResults"] != 1:
+                raise RuntimeError(f"filter found {response.json()['totalResults']} users")
+        for response in await _phase(client, [patch_user(i) for i in ids], concurrency, latencies):
+            _expect(response, 200, 204)
+        made = await _phase(client, [create_group(i) for i in range(groups)], concurrency, latencies)
+        group_ids = [_expect(r, 201).json()["id"] for r in made]
+        chunks = [ids[i * MEMBERS_PER_OP : (i + 1) * MEMBERS_PER_OP] for i in range(groups)]
+        for response in await _phase(
+            client, [add_members(g, m) for g, m in zip(group_ids, chunks, strict=True)], concurrency, latencies
+        ):
+            _expect(response, 200, 204)
+        wall, cpu = time.perf_counter() - wall_before, server.cpu() - cpu_before
+    return Result(server.name, concurrency, latencies, wall, cpu)
+
+
+def measure(start: Callable[[], Server], concurrency: int, users: int) -> Result:
+    """A fresh server, a warm-up pass (imports, caches), then the measured pass."""
+    server = start()
+    try:
+        asyncio.run(run_script(server, concurrency, max(20, users // 10), "warm"))
+        return asyncio.run(run_script(server, concurrency, users, f"c{concurrency}"))
+    finally:
+        server.stop()
+
+
+def row(result: Result) -> str:
+    return (
+        f"  {result.server:<24} c={result.concurrency}  {result.requests:>5} req  {result.rps:>8.0f} req/s  "
+        f"p50 {result.quantile(0.5) * 1000:6.2f} ms  p99 {result.quantile(0.99) * 1000:6.2f} ms  "
+        f"CPU {result.cpu_per_request * 1000:5.2f} ms/req"
+    )
+
+
+def compare(ours: Result, theirs: Result) -> str:
+    """Ratios ours/theirs, against the DESIGN.md budgets (>= 3x req/s, <= 1/3 CPU per request)."""
+    speed = ours.rps / theirs.rps
+    cpu = ours.cpu_per_request / theirs.cpu_per_request
+    return (
+        f"  ours/{theirs.server} c={ours.concurrency}: req/s x{speed:.2f} (budget >= 3: "
+        f"{'ok' if speed >= 3 else 'MISSED'}), CPU/req x{cpu:.2f} (budget <= 0.33: "
+        f"{'ok' if cpu <= 1 / 3 else 'MISSED'}), p99 {ours.quantile(0.99) * 1000:.2f} ms (budget < 10: "
+        f"{'ok' if ours.quantile(0.99) < 0.010 else 'MISSED'})"
+    )
+
+
+def profile_ours(log_dir: Path, users: int, concurrency: int = 4, top: int = 25) -> None:
+    """One pass against our server under cProfile; prints the functions with the most own and cumulative time."""
+    out = log_dir / "ours.prof"
+    server = start_ours(log_dir, profile=out)
+    try:
+        asyncio.run(run_script(server, concurrency, users, "prof"))
+    finally:
+        server.stop(signal.SIGINT)  # uvicorn exits cleanly on SIGINT, so cProfile writes its file
+    stats = pstats.Stats(str(out))
+    print(f"\ncProfile of our server, {users} users at c={concurrency} (server-side, whole process):")
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=400)
+    parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--serve-peer", choices=("werkzeug", "uvicorn"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_peer:
+        serve_peer(args.serve_peer, args.port)
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log_dir = Path(tmp)
+        print(
+            f"HTTP load: {args.users} users, {max(1, args.users // MEMBERS_PER_OP)} groups, "
+            f"{MEMBERS_PER_OP} members per add; memory stores; same machine for client and server"
+        )
+        for concurrency in (1, 4):
+            ours = measure(lambda: start_ours(log_dir), concurrency, args.users)
+            quiet = measure(lambda: start_ours(log_dir, telemetry=False), concurrency, args.users)
+            peers = [
+                measure(lambda k=kind: start_peer(k, log_dir), concurrency, args.users)  # type: ignore[misc]
+                for kind in args.peers
+            ]
+            for result in (ours, quiet, *peers):
+                print(row(result))
+            for peer in peers:
+                print(compare(ours, peer))
+            share = 1 - quiet.cpu_per_request / ours.cpu_per_request
+            print(f"  span export share of our CPU/req at c={concurrency}: {share:.0%}")
+        if args.profile:
+            profile_ours(log_dir, args.users)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
