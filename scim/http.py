@@ -109,7 +109,7 @@ def read_json(request: Request, max_bytes: int) -> Any:
     if not request.body.strip():
         raise InvalidSyntax("The request body is empty; send a JSON object.")
     try:
-        doc = json.loads(request.body)
+        doc = json.loads(request.body, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise InvalidSyntax("The body is not UTF-8 encoded JSON.") from None
     except json.JSONDecodeError as exc:
@@ -119,6 +119,11 @@ def read_json(request: Request, max_bytes: int) -> Any:
     if _depth(doc) > MAX_JSON_DEPTH:
         raise InvalidSyntax(f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
     return doc
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; RFC 8259 §6 does not.
+    raise InvalidSyntax(f"The body is not valid JSON: {name} is not a JSON number.")
 
 
 def _depth(doc: Any) -> int:
