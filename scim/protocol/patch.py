@@ -118,6 +118,9 @@ def _apply_operation(patch: _Patch, operation: Any) -> None:
         return
     if not isinstance(raw_path, str):
         raise InvalidPath(f'"path" must be a string; got {kind(raw_path)}.')
+    if op != "remove" and not any(isinstance(k, str) and k.lower() == "value" for k in operation):
+        # RFC 7644 §3.5.2.1/§3.5.2.3: add and replace MUST carry a value; an explicit null still unassigns.
+        raise InvalidValue(f'"{op}" needs a value: send "value": null to unassign {raw_path!r}.')
     whole, schema = known_schema(raw_path, patch.resource_type)
     if whole or _is_custom_extension(patch, raw_path, value):
         # The path names a whole schema: its value is that schema's attributes (RFC 7644 §3.5.2).

@@ -680,7 +680,7 @@ def test_complex_name_merges_and_null_removes() -> None:
 
 def test_null_and_remove_of_single_valued() -> None:
     assert "displayName" not in run(USER, envelope({"op": "replace", "path": "displayName", "value": None})).data
-    assert "displayName" not in run(USER, envelope({"op": "add", "path": "displayName"})).data
+    assert "displayName" not in run(USER, envelope({"op": "add", "path": "displayName", "value": None})).data
     missing = run(USER, envelope({"op": "remove", "path": "nickName"}, {"op": "remove", "path": f"{ENT}:manager"}))
     assert missing.data == USER
     assert missing.changed is False
