@@ -173,21 +173,26 @@ class GroupService:
         return updated
 
     async def _check_rename(self, caller: Caller, current: Resource, data: dict[str, Any]) -> None:
-        """A rename keeps the naming rule; under `normalize`/`create` a fold-equal name keeps the catalog spelling."""
+        """Catalog names are the directory's: only policy `create` lets Entra rename a group.
+
+        Under `normalize` a name that folds to the current one is no rename, and the catalog spelling stays.
+        """
         new, old = data.get("displayName", ""), current.data.get("displayName", "")
         if not str(new).strip():
             raise InvalidValue("displayName is required and cannot be removed")
-        if new == old:
+        policy = caller.directory.name_policy
+        if new == old or policy == "create":
             return
-        if caller.directory.name_policy != "strict":
-            if fold(new) == fold(old):
-                data["displayName"] = old
+        if policy == "normalize" and fold(new) == fold(old):
+            data["displayName"] = old
             return
         rule = broken_rule(new)
-        if rule:
-            raise InvalidValue(
-                f"The user group cannot be renamed to {new!r}: {rule}. Use a name without spaces or accents."
-            )
+        why = f" ({rule})" if rule else ""
+        raise InvalidValue(
+            f"The user group {old!r} cannot be renamed to {new!r}{why} from Entra: under policy {policy} user group"
+            " names come from the directory's catalog. Rename the group back in Entra, or ask the directory admin"
+            " to switch the directory to policy create."
+        )
 
     async def _existing_members(self, caller: Caller, ids: list[str]) -> list[str]:
         if len(ids) > MAX_MEMBERS_PER_REQUEST:

@@ -250,11 +250,6 @@ async def test_deleting_a_user_removes_its_memberships(
     ("operation", "expected"),
     [
         pytest.param(
-            op("Replace", "displayName", "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"),
-            {"displayName": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"},
-            id="§1.6 rename with Replace displayName (S1)",
-        ),
-        pytest.param(
             op("replace", None, {"externalId": "c3b97a69-0d7f-4ec4-a0a4-6d6b8f5b4c77"}),
             {"displayName": CATALOG, "externalId": "c3b97a69-0d7f-4ec4-a0a4-6d6b8f5b4c77"},
             id="§1.6 path-less group replace of externalId (Validator)",
@@ -265,8 +260,8 @@ async def test_deleting_a_user_removes_its_memberships(
             id="§1.5 Add externalId to a linked catalog group",
         ),
         pytest.param(
-            op("replace", f"{GROUP_SCHEMA}:displayName", "Treasury"),
-            {"displayName": "Treasury"},
+            op("replace", f"{GROUP_SCHEMA}:externalId", "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"),
+            {"displayName": CATALOG, "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"},
             id="§2.4.3 URN-qualified core path",
         ),
     ],
@@ -288,13 +283,21 @@ async def test_group_attribute_patches(
     ("policy", "name", "status", "fragments"),
     [
         pytest.param(
-            "strict", "Finance Team 2", 400, ["'Finance Team 2'", "contains spaces"], id="§7 strict rename with spaces"
+            "strict", "Finance Team 2", 400, ["'Finance Team 2'", "contains spaces", "policy create"],
+            id="§7 strict rename with spaces",
         ),
         pytest.param(
-            "strict", "HumanResources", 409, ["'HumanResources'", "already exists"], id="§1.5 rename onto another group"
+            "strict", "Treasury", 400, ["'Treasury'", "catalog", "Rename the group back in Entra"],
+            id="§1.6 strict rename (S1 shape) keeps the catalog name",
         ),
         pytest.param(
-            "strict", "humanresources", 409, ["'humanresources'"], id="§1.5 rename onto another group, other case"
+            "normalize", "Treasury", 400, ["'Treasury'", "policy normalize"], id="§1.6 normalize rename to another name"
+        ),
+        pytest.param(
+            "create", "HumanResources", 409, ["'HumanResources'", "already exists"], id="§1.5 rename onto another group"
+        ),
+        pytest.param(
+            "create", "humanresources", 409, ["'humanresources'"], id="§1.5 rename onto another group, other case"
         ),
         pytest.param("strict", "", 400, ["displayName is required"], id="§1.6 rename to empty"),
     ],
@@ -307,6 +310,15 @@ async def test_group_rename_refusals(
     reply = await client.patch(f"{GROUPS}/{finance['id']}", patch(op("Replace", "displayName", name)))
     assert_error(reply, status, "uniqueness" if status == 409 else "invalidValue", *fragments)
     assert (await stored_group(app, finance["id"])).data["displayName"] == CATALOG
+
+
+async def test_create_policy_lets_entra_rename_a_group(make_client: AppFactory) -> None:
+    app, client = await make_client("create", groups=(CATALOG,))
+    [finance] = assert_list(await client.get(filter_url(GROUPS, f'displayName eq "{CATALOG}"')), 1)
+    new_name = "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"  # §1.6 (S1)
+    reply = await client.patch(f"{GROUPS}/{finance['id']}", patch(op("Replace", "displayName", new_name)))
+    assert reply.status == 204, reply.body
+    assert (await stored_group(app, finance["id"])).data["displayName"] == new_name
 
 
 async def test_normalize_rename_to_a_folded_equal_name_keeps_the_catalog_spelling(make_client: AppFactory) -> None:
