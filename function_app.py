@@ -15,25 +15,15 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 RESOURCE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def client_address(headers: dict[str, str]) -> str:
-    """The caller's address from the header the platform's front end writes (docs/security.md, "Client address").
-
-    By default the last X-Forwarded-For hop, which App Service's front end (and the local host) appends itself:
-    a caller can prepend any value it likes, but not that hop. SCIM_CLIENT_ADDRESS_HEADER names another header.
-    """
-    from scim.auth.network import address_header
-    from scim.auth.network import client_address as from_header
-
-    return from_header(headers, address_header())
-
-
 async def _serve(route: str, req: func.HttpRequest) -> func.HttpResponse:
     # The product loads on the first request, not at import: the host indexes triggers within its
     # app-initialisation timeout, and DESIGN's import budget is 1.25x azure.functions + pydantic.
     from scim.app import current_app
+    from scim.auth.network import client_address
     from scim.http import Request
     from scim.routes import dispatch
 
+    app_ = await current_app()
     headers = {k.lower(): v for k, v in req.headers.items()}
     request = Request(
         method=req.method,
@@ -42,9 +32,10 @@ async def _serve(route: str, req: func.HttpRequest) -> func.HttpResponse:
         query=dict(req.params),
         headers=headers,
         body=req.get_body() or b"",
-        client_address=client_address(headers),
+        # docs/security.md "Client address": the front end's own hop, never a value the caller sent.
+        client_address=client_address(headers, app_.settings.client_address_header),
     )
-    response = await dispatch(await current_app(), route, request)
+    response = await dispatch(app_, route, request)
     return func.HttpResponse(body=response.body, status_code=response.status, headers=response.headers)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,9 @@ StoreKind = Literal["memory", "tables"]
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_BODY_BYTES = 1_048_576
+
+
+_HEADER_NAME = re.compile(r"[0-9a-z!#$%&'*+.^_`|~-]{1,64}")  # RFC 9110 §5.1 token, lower-cased
 
 
 class SettingsError(ValueError):
@@ -31,6 +35,7 @@ class Settings:
     token_issuer: str = ""
     log_pii: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
+    client_address_header: str = "x-forwarded-for"
 
     @property
     def base_url(self) -> str:
@@ -77,6 +82,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body = int(env.get("SCIM_MAX_BODY_BYTES", str(MAX_BODY_BYTES)))
     except ValueError:
         raise SettingsError("SCIM_MAX_BODY_BYTES must be a whole number of bytes") from None
+    header = env.get("SCIM_CLIENT_ADDRESS_HEADER", "").strip().lower() or "x-forwarded-for"
+    if not _HEADER_NAME.fullmatch(header):
+        raise SettingsError(f"SCIM_CLIENT_ADDRESS_HEADER must be an HTTP header name, not {header!r}")
     return Settings(
         store=store,  # type: ignore[arg-type]
         tables_connection_string=connection,
@@ -88,4 +96,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         token_issuer=env.get("SCIM_TOKEN_ISSUER", ""),
         log_pii=_bool("SCIM_LOG_PII", env.get("SCIM_LOG_PII", "")),
         max_body_bytes=max_body,
+        client_address_header=header,
     )

@@ -9,16 +9,12 @@ names another header (for example ``client-ip``) where a deployment's front end 
 from __future__ import annotations
 
 import ipaddress
-import os
-import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 ANY = "any"
 UNKNOWN = "unknown"  # the address when the header is missing or holds no IP address; only "any" allows it
-ADDRESS_HEADER_SETTING = "SCIM_CLIENT_ADDRESS_HEADER"
 DEFAULT_ADDRESS_HEADER = "x-forwarded-for"
-_HEADER_NAME = re.compile(r"[0-9a-z!#$%&'*+.^_`|~-]{1,64}")  # RFC 9110 §5.1 token, lower-cased
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -82,14 +78,6 @@ def client_address(headers: Mapping[str, str], header: str = DEFAULT_ADDRESS_HEA
     ip = parse_address(raw.rsplit(",", 1)[-1])
     return UNKNOWN if ip is None else str(ip)
 
-
-@lru_cache(maxsize=1)
-def address_header() -> str:
-    """The header that carries the caller's address: SCIM_CLIENT_ADDRESS_HEADER, read once, or X-Forwarded-For."""
-    name = os.environ.get(ADDRESS_HEADER_SETTING, "").strip().lower() or DEFAULT_ADDRESS_HEADER
-    if not _HEADER_NAME.fullmatch(name):
-        raise ValueError(f"{ADDRESS_HEADER_SETTING} must be an HTTP header name, not {name!r}")
-    return name
 
 
 def throttle_key(address: str) -> str:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import replace
 
+import azure.functions as func
 import pytest
 
 import function_app
-from scim.auth import network
+from scim import routes
+from scim.app import App
 from scim.auth.network import address_allowed, client_address, parse_address, validate_networks
+from scim.config import SettingsError, load_settings
+from scim.http import Request, Response
 from scim.service.admin import AdminError, AdminService
 from tests.auth.conftest import Tenant
 from tests.auth.helpers import token_request
 from tests.conftest import FUNCTION_APP, Client  # noqa: F401 - loads function_app
-
-
-@pytest.fixture
-def header_setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    network.address_header.cache_clear()
-    yield monkeypatch
-    network.address_header.cache_clear()
 
 
 def test_validate_networks() -> None:
@@ -62,16 +59,29 @@ def test_only_the_last_forwarded_hop_counts() -> None:
     assert address_allowed("unknown", ["any"])
 
 
-def test_function_app_reads_the_configured_header(header_setting: pytest.MonkeyPatch) -> None:
+def test_the_address_header_is_a_validated_setting() -> None:
     headers = {"x-forwarded-for": "10.0.0.1, 203.0.113.9:1", "client-ip": "198.51.100.7:5555"}
-    assert function_app.client_address(headers) == "203.0.113.9"
-    header_setting.setenv(network.ADDRESS_HEADER_SETTING, "Client-IP")
-    network.address_header.cache_clear()
-    assert function_app.client_address(headers) == "198.51.100.7"
-    header_setting.setenv(network.ADDRESS_HEADER_SETTING, "bad header")
-    network.address_header.cache_clear()
-    with pytest.raises(ValueError, match=network.ADDRESS_HEADER_SETTING):
-        function_app.client_address(headers)
+    default = load_settings({})
+    assert client_address(headers, default.client_address_header) == "203.0.113.9"
+    configured = load_settings({"SCIM_CLIENT_ADDRESS_HEADER": "Client-IP"})
+    assert client_address(headers, configured.client_address_header) == "198.51.100.7"
+    with pytest.raises(SettingsError, match="SCIM_CLIENT_ADDRESS_HEADER"):
+        load_settings({"SCIM_CLIENT_ADDRESS_HEADER": "bad header"})
+
+
+async def test_function_app_reads_the_configured_header(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = {"x-forwarded-for": "10.0.0.1, 203.0.113.9", "client-ip": "198.51.100.7:5555"}
+    monkeypatch.setattr(app, "settings", replace(app.settings, client_address_header="client-ip"))
+    seen: list[str] = []
+
+    async def spy(app_: App, route: str, request: Request) -> Response:
+        seen.append(request.client_address)
+        return Response(204)
+
+    monkeypatch.setattr(routes, "dispatch", spy)
+    request = func.HttpRequest(method="GET", url="http://h/health", headers=headers, body=b"")
+    await function_app.health(request)
+    assert seen == ["198.51.100.7"]
 
 
 async def test_set_networks_takes_effect_and_is_validated(admin: AdminService, tenant_b: Tenant) -> None:
