@@ -66,8 +66,8 @@ def build_app(settings: Settings, *, store: Store | None = None, secret_store: S
     # A store that reports its own network calls (Table Storage) counts them; otherwise a call is the unit.
     own_count = getattr(raw_store, "reports_round_trips", False)
     store = cast(Store, Traced(raw_store, "store", counts_round_trips=not own_count))
-    secret_store = cast(SecretStore, Traced(secret_store or open_secret_store(settings), "secrets",
-                                            counts_round_trips=False))
+    # Secret lookups are cache hits on almost every request; Key Vault traces its own network calls.
+    secret_store = secret_store or open_secret_store(settings)
     clients = ClientRegistry(store, secret_store)
     tokens = TokenService(secret_store, settings.issuer)
     return App(

@@ -104,18 +104,25 @@ def count_round_trip(n: int = 1) -> None:
         counter[0] += n
 
 
+@contextmanager
+def client_span(name: str) -> Iterator[Span]:
+    """A CLIENT child span around one outbound call; failures record the exception type only."""
+    with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT, record_exception=False) as span:
+        try:
+            yield span
+        except Exception as exc:
+            # The type only: exception text can carry user data.
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+
+
 def traced(kind: str, name: str, call: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     """Wrap a store or secret-store coroutine in a CLIENT child span named ``<kind>.<name>``."""
 
     @functools.wraps(call)
     async def wrapper(*args: Any, **kwargs: Any) -> T:
-        with _tracer.start_as_current_span(f"{kind}.{name}", kind=SpanKind.CLIENT) as span:
-            try:
-                return await call(*args, **kwargs)
-            except Exception as exc:
-                # The type only: exception text can carry user data.
-                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                raise
+        with client_span(f"{kind}.{name}"):
+            return await call(*args, **kwargs)
 
     return wrapper
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scim.errors import StoreUnavailable
 from scim.secrets._base import SecretStoreRefused, SecretVersion, check_expiry, check_name, is_version_id, live
+from scim.telemetry import client_span
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -216,7 +217,9 @@ def _mapped(name: str) -> Iterator[None]:
     from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
     try:
-        yield
+        # Only calls that reach Key Vault get a span; cache hits cost nothing (issue 6: child spans per call).
+        with client_span("keyvault.secret"):
+            yield
     except ResourceNotFoundError:
         raise _Missing from None
     except HttpResponseError as exc:

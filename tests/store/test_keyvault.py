@@ -246,3 +246,26 @@ async def test_no_log_record_holds_a_secret_value(
     for record in caplog.records:
         assert value not in record.getMessage() and value not in (record.exc_text or "")
     assert value not in caplog.text
+
+
+async def test_calls_that_reach_key_vault_get_a_span_and_cache_hits_do_not(
+    make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from scim import telemetry
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    store = make_store(cache_ttl=60)
+    await _seed(store)
+    monkeypatch.setattr(telemetry, "_tracer", provider.get_tracer("scim"))
+    await store.versions(CLIENT)
+    cold = [s.name for s in exporter.get_finished_spans()]
+    exporter.clear()
+    await store.versions(CLIENT)
+    assert cold and set(cold) == {"keyvault.secret"}
+    assert exporter.get_finished_spans() == ()
