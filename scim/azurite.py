@@ -68,7 +68,7 @@ class Azurite:
             args += ["--location", str(self.location)]
         # Output goes to a file, not a pipe: a pipe nobody drains would block the emulator once full.
         log = self._log = tempfile.TemporaryFile()  # noqa: SIM115
-        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - a fixed binary with our own arguments
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
