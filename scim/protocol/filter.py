@@ -1,4 +1,4 @@
-"""RFC 7644 §3.4.2.2 filters: parse text to an AST, evaluate it against SCIM JSON, and pick a store index.
+"""RFC 7644 §3.4.2.2 filters: parse text to an AST and pick a store index; evaluation is in filter_match.
 
 Hand-written tokenizer plus recursive descent (precedence not > and > or); Entra quirks are labelled where accepted.
 """
@@ -7,78 +7,49 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal, TypeAlias, cast
+from typing import TypeAlias, cast
 
 from scim.errors import InvalidFilter
-from scim.protocol.schema import ENTERPRISE_INDEX, ENTERPRISE_SCHEMA, GROUP_INDEX, USER_INDEX, Attribute
+from scim.protocol.filter_ast import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    OPS,
+    ORDERING,
+    SUBSTRING,
+    And,
+    AttrPath,
+    Compare,
+    Expr,
+    Not,
+    Op,
+    Or,
+    Present,
+    Value,
+    ValuePath,
+    definition_of,
+    is_core,
+)
+from scim.protocol.filter_match import matches
 
-MAX_LENGTH = 4096
-MAX_DEPTH = 32
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "And",
+    "AttrPath",
+    "Compare",
+    "Expr",
+    "Not",
+    "Op",
+    "Or",
+    "Present",
+    "Value",
+    "ValuePath",
+    "lookup_hint",
+    "matches",
+    "parse_filter",
+]
 
-Op: TypeAlias = Literal["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"]
-Value: TypeAlias = str | int | float | bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class AttrPath:
-    """``[urn ":"] attr ["." sub]`` with names as written; ``urn`` is None when the path has no schema URN."""
-
-    urn: str | None
-    attr: str
-    sub: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Compare:
-    path: AttrPath
-    op: Op
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class Present:
-    path: AttrPath
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    left: Expr
-    right: Expr
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    left: Expr
-    right: Expr
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    expr: Expr
-
-
-@dataclass(frozen=True, slots=True)
-class ValuePath:
-    """``path[filter]``: true when some element of ``path`` satisfies ``filter``.
-
-    Entra quirk: ``emails[type eq "work"].value eq "x"`` parses to
-    ``ValuePath(emails, And(<bracket filter>, Compare(AttrPath(None, "value", None), "eq", "x")))``,
-    so one element must satisfy both.
-    """
-
-    path: AttrPath
-    filter: Expr
-
-
-Expr: TypeAlias = Compare | Present | And | Or | Not | ValuePath
-
-_OPS: frozenset[str] = frozenset(("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"))
-_ORDERING = frozenset(("gt", "ge", "lt", "le"))
-_SUBSTRING = frozenset(("co", "sw", "ew"))
 _KEYWORDS = frozenset(("and", "or", "not"))  # reserved: never attribute names or bare values
 _SPACE = frozenset(" \t\r\n")
 _PUNCT = frozenset("()[]")
@@ -86,7 +57,6 @@ _PUNCT = frozenset("()[]")
 _WORD = re.compile(r'[^ \t\r\n()\[\]"]+')
 _NAME = re.compile(r"\$?[A-Za-z][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_CORE_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:"
 
 Token: TypeAlias = tuple[str, str, int]  # (kind: "(" ")" "[" "]" "str" "word", text, 0-based offset)
 
@@ -305,7 +275,7 @@ class _Parser:
         if op == "pr":
             self.i += 1
             return Present(path)
-        if op not in _OPS:
+        if op not in OPS:
             raise self._fail("an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)")
         self.i += 1
         value_token = self._peek()
@@ -320,11 +290,11 @@ class _Parser:
     def _check_types(self, path: AttrPath, op_token: Token, value: Value, token: Token) -> None:
         """RFC 7644 §3.4.2.2: co/sw/ew take strings; gt/ge/lt/le reject booleans (and null has no order)."""
         op = op_token[1].lower()
-        if op in _SUBSTRING and not isinstance(value, str):
+        if op in SUBSTRING and not isinstance(value, str):
             raise _error(token[2], f"a string value for '{op}'", token[1])
-        if op in _ORDERING and (isinstance(value, bool) or value is None):
+        if op in ORDERING and (isinstance(value, bool) or value is None):
             raise _error(token[2], f"a string, number or date for '{op}', not a boolean or null", token[1])
-        definition = None if self.brackets else _definition(path)
+        definition = None if self.brackets else definition_of(path)
         if definition is not None and definition.type == "boolean":
             raise _error(op_token[2], f"eq, ne or pr for the boolean attribute '{path.attr}'", op_token[1])
 
@@ -343,215 +313,6 @@ def parse_filter(text: str) -> Expr:
     return _parse_cached(text)
 
 
-# Evaluation ----------------------------------------------------------------------------------------------
-
-_MISSING: Any = object()
-_META = Attribute(
-    "meta",
-    "complex",
-    sub_attributes=(
-        Attribute("version", case_exact=True),  # an ETag: W/"1" and w/"1" differ
-        Attribute("created", "dateTime"),
-        Attribute("lastModified", "dateTime"),
-        Attribute("resourceType"),
-        Attribute("location", "reference"),
-    ),
-)
-_TOP: dict[str, Attribute] = {**USER_INDEX, **GROUP_INDEX, "meta": _META}
-_EXTENSIONS: dict[str, dict[str, Attribute]] = {ENTERPRISE_SCHEMA.lower(): ENTERPRISE_INDEX}
-
-
-def _is_core(urn: str) -> bool:
-    return urn.lower().startswith(_CORE_PREFIX)
-
-
-def _definition(path: AttrPath, parent: Attribute | None = None) -> Attribute | None:
-    """The schema definition of ``path`` (the innermost name), or None when the schema does not know it."""
-    if parent is not None:
-        found = parent.sub(path.attr)
-    elif path.urn is None or _is_core(path.urn):
-        found = _TOP.get(path.attr.lower()) or (None if path.urn else ENTERPRISE_INDEX.get(path.attr.lower()))
-    else:
-        found = _EXTENSIONS.get(path.urn.lower(), {}).get(path.attr.lower())
-    if found is not None and path.sub is not None:
-        return found.sub(path.sub)
-    return found
-
-
-def _get(obj: Mapping[str, Any], name: str) -> Any:
-    """``obj[name]`` with the case-insensitive key match of RFC 7643 §2.1."""
-    if name in obj:
-        return obj[name]
-    folded = name.lower()
-    for key, value in obj.items():
-        if isinstance(key, str) and key.lower() == folded:
-            return value
-    return _MISSING
-
-
-def _flat(value: Any) -> list[Any]:
-    if value is _MISSING or value is None:
-        return []
-    if isinstance(value, list):
-        return [v for v in value if v is not None]
-    return [value]
-
-
-def _values(path: AttrPath, obj: Mapping[str, Any]) -> list[Any]:
-    """Every value ``path`` reaches in ``obj``, multi-valued attributes flattened (RFC 7644 §3.4.2.2 "any")."""
-    container: Any = obj
-    if path.urn is not None and not _is_core(path.urn):
-        container = _get(obj, path.urn)
-        if not isinstance(container, Mapping):
-            return []
-    raw = _get(container, path.attr)
-    if raw is _MISSING and path.urn is None:
-        # RFC 7644 §3.10: an unqualified name may be an extension attribute (Entra's legacy `manager eq <id>`).
-        for key, extension in obj.items():
-            if isinstance(extension, Mapping) and isinstance(key, str) and key[:4].lower() == "urn:":
-                raw = _get(extension, path.attr)
-                if raw is not _MISSING:
-                    break
-    found = _flat(raw)
-    if path.sub is None:
-        return found
-    out: list[Any] = []
-    for item in found:
-        if isinstance(item, Mapping):
-            out.extend(_flat(_get(item, path.sub)))
-    return out
-
-
-def _present(value: Any) -> bool:
-    """RFC 7644 `pr`: false for null, "" and [] (and for a complex value holding only those)."""
-    if value is None or value == "":
-        return False
-    if isinstance(value, list):
-        return any(_present(v) for v in value)
-    if isinstance(value, Mapping):
-        return any(_present(v) for v in value.values())
-    return True
-
-
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"  # Entra quirk: `roles[primary eq "True"]` and "True" strings in bodies
-    return None
-
-
-def _as_datetime(text: str) -> datetime | None:
-    if len(text) < 10 or text[4] != "-" or text[7] != "-" or not text[:4].isdigit():
-        return None
-    try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "zZ" else text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _pair(op: str, have: Any, want: Value, exact: bool, dates: bool | None) -> tuple[Any, Any] | None:
-    """Comparable forms of a stored and a filter value, or None when they cannot be compared.
-
-    ``dates`` is True for a dateTime attribute, None for one the schema does not know (compared as instants
-    only when both sides parse as RFC 3339), False for a schema string.
-    """
-    if isinstance(have, bool) or isinstance(want, bool):
-        if op in _ORDERING or op in _SUBSTRING:
-            raise InvalidFilter(f"Invalid filter: '{op}' cannot be applied to a boolean attribute.")
-        a, b = _as_bool(have), _as_bool(want)
-        return None if a is None or b is None else (a, b)
-    if isinstance(have, str) and isinstance(want, str):
-        if dates is not False and op not in _SUBSTRING:
-            da, db = _as_datetime(have), _as_datetime(want)
-            if da is not None and db is not None:
-                return da, db
-            if dates:
-                return None
-        return (have, want) if exact else (have.casefold(), want.casefold())
-    if op in _SUBSTRING and isinstance(have, int | float):
-        raise InvalidFilter(f"Invalid filter: '{op}' applies to strings, not numbers.")
-    if isinstance(have, int | float) and isinstance(want, int | float):
-        return have, want
-    if isinstance(have, str) and isinstance(want, int) and op in ("eq", "ne"):
-        return have, str(want)  # an unquoted numeric id (`externalId eq 12345`) matches its text
-    return None
-
-
-def _compare(node: Compare, obj: Mapping[str, Any], parent: Attribute | None) -> bool:
-    definition = _definition(node.path, parent)
-    name = (node.path.sub or node.path.attr).lower()
-    exact = name == "$ref" or (definition is not None and definition.case_exact)
-    dates = None if definition is None else definition.type == "dateTime"
-    op, want = node.op, node.value
-    values = _values(node.path, obj)
-    if want is None and op in ("eq", "ne"):
-        return (not values) == (op == "eq")
-    if not values:
-        return op == "ne"  # an absent attribute is "not equal" to any value
-    for value in values:
-        # A complex value compared without a sub-attribute compares its "value" (`manager eq "<id>"`).
-        have = _get(value, "value") if isinstance(value, Mapping) else value
-        if have is _MISSING:
-            continue
-        pair = _pair(op, have, want, exact, dates)
-        if pair is None:
-            hit = op == "ne"
-        else:
-            a, b = pair
-            if op == "eq":
-                hit = a == b
-            elif op == "ne":
-                hit = a != b
-            elif op == "co":
-                hit = b in a
-            elif op == "sw":
-                hit = a.startswith(b)
-            elif op == "ew":
-                hit = a.endswith(b)
-            else:
-                try:
-                    hit = a > b if op == "gt" else a >= b if op == "ge" else a < b if op == "lt" else a <= b
-                except (TypeError, ValueError, OverflowError):
-                    hit = False
-        if hit:
-            return True
-    return False
-
-
-def _eval(expr: Expr, obj: Mapping[str, Any], parent: Attribute | None) -> bool:
-    if isinstance(expr, Compare):
-        return _compare(expr, obj, parent)
-    if isinstance(expr, And | Or):
-        # `a and b and c …` is a left-deep chain; walk it in a loop so a 4096-character filter cannot recurse deeply.
-        stop = isinstance(expr, Or)  # Or ends at the first true term, And at the first false one
-        rights: list[Expr] = []
-        node: Expr = expr
-        while isinstance(node, And | Or) and isinstance(node, Or) is stop:
-            rights.append(node.right)
-            node = node.left
-        if _eval(node, obj, parent) is stop:
-            return stop
-        return any(_eval(right, obj, parent) is stop for right in reversed(rights)) is stop
-    if isinstance(expr, Present):
-        return any(_present(v) for v in _values(expr.path, obj))
-    if isinstance(expr, Not):
-        return not _eval(expr.expr, obj, parent)
-    definition = _definition(expr.path, parent)
-    for element in _values(expr.path, obj):
-        # A bare scalar element (a member id stored as a string) is treated as {"value": element}.
-        item = element if isinstance(element, Mapping) else {"value": element}
-        if _eval(expr.filter, item, definition):
-            return True
-    return False
-
-
-def matches(expr: Expr, resource: Mapping[str, Any]) -> bool:
-    """Whether ``resource`` (a whole resource, or one element of a multi-valued attribute) satisfies ``expr``."""
-    return _eval(expr, resource, None)
-
-
 _HINTS = {"id": "id", "username": "userName", "externalid": "externalId", "displayname": "displayName"}
 
 
@@ -566,7 +327,7 @@ def lookup_hint(expr: Expr) -> tuple[str, str] | None:
         elif isinstance(node, Compare) and node.op == "eq" and node.path.sub is None:
             name = _HINTS.get(node.path.attr.lower())
             value = node.value
-            if name and (node.path.urn is None or _is_core(node.path.urn)):
+            if name and (node.path.urn is None or is_core(node.path.urn)):
                 if isinstance(value, int) and not isinstance(value, bool):
                     value = str(value)  # evaluation matches an unquoted number against its text, so may the index
                 if isinstance(value, str):
