@@ -144,8 +144,8 @@ def _apply_pathless(patch: _Patch, op: OpName, value: Any, *, schema: str | None
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip():
             raise InvalidPath("Every key of a path-less value must be an attribute name.")
-        if schema is None and key.strip().lower() in ("schemas", "meta"):
-            continue  # the service owns schemas and meta; clients echo them (reference §2.4 item 9)
+        if key.strip().lower() in ("schemas", "meta"):
+            continue  # the service owns schemas and meta; clients echo them, even inside an extension (§2.4 item 9)
         if schema is None:
             whole, nested = known_schema(key, patch.resource_type)
             if whole or (_is_custom_extension(patch, key, item) and isinstance(item, dict)):

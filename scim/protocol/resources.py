@@ -91,13 +91,18 @@ def _value(attribute: Attribute, value: Any, name: str) -> Any:
 
 
 def _one_per_value(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One role per value, as PATCH keeps them: a role sent twice (or as roles and entitlements) is one role,
-    primary if either copy was."""
+    """One role per value, as PATCH keeps them, and one primary at most (RFC 7643 §2.4): the first one sent,
+    so a primary role and a primary entitlement merged into one set keep the role's."""
     kept: dict[str, dict[str, Any]] = {}
     for role in roles:
         first = kept.setdefault(role["value"], role)
         if first is not role and role.get("primary") is True:
             first["primary"] = True
+    primary_seen = False
+    for role in kept.values():
+        if role.get("primary") is True:
+            role["primary"] = not primary_seen
+            primary_seen = True
     return list(kept.values())
 
 

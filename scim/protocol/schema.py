@@ -173,7 +173,7 @@ GROUP_ATTRIBUTES: tuple[Attribute, ...] = (
                 reference_types=("User",),
                 description="The member's URI.",
             ),
-            _s("display", mutability="immutable", description="The member's displayName."),
+            _s("display", mutability="readOnly", description="The member's displayName; not stored."),
             _s("type", mutability="immutable", canonical_values=("User",), description="The member's resource type."),
         ),
     ),

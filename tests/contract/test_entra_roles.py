@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from scim.app import App
+from scim.service.admin import AdminService
 from tests.conftest import Client
 from tests.contract.conftest import AppFactory
 from tests.contract.entra import USER_SCHEMA, USERS, assert_error, op, patch, stored_user
@@ -423,3 +424,30 @@ async def test_malformed_roles_are_invalid_value(make_client: AppFactory, value:
     reply = await client.patch(f"{USERS}/{user_id}", patch(op("Add", "roles", [value])))
     assert_error(reply, 400, "invalidValue", fragment)
     assert await roles_of(app, user_id) == []
+
+
+async def test_a_primary_role_and_a_primary_entitlement_merge_into_one_primary(client: Client, app: App) -> None:
+    await AdminService(app.store, app.clients, app.tokens).add_role("dev", "Auditor")
+    await AdminService(app.store, app.clients, app.tokens).add_role("dev", "Viewer")
+    body = {
+        "userName": "two.primaries@contoso.com",
+        "roles": [{"value": "Auditor", "primary": True}],
+        "entitlements": [{"value": "Viewer", "primary": True}],
+    }
+    reply = await client.post("/scim/v2/Users", body)
+    assert reply.status == 201, reply.body
+    roles = reply.json["roles"]
+    assert {r["value"] for r in roles} == {"Auditor", "Viewer"}
+    assert [r["value"] for r in roles if r.get("primary")] == ["Auditor"]  # RFC 7643 §2.4: at most one primary
+
+
+async def test_a_patch_of_the_enterprise_extension_ignores_an_echoed_schemas_key(client: Client, app: App) -> None:
+    user = (await client.post("/scim/v2/Users", {"userName": "ext.schemas@contoso.com"})).json
+    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": ext, "value": {"schemas": [ext], "department": "Audit"}}],
+    }
+    reply = await client.patch(f"/scim/v2/Users/{user['id']}", body)
+    assert reply.status == 204, reply.body
+    assert (await app.store.get_user("dev", user["id"])).data[ext] == {"department": "Audit"}  # type: ignore[union-attr]
