@@ -6,7 +6,7 @@ Each test gets a fresh server on a free port, so suites that assume an empty sto
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import secrets
 import subprocess
@@ -28,11 +28,12 @@ STARTUP_TIMEOUT = 30.0
 
 
 def tables_available() -> bool:
-    """The Table store lands separately; tables-mode tests skip until it imports."""
+    """The Table store landed separately; tables-mode tests skip while it does not import."""
     try:
-        return importlib.util.find_spec("scim.store.tables") is not None
-    except ModuleNotFoundError:
+        importlib.import_module("scim.store.tables")
+    except ImportError:
         return False
+    return True
 
 
 @dataclass

@@ -106,7 +106,7 @@ async def query(scim: httpx.AsyncClient, resource: str, filter_: str, **params: 
     response = await scim.get(f"/{resource}", params={"filter": filter_, **params})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/scim+json")
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["schemas"] == [LIST]
     return body
 

@@ -1,8 +1,7 @@
 """scim2-tester (python-scim) against the real local host over HTTP, with a bearer token from /oauth2/token.
 
-Every check must succeed, except those in EXCLUDED (the product deliberately differs; each cites the
-reference) and KNOWN_BUGS (reported to the owners; each may pass or fail, since some depend on the random
-data the tester generates, and the run prints which of them passed).
+Every check must succeed, except those in EXCLUDED: the product deliberately differs, each cites the
+reference.
 A check is named "<resource type> <check> [<attribute>]".
 """
 
@@ -20,7 +19,6 @@ from tests.e2e.conftest import StartHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 EXCLUDED: dict[str, str] = {
     "- random_url": (
@@ -37,29 +35,6 @@ EXCLUDED: dict[str, str] = {
         "same; entra-provisioning.md §4 sends roles, §7's senhasegura guide maps entitlements). The tester adds "
         "entitlements to the user first, then roles, and expects roles to hold only what it added."
     ),
-}
-
-KNOWN_BUGS: dict[str, str] = {
-    # roles and entitlements are merged into one set (DESIGN.md: both mean the same), keeping each item's
-    # primary: a POST with one primary role and one primary entitlement answers two primary items, which
-    # RFC 7643 §2.4 forbids ('primary' true MUST appear no more than once).
-    **{
-        f"User {check}": "roles+entitlements merge emits two primary items (RFC 7643 §2.4)"
-        for check in (
-            "object_query_with_attributes",
-            "object_list_with_attributes",
-            "object_replacement",
-            "check_remove_attribute",
-        )
-    },
-    # PATCH with path = the enterprise extension URN and a value object carrying "schemas" (how scim2-models
-    # serialises an extension) answers 400 invalidPath; POST and PUT accept the same object.
-    f"User check_add_attribute {ENTERPRISE}": "PATCH path=<extension URN> refuses a 'schemas' key in the value",
-    f"User check_replace_attribute {ENTERPRISE}": "PATCH path=<extension URN> refuses a 'schemas' key in the value",
-    # /Schemas publishes Group.members.display as immutable (writable on add), but the server drops it: the
-    # member comes back without display. Publish it readOnly, or keep it.
-    "Group check_add_attribute members": "members.display is published writable but not kept",
-    "Group check_replace_attribute members": "members.display is published writable but not kept",
 }
 
 FAILED = {Status.ERROR, Status.CRITICAL}
@@ -118,15 +93,12 @@ def test_scim2_tester_finds_no_failure(store: str, request: pytest.FixtureReques
         f"{name}: {r.reason}\n    data: {str(r.data)[:400]}"
         for name, rs in by_name.items()
         for r in rs
-        if r.status in FAILED and name not in EXCLUDED and name not in KNOWN_BUGS
+        if r.status in FAILED and name not in EXCLUDED
     ]
-    fixed = [name for name in KNOWN_BUGS if name in by_name and not any(r.status in FAILED for r in by_name[name])]
-    if fixed:
-        print(f"  known bugs that passed this run (remove them from KNOWN_BUGS once fixed): {fixed}")
-    missing = [name for name in (*EXCLUDED, *KNOWN_BUGS) if name not in by_name]
+    missing = [name for name in EXCLUDED if name not in by_name]
     for name in EXCLUDED:
         print(f"  excluded {name}: {[r.status.name for r in by_name.get(name, [])]}")
 
     assert not failures, "scim2-tester failures:\n" + "\n".join(failures)
     assert not missing, f"no such check ran (renamed upstream?): {missing}"
-    assert sum(r.status == Status.SUCCESS for r in results) >= 80, summary(results)
+    assert sum(r.status == Status.SUCCESS for r in results) >= 120, summary(results)
