@@ -9,12 +9,11 @@ import shlex
 import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 from scim.app import App, build_app, install_app
-from scim.config import Settings
+from scim.config import Settings, SettingsError, load_settings
 from scim.devhost import FunctionsAsgi
 from scim.service.admin import AdminService
 from scim.telemetry import configure_local
@@ -75,7 +74,13 @@ def _names(raw: str) -> list[str]:
     return [name.strip() for name in raw.split(",") if name.strip()]
 
 
-def banner(settings: Settings, client_id: str, secret: str) -> str:
+def _admin_env(env: dict[str, str]) -> str:
+    """The exports that point scimctl at this local host's store and secrets."""
+    names = ("SCIM_STORE", "SCIM_TABLES_CONNECTION_STRING", "SCIM_SECRETS_FILE")
+    return "export " + " ".join(f"{name}={shlex.quote(env[name])}" for name in names)
+
+
+def banner(settings: Settings, client_id: str, secret: str, *, admin_env: str = "") -> str:
     form = f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
     curl = (
         f"TOKEN=$(curl -s {settings.token_url} -d {shlex.quote(form)} | python3 -c "
@@ -89,21 +94,34 @@ def banner(settings: Settings, client_id: str, secret: str) -> str:
         f"  Client id:                   {client_id}\n"
         f"  Client secret:               {secret}\n"
         f"  Try it:\n    {curl}\n"
+        + (f"  Administer it (scimctl role add ..., group add ...) after:\n    {admin_env}\n" if admin_env else "")
     )
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
-    """Run until interrupted; with SCIM_STORE=tables and no endpoint, Azurite runs with data under .data/."""
+def serve(host: str, port: int) -> int:
+    """Run until interrupted; with SCIM_STORE=tables and no Table service named, Azurite runs with data under .data/."""
     import uvicorn
 
     from scim.azurite import Azurite
 
+    env = dict(os.environ)
+    env.setdefault("SCIM_PUBLIC_BASE_URL", f"http://{host}:{port}")
     azurite: Azurite | None = None
-    if settings.store == "tables" and not (settings.tables_connection_string or settings.tables_endpoint):
-        azurite = Azurite(location=DATA_DIR / "azurite", port=int(os.environ.get("SCIM_AZURITE_PORT", "10002")))
+    wants_azurite = env.get("SCIM_STORE", "").strip().lower() == "tables" and not (
+        env.get("SCIM_TABLES_CONNECTION_STRING") or env.get("SCIM_TABLES_ENDPOINT")
+    )
+    if wants_azurite:
+        azurite = Azurite(location=DATA_DIR / "azurite", port=int(env.get("SCIM_AZURITE_PORT", "10002")))
         azurite.start()
-        settings = replace(settings, tables_connection_string=azurite.connection_string)
-    settings = replace(settings, public_base_url=os.environ.get("SCIM_PUBLIC_BASE_URL", f"http://{host}:{port}"))
+        env["SCIM_TABLES_CONNECTION_STRING"] = azurite.connection_string
+        env.setdefault("SCIM_SECRETS_FILE", str(DATA_DIR / "secrets.json"))
+    try:
+        settings = load_settings(env)
+    except SettingsError as exc:
+        if azurite is not None:
+            azurite.stop()
+        print(f"scimctl: {exc}", file=sys.stderr)
+        return 2
     client_id = os.environ.get("SCIM_DEV_CLIENT_ID") or str(uuid.uuid4())
     secret = os.environ.get("SCIM_DEV_CLIENT_SECRET") or uuid.uuid4().hex + uuid.uuid4().hex
     policy = os.environ.get("SCIM_NAME_POLICY", "strict")
@@ -127,7 +145,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
             app = build_app(settings)
             install_app(app)
             await seed(app, client_id, secret, policy, role_mode=role_mode, roles=roles, groups=groups)
-            print(banner(settings, client_id, secret), flush=True)
+            print(banner(settings, client_id, secret, admin_env=_admin_env(env) if wants_azurite else ""), flush=True)
             config = uvicorn.Config(
                 asgi,
                 host=host,

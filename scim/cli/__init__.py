@@ -20,6 +20,7 @@ from scim.app import App, build_app
 from scim.cli import access, catalog
 from scim.cli._common import emit, json_flag, leaf
 from scim.config import Settings, SettingsError, load_settings
+from scim.errors import StoreUnavailable
 from scim.service.admin import AdminError, AdminService
 
 # Tests replace this to run commands against an App they hold (a MemoryStore and a FileSecretStore, say).
@@ -102,15 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "serve":
+        from scim.localrun import serve
+
+        return serve(args.host, args.port)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"scimctl: {exc}", file=sys.stderr)
         return 2
-    if args.command == "serve":
-        from scim.localrun import serve
-
-        return serve(settings, args.host, args.port)
     if settings.store == "memory" and app_factory is build_app:
         print(
             "scimctl: SCIM_STORE=memory keeps nothing after this command; set SCIM_STORE=tables "
@@ -121,6 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = asyncio.run(_run(settings, args))
     except (AdminError, OSError) as exc:
         print(f"scimctl: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:
+        where = settings.tables_endpoint or "the Table service in SCIM_TABLES_CONNECTION_STRING"
+        print(
+            f"scimctl: {exc} Check that {where} is running and reachable (locally: is `make run` up?).", file=sys.stderr
+        )
         return 1
     emit(result, args.json)
     return 0
