@@ -139,11 +139,26 @@ def entity_size(entity: Mapping[str, Any]) -> int:
     return size
 
 
+def split_utf16(text: str, limit: int) -> list[str]:
+    """Cut text into pieces of at most ``limit`` UTF-16 units (Azure's measure), never inside a character."""
+    if len(text) * 2 == len(text.encode("utf-16-le", errors="surrogatepass")):
+        return [text[i : i + limit] for i in range(0, len(text), limit)] or [""]
+    parts: list[str] = []
+    start = units = 0
+    for position, char in enumerate(text):
+        width = 2 if ord(char) > 0xFFFF else 1
+        if units + width > limit:
+            parts.append(text[start:position])
+            start, units = position, 0
+        units += width
+    parts.append(text[start:])
+    return parts
+
+
 def resource_entity(pk: str, resource: Resource, *, created: str | None = None) -> dict[str, Any]:
-    """A user or group entity: the data as ASCII JSON split over d0, d1, ... (each ≤ 32,000 chars)."""
-    # ensure_ascii makes len() equal the UTF-16 length Azure limits (non-BMP characters escape to pairs).
-    text = json.dumps(resource.data, ensure_ascii=True, separators=(",", ":"))
-    parts = [text[i : i + MAX_CHUNK] for i in range(0, len(text), MAX_CHUNK)] or [""]
+    """A user or group entity: the data as JSON split over d0, d1, ... (each ≤ 32,000 UTF-16 units)."""
+    text = json.dumps(resource.data, ensure_ascii=False, separators=(",", ":"))
+    parts = split_utf16(text, MAX_CHUNK)
     entity: dict[str, Any] = {
         "PartitionKey": pk,
         "RowKey": id_rk(resource.id),

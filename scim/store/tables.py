@@ -2,13 +2,14 @@
 
 Round trips (``round_trips`` counts them): create user 1 transaction; get by id 1 read; lookup by
 userName 2 reads; replace at a version this process has seen 1 transaction (else + 1 read); add N
-members ceil((N + 2) / 50) transactions. Key layout and limits: scim.store._codec.
+members ceil((N + 1) / 50) transactions (each member is a membership + reverse entry pair) after a
+read of the group, unless this process has seen that version. Key layout and limits: scim.store._codec.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,6 @@ from scim.store.base import Client, Directory, Lookup, Match, Page, Resource, Ro
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
     from azure.data.tables.aio import TableServiceClient
-
-_OR_CHUNK = 14  # Azure allows 15 comparisons per $filter: PartitionKey plus 14 RowKeys
 
 
 def client_options(*, retry_total: int, connection_timeout: float, read_timeout: float) -> dict[str, Any]:
@@ -41,6 +40,9 @@ class TableStore(TableGroups):
     """Users, groups, memberships and the admin catalog in ``{prefix}resources`` and ``{prefix}admin``."""
 
     def __init__(self, service: TableServiceClient, prefix: str = "scim") -> None:
+        # Table names are 3-63 letters and digits starting with a letter; "memberships" adds 11.
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,51}", prefix):
+            raise ValueError(f"table prefix {prefix!r} must be 1-52 letters or digits, starting with a letter")
         self._io = TableIO(service, prefix)
         self._seen = Seen()
         self._credential: AsyncTokenCredential | None = None
@@ -49,6 +51,11 @@ class TableStore(TableGroups):
     def round_trips(self) -> int:
         """Service calls so far: each point operation, transaction and query page counts one."""
         return self._io.round_trips
+
+    @property
+    def entities_read(self) -> int:
+        """Entities returned by reads and queries so far."""
+        return self._io.entities_read
 
     @classmethod
     def from_connection_string(
@@ -193,23 +200,10 @@ class TableStore(TableGroups):
         return deleted
 
     async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:
-        """One query per 14 ids (Azure's 15-comparison $filter limit), run concurrently."""
+        """One query per 14 ids, run concurrently."""
         wanted = sorted({i for i in ids if k.id_fits(i)})
-        pk = k.user_pk(directory)
-
-        async def chunk(part: list[str]) -> set[str]:
-            names = [f"r{n}" for n in range(len(part))]
-            # The SDK substitutes @names only when surrounded by spaces, hence "( ... )".
-            clause = " or ".join(f"RowKey eq @{n}" for n in names)
-            params = {"pk": pk, **{n: k.id_rk(i) for n, i in zip(names, part, strict=True)}}
-            rows = await self._io.query("resources", f"PartitionKey eq @pk and ( {clause} )", params, ["Id"])
-            return {str(e["Id"]) for e, _ in rows}
-
-        parts = [wanted[i : i + _OR_CHUNK] for i in range(0, len(wanted), _OR_CHUNK)]
-        found: set[str] = set()
-        for result in await asyncio.gather(*(chunk(p) for p in parts)):
-            found |= result
-        return found
+        rows = await self._io.keyed_rows("resources", k.user_pk(directory), [k.id_rk(i) for i in wanted], ["Id"])
+        return {str(e["Id"]) for e in rows}
 
     # Catalog, directories and clients (admin table) --------------------------------------------
     @staticmethod
