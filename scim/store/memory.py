@@ -17,6 +17,23 @@ from scim.store._common import fold, lookup_matches, page_of
 from scim.store.base import Client, Directory, Lookup, Match, MemberChange, Page, Resource, Role
 
 
+def _copy_json(value: Any) -> Any:
+    """A copy of JSON-shaped data; several times faster than copy.deepcopy, which the hot path used to spend a
+    fifth of a request's CPU in (bench/load.py --profile)."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
+def _clone(resource: Resource) -> Resource:
+    members = None if resource.members is None else list(resource.members)
+    return Resource(
+        resource.id, _copy_json(resource.data), resource.created, resource.last_modified, resource.version, members
+    )
+
+
 def _candidates(items: dict[str, Resource], index: dict[str, str] | None, lookup: Lookup | None) -> list[Resource]:
     """Resources the lookup can select, using the index dict when there is one for its attribute."""
     if lookup is None:
@@ -77,18 +94,18 @@ class MemoryStore:
             raise Conflict("userName")
         if external is not None and external in space.external_ids:
             raise Conflict("externalId")
-        stored = Resource(user.id, copy.deepcopy(user.data), user.created, user.last_modified, self._version())
+        stored = Resource(user.id, _copy_json(user.data), user.created, user.last_modified, self._version())
         space.users[user.id] = stored
         if name is not None:
             space.user_names[fold(name)] = user.id
         if external is not None:
             space.external_ids[external] = user.id
-        return copy.deepcopy(stored)
+        return _clone(stored)
 
     async def get_user(self, directory: str, user_id: str) -> Resource | None:
         """The user or None."""
         found = self._space(directory).users.get(user_id)
-        return copy.deepcopy(found) if found else None
+        return _clone(found) if found else None
 
     async def query_users(
         self, directory: str, *, lookup: Lookup | None, match: Match | None, start_index: int, count: int
@@ -101,7 +118,7 @@ class MemoryStore:
         # match is a pure predicate (the filter evaluator); only the returned slice is copied.
         hits = [u for u in _candidates(space.users, index, lookup) if match is None or match(u)]
         page = page_of(hits, start_index, count)
-        page.resources = [copy.deepcopy(u) for u in page.resources]
+        page.resources = [_clone(u) for u in page.resources]
         return page
 
     async def replace_user(self, directory: str, user: Resource, *, expected_version: str | None) -> Resource | None:
@@ -126,9 +143,9 @@ class MemoryStore:
             space.user_names[fold(new_name)] = user.id
         if new_ext is not None:
             space.external_ids[new_ext] = user.id
-        stored = Resource(user.id, copy.deepcopy(user.data), current.created, user.last_modified, self._version())
+        stored = Resource(user.id, _copy_json(user.data), current.created, user.last_modified, self._version())
         space.users[user.id] = stored
-        return copy.deepcopy(stored)
+        return _clone(stored)
 
     async def delete_user(self, directory: str, user_id: str) -> bool:
         """Remove the user, its index entries and its memberships (group versions are unchanged)."""
@@ -152,7 +169,7 @@ class MemoryStore:
 
     # Groups ------------------------------------------------------------------------------------
     def _group_out(self, space: _Space, group: Resource, with_members: bool) -> Resource:
-        out = copy.deepcopy(group)
+        out = _clone(group)
         out.members = sorted(space.members.get(group.id, ())) if with_members else None
         return out
 
@@ -164,7 +181,7 @@ class MemoryStore:
         name = _str_attr(group.data, "displayName")
         if name is not None and fold(name) in space.display_names:
             raise Conflict("displayName")
-        stored = Resource(group.id, copy.deepcopy(group.data), group.created, group.last_modified, self._version())
+        stored = Resource(group.id, _copy_json(group.data), group.created, group.last_modified, self._version())
         space.groups[group.id] = stored
         if name is not None:
             space.display_names[fold(name)] = group.id
@@ -212,7 +229,7 @@ class MemoryStore:
             return None
         if expected_version is not None and expected_version != current.version:
             raise VersionMismatch()
-        new_data = current.data if data is None else copy.deepcopy(data)
+        new_data = current.data if data is None else _copy_json(data)
         old_name, new_name = _str_attr(current.data, "displayName"), _str_attr(new_data, "displayName")
         if new_name is not None and space.display_names.get(fold(new_name), group_id) != group_id:
             raise Conflict("displayName")
@@ -227,7 +244,7 @@ class MemoryStore:
         current_members.update(members.add)
         stored = Resource(group_id, new_data, current.created, last_modified, self._version())
         space.groups[group_id] = stored
-        return copy.deepcopy(stored)
+        return _clone(stored)
 
     async def delete_group(self, directory: str, group_id: str) -> bool:
         """Remove a group, its displayName entry and its memberships."""
