@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from scim.errors import InvalidSyntax, InvalidValue
 from scim.protocol.patch import normalize_roles
+from scim.protocol.patch_values import boolean, manager_id, member_ids, show, string
 from scim.protocol.schema import (
     ENTERPRISE_INDEX,
     ENTERPRISE_SCHEMA,
@@ -19,7 +20,6 @@ from scim.protocol.schema import (
 
 ResourceType = Literal["User", "Group"]
 
-MAX_STRING = 8192
 MAX_VALUES = 100
 _CORE_PREFIXES = ("urn:ietf:params:scim:schemas:core:2.0:user:", "urn:ietf:params:scim:schemas:core:2.0:group:")
 # Read-only or service-managed keys a client may echo back; RFC 7643 §3.1 lets the service ignore them.
@@ -27,37 +27,14 @@ _IGNORED = frozenset({"id", "meta", "schemas", "groups", "password"})
 _ROLE_ALIASES = frozenset({"roles", "entitlements"})
 
 
-def coerce_bool(value: Any, name: str) -> bool:
-    """JSON booleans and Entra's "True"/"False" strings (reference §1.1, §2.4) become bool."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise InvalidValue(f"{name} must be true or false; got {_show(value)}")
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _string(value: Any, name: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InvalidValue(f"{name} must be a string; got {_show(value)}")
-    text = str(value)
-    if len(text) > MAX_STRING:
-        raise InvalidValue(f"{name} is {len(text)} characters long; the limit is {MAX_STRING}")
-    return text
-
-
 def _scalar(attribute: Attribute, value: Any, name: str) -> Any:
     if attribute.type == "boolean":
-        return coerce_bool(value, name)
+        return boolean(value, name)
     if attribute.type in ("integer", "decimal"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidValue(f"{name} must be a number; got {_show(value)}")
+            raise InvalidValue(f"{name} must be a number; got {show(value)}")
         return value
-    return _string(value, name)
+    return string(value, name)
 
 
 def _complex(attribute: Attribute, value: Any, name: str) -> dict[str, Any]:
@@ -106,17 +83,6 @@ def _one_per_value(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(kept.values())
 
 
-def normalize_manager(value: Any) -> dict[str, str] | None:
-    """Every manager shape Entra sends (reference §1.2e): "id", {"value": id}, [{"value": id}]; "" clears it."""
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, dict):
-        value = next((v for k, v in value.items() if k.lower() == "value"), None)
-    if value is None or value == "":
-        return None
-    return {"value": _string(value, "manager.value")}
-
-
 def _enterprise(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidValue(f"{ENTERPRISE_SCHEMA} must be an object")
@@ -126,9 +92,9 @@ def _enterprise(value: Any) -> dict[str, Any]:
         if attribute is None or item is None:
             continue
         if attribute.name == "manager":
-            manager = normalize_manager(item)
+            manager = manager_id(item)
             if manager:
-                out["manager"] = manager
+                out["manager"] = {"value": manager}
         else:
             out[attribute.name] = _value(attribute, item, attribute.name)
     return out
@@ -138,7 +104,7 @@ def _extension(urn: str, value: Any) -> dict[str, Any]:
     # Custom extension schemas (Entra's "Edit attribute list") are kept as sent, strings only.
     if not isinstance(value, dict):
         raise InvalidValue(f"{urn} must be an object")
-    return {k: _string(v, f"{urn}:{k}") for k, v in value.items() if v is not None and not isinstance(v, dict | list)}
+    return {k: string(v, f"{urn}:{k}") for k, v in value.items() if v is not None and not isinstance(v, dict | list)}
 
 
 def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str, Any], list[str] | None]:
@@ -165,7 +131,7 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
             data["roles"] = _one_per_value(data.get("roles", []) + normalize_roles(value))
             continue
         if resource_type == "Group" and folded == "members":
-            members = member_ids(value)
+            members = list(dict.fromkeys(member_ids(value)))
             continue
         attribute = index.get(folded)
         if attribute is None:
@@ -178,14 +144,3 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
     # so `"roles": []` (S1's POST body) is no roles and reads back as absent, not as `roles: []`.
     return {k: v for k, v in data.items() if v not in ([], {})}, members
 
-
-def member_ids(value: Any) -> list[str]:
-    """Member ids from a members list: objects with ``value`` (``$ref`` may be null) or bare id strings."""
-    items = value if isinstance(value, list) else [value]
-    ids: list[str] = []
-    for item in items:
-        member = next((v for k, v in item.items() if k.lower() == "value"), None) if isinstance(item, dict) else item
-        if not isinstance(member, str) or not member:
-            raise InvalidValue("Each member must be an object with a non-empty string value holding a User id")
-        ids.append(member)
-    return list(dict.fromkeys(ids))
