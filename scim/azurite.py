@@ -11,6 +11,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import tempfile
@@ -61,6 +62,9 @@ class Azurite:
             raise RuntimeError(f"{BINARY} is missing: run `npm ci` first")
         args = [str(BINARY), "--tableHost", "127.0.0.1", "--tablePort", str(self.port)]
         args += ["--disableTelemetry", "--skipApiVersionCheck", "--silent"]
+        # Idle connections outlive the client's 15 s pool timeout, so the client always closes first:
+        # with Azurite's 5 s default a busy server reset sockets the client was about to reuse.
+        args += ["--tableKeepAliveTimeout", "60"]
         if self.location is None:
             args.append("--inMemoryPersistence")
         else:
@@ -68,7 +72,7 @@ class Azurite:
             args += ["--location", str(self.location)]
         # Output goes to a file, not a pipe: a pipe nobody drains would block the emulator once full.
         log = self._log = tempfile.TemporaryFile()  # noqa: SIM115
-        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - a fixed binary with our own arguments
+        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own arguments
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -82,17 +86,19 @@ class Azurite:
         raise RuntimeError(f"azurite-table did not listen on port {self.port} within {self.startup_timeout} s")
 
     def stop(self) -> None:
-        """Terminate the process (kill it if it lingers)."""
+        """Stop gracefully (SIGINT), then terminate, then kill if it lingers."""
         process, self._process = self._process, None
         log, self._log = self._log, None
         if process is not None and process.poll() is None:
-            # SIGTERM lets Azurite flush its on-disk database before it exits.
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            # SIGINT is Azurite's graceful stop: it saves its database. SIGTERM would drop whatever
+            # arrived since the last autosave (LokiJS, every 5 s), so it is only the fallback.
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+                process.send_signal(sig)
+                try:
+                    process.wait(timeout=10)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         if log is not None:
             log.close()
 
