@@ -8,6 +8,8 @@ import pytest
 
 from scim.errors import Conflict, VersionMismatch
 from scim.store.base import Client, Directory, Lookup, MemberChange, Resource, Role, Store
+from scim.store.check import check_directory
+from scim.store.memory import MemoryStore
 
 D = "contoso"
 CREATED = "2024-01-01T00:00:00Z"
@@ -389,3 +391,14 @@ async def test_clients(store: Store) -> None:
     assert await store.delete_client("c1") is True
     assert await store.delete_client("c1") is False
     assert await store.get_client("c1") is None
+
+
+async def test_check_on_memory_reports_members_that_are_not_users() -> None:
+    store = MemoryStore()
+    await store.create_user(D, user("u1", "ann"))
+    await store.create_group(D, group("g1", "Ops"), ["u1", "ghost"])
+    found = await check_directory(store, D, repair=True)
+    assert (found.users, found.groups, found.repaired) == (1, 1, 1) and len(found.issues) == 1
+    assert "ghost" in found.issues[0]
+    assert (await check_directory(store, D, repair=False)).consistent
+    assert await members_of(store, "g1") == ["u1"]
