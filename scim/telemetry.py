@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import logging
 import os
 import time
@@ -128,18 +129,19 @@ def traced(kind: str, name: str, call: Callable[..., Awaitable[T]]) -> Callable[
 
 
 class Traced:
-    """A proxy that gives every coroutine method of ``target`` its own child span."""
+    """A proxy over a store: each coroutine method gets a child span (``spans``) and counts a round trip."""
 
-    def __init__(self, target: Any, kind: str, *, counts_round_trips: bool) -> None:
+    def __init__(self, target: Any, kind: str, *, spans: bool, counts_round_trips: bool) -> None:
         self._target = target
         self._kind = kind
+        self._spans = spans
         self._counts = counts_round_trips
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._target, name)
         if name.startswith("_") or not callable(attribute) or not _is_coroutine_function(attribute):
             return attribute
-        wrapped = traced(self._kind, name, attribute)
+        wrapped = traced(self._kind, name, attribute) if self._spans else attribute
         if self._counts:
             inner = wrapped
 
@@ -153,8 +155,6 @@ class Traced:
 
 
 def _is_coroutine_function(fn: Any) -> bool:
-    import inspect
-
     return inspect.iscoroutinefunction(fn)
 
 

@@ -25,6 +25,7 @@ from azure.data.tables import TableTransactionError, UpdateMode
 
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
 from scim.store._codec import BATCH
+from scim.telemetry import count_round_trip
 
 if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient, TableServiceClient
@@ -117,6 +118,11 @@ class TableIO:
         self._clients: dict[Kind, TableClient] = {}
         self._lock = asyncio.Lock()
 
+    def _trip(self) -> None:
+        """Count one service call here and on the current request's span (scim.store.round_trips)."""
+        self.round_trips += 1
+        count_round_trip()
+
     async def client(self, kind: Kind) -> TableClient:
         """The table's client, creating all tables on the first call (idempotent, under a lock)."""
         if not self._clients:
@@ -124,7 +130,7 @@ class TableIO:
                 if not self._clients:
                     clients = {}
                     for k, name in self.names.items():
-                        self.round_trips += 1
+                        self._trip()
                         with translated():
                             try:
                                 await self.service.create_table(name)
@@ -141,7 +147,7 @@ class TableIO:
     async def get(self, kind: Kind, pk: str, rk: str) -> tuple[Entity, str] | None:
         """One point read: the entity and its ETag, or None."""
         table = await self.client(kind)
-        self.round_trips += 1
+        self._trip()
         with translated():
             try:
                 entity = await table.get_entity(pk, rk)
@@ -164,9 +170,9 @@ class TableIO:
                 except StopAsyncIteration:
                     break  # the pager stops without a call once no continuation token is left
                 except BaseException:
-                    self.round_trips += 1
+                    self._trip()
                     raise
-                self.round_trips += 1
+                self._trip()
                 async for entity in page:
                     self.entities_read += 1
                     found.append((dict(entity), str(entity.metadata.get("etag", ""))))
@@ -209,7 +215,7 @@ class TableIO:
         live = list(range(len(ops)))
         table = await self.client(kind)
         while live:
-            self.round_trips += 1
+            self._trip()
             try:
                 with translated():
                     results = await table.submit_transaction([ops[i].sdk() for i in live])
@@ -234,7 +240,7 @@ class TableIO:
 
     async def upsert(self, kind: Kind, entity: Entity) -> None:
         table = await self.client(kind)
-        self.round_trips += 1
+        self._trip()
         with translated():
             await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 

@@ -39,6 +39,10 @@ def client_options(*, retry_total: int, connection_timeout: float, read_timeout:
 class TableStore(TableGroups):
     """Users, groups, memberships and the admin catalog in ``{prefix}resources`` and ``{prefix}admin``."""
 
+    # Telemetry: this store counts its own service calls, and its calls leave the process (child spans).
+    reports_round_trips = True
+    remote = True
+
     def __init__(self, service: TableServiceClient, prefix: str = "scim") -> None:
         # Table names are 3-63 letters and digits starting with a letter; "memberships" adds 11.
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,51}", prefix):

@@ -25,8 +25,10 @@ PEOPLE = [
 
 def _user(person: dict[str, str]) -> dict[str, Any]:
     return {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ],
         "externalId": person["userName"].split("@")[0] + "-oid",
         "userName": person["userName"],
         "active": True,
@@ -70,20 +72,32 @@ def capture() -> Iterator[Capture]:
 
 
 async def _cycle(app: App, client: Client) -> list[str]:
-    """Token, Test Connection, create, link, members, refusals, disable, delete: return the values that must not leak."""
+    """Token, Test Connection, create, link, members, refusals, disable, delete; the values that must not leak."""
     admin = AdminService(app.store, app.clients, app.tokens)
     await app.store.put_role("dev", Role("Auditor"))
     await admin.add_group("dev", "Auditors")
     form = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
-    reply = await client.request("POST", "/oauth2/token", raw=form.encode(), token=None,
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    reply = await client.request(
+        "POST",
+        "/oauth2/token",
+        raw=form.encode(),
+        token=None,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     token = reply.json["access_token"]
     client.token = token
-    bad = await client.request("POST", "/oauth2/token", raw=form.replace(CLIENT_SECRET, "guessed-secret").encode(),
-                               token=None, headers={"content-type": "application/x-www-form-urlencoded"})
+    bad = await client.request(
+        "POST",
+        "/oauth2/token",
+        raw=form.replace(CLIENT_SECRET, "guessed-secret").encode(),
+        token=None,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert bad.status == 401
     await client.get('/scim/v2/Users?filter=userName eq "9b1f0c3e-3a57-4d0a-a1e5-0d5bfa4e8f11"')
-    await client.get('/scim/v2/Groups?excludedAttributes=members&filter=displayName eq "3d2c1b0a-aaaa-bbbb-cccc-1234567890ab"')
+    await client.get(
+        '/scim/v2/Groups?excludedAttributes=members&filter=displayName eq "3d2c1b0a-aaaa-bbbb-cccc-1234567890ab"'
+    )
     ids = []
     for person in PEOPLE:
         await client.get(f'/scim/v2/Users?filter=userName eq "{person["userName"]}"')
@@ -96,18 +110,42 @@ async def _cycle(app: App, client: Client) -> list[str]:
     assert refused.status == 400
     group = (await client.get('/scim/v2/Groups?excludedAttributes=members&filter=displayName eq "Auditors"')).json
     group_id = group["Resources"][0]["id"]
-    await client.patch(f"/scim/v2/Groups/{group_id}", {"schemas": [PATCH], "Operations": [
-        {"op": "Add", "path": "members", "value": [{"$ref": None, "value": i} for i in ids]}]})
-    await client.patch(f"/scim/v2/Users/{ids[0]}", {"schemas": [PATCH], "Operations": [
-        {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "ana.new@contoso.com"},
-        {"op": "Replace", "path": "active", "value": "False"}]})
-    await client.patch(f"/scim/v2/Users/{ids[1]}", {"schemas": [PATCH], "Operations": [
-        {"op": "Replace", "path": "roles", "value": [{"value": "Nonexistent Role"}]}]})
+    await client.patch(
+        f"/scim/v2/Groups/{group_id}",
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Add", "path": "members", "value": [{"$ref": None, "value": i} for i in ids]}],
+        },
+    )
+    await client.patch(
+        f"/scim/v2/Users/{ids[0]}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "ana.new@contoso.com"},
+                {"op": "Replace", "path": "active", "value": "False"},
+            ],
+        },
+    )
+    await client.patch(
+        f"/scim/v2/Users/{ids[1]}",
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Replace", "path": "roles", "value": [{"value": "Nonexistent Role"}]}],
+        },
+    )
     await client.delete(f"/scim/v2/Users/{ids[1]}")
     await client.get("/scim/v2/Users", token="not-a-token")
-    return [CLIENT_SECRET, "guessed-secret", token, *(await app.secrets.versions("scim-signing-key"))[0].value.split(),
-            "ana.new@contoso.com", "Auditoria Fiscal", "Nonexistent Role",
-            *[p[k] for p in PEOPLE for k in ("userName", "given", "family", "phone")]]
+    return [
+        CLIENT_SECRET,
+        "guessed-secret",
+        token,
+        *(await app.secrets.versions("scim-signing-key"))[0].value.split(),
+        "ana.new@contoso.com",
+        "Auditoria Fiscal",
+        "Nonexistent Role",
+        *[p[k] for p in PEOPLE for k in ("userName", "given", "family", "phone")],
+    ]
 
 
 def _span_text(exporter: InMemorySpanExporter) -> str:

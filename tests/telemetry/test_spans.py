@@ -9,9 +9,10 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from scim.app import App
+from scim.app import App, build_app, install_app
 from scim.errors import StoreUnavailable
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
+from scim.store.memory import MemoryStore
+from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client, make_app
 
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "span.user@contoso.com"}
 
@@ -42,10 +43,36 @@ async def test_create_user_span_carries_scim_dimensions_and_storage_children(
     assert a["scim.outcome"] == "success"
     assert a["scim.store.round_trips"] >= 1
     assert a["scim.duration_ms"] > 0
+    assert span.status.status_code != StatusCode.ERROR
+    # The memory store's calls never leave the process: counted, but no child span (app.py).
+    assert [s for s in spans.get_finished_spans() if s.kind == SpanKind.CLIENT] == []
+
+
+class RemoteMemoryStore(MemoryStore):
+    """A memory store that declares itself remote, as TableStore does, to show the child spans it gets."""
+
+    remote = True
+
+
+async def test_a_remote_store_call_is_a_client_child_span_of_the_request(spans: InMemorySpanExporter) -> None:
+    app = await make_app()
+    remote = build_app(app.settings, store=RemoteMemoryStore(), secret_store=app.secrets)
+    await remote.store.put_directory(await app.store.get_directory("dev"))  # type: ignore[arg-type]
+    await remote.store.put_client(await app.store.get_client(CLIENT_ID))  # type: ignore[arg-type]
+    install_app(remote)
+    try:
+        token, _ = await remote.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+        spans.clear()
+        reply = await Client(token).post("/scim/v2/Users", USER)
+        assert reply.status == 201
+    finally:
+        install_app(None)
+        await app.close()
+    span = server_span(spans)
     children = [s for s in spans.get_finished_spans() if s.parent and s.parent.span_id == span.context.span_id]
     assert "store.create_user" in {c.name for c in children}
     assert all(c.kind == SpanKind.CLIENT for c in children)
-    assert span.status.status_code != StatusCode.ERROR
+    assert attrs(span)["scim.store.round_trips"] == len(children)
 
 
 async def test_refused_request_marks_the_span_failed_with_its_scim_type(
@@ -67,8 +94,10 @@ async def test_patch_and_list_operations_are_named(client: Client, spans: InMemo
     spans.clear()
     await client.patch(
         f"/scim/v2/Users/{user_id}",
-        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-         "Operations": [{"op": "Replace", "path": "active", "value": "False"}]},
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+        },
     )
     assert server_span(spans).name == "user.patch"
     spans.clear()
@@ -79,7 +108,10 @@ async def test_patch_and_list_operations_are_named(client: Client, spans: InMemo
 async def test_token_issue_span_names_the_oauth_error(client: Client, spans: InMemorySpanExporter) -> None:
     form = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret=wrong"
     reply = await client.request(
-        "POST", "/oauth2/token", raw=form.encode(), headers={"content-type": "application/x-www-form-urlencoded"},
+        "POST",
+        "/oauth2/token",
+        raw=form.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
         token=None,
     )
     assert reply.status == 401
@@ -89,7 +121,10 @@ async def test_token_issue_span_names_the_oauth_error(client: Client, spans: InM
     spans.clear()
     form = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
     reply = await client.request(
-        "POST", "/oauth2/token", raw=form.encode(), headers={"content-type": "application/x-www-form-urlencoded"},
+        "POST",
+        "/oauth2/token",
+        raw=form.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
         token=None,
     )
     assert reply.status == 200
