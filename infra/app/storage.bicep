@@ -65,7 +65,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
 // The SCIM store's tables (scim/store/tables.py): resources and their uniqueness index rows,
 // one entity per group membership, and admin data (clients, catalog, policies).
 resource dataTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
-  for tableName in ['scimresources', 'scimmemberships', 'scimadmin']: {
+  for tableName in ['scimresources', 'scimadmin']: {
     parent: tableService
     name: tableName
   }

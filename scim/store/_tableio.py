@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient, TableServiceClient
 
 Entity = dict[str, Any]
-Kind = Literal["resources", "memberships", "admin"]
+Kind = Literal["resources", "admin"]
 _UNAVAILABLE = {408, 429, 500, 502, 503, 504}
 _OR_CHUNK = 14
 _TOO_LARGE = {"EntityTooLarge", "PropertyValueTooLarge", "RequestBodyTooLarge", "TooManyProperties"}
@@ -112,7 +112,7 @@ class TableIO:
 
     def __init__(self, service: TableServiceClient, prefix: str) -> None:
         self.service = service
-        self.names: dict[Kind, str] = {k: f"{prefix}{k}" for k in ("resources", "memberships", "admin")}
+        self.names: dict[Kind, str] = {k: f"{prefix}{k}" for k in ("resources", "admin")}
         self.round_trips = 0
         self.entities_read = 0
         self._clients: dict[Kind, TableClient] = {}

@@ -44,9 +44,9 @@ class TableStore(TableGroups):
     remote = True
 
     def __init__(self, service: TableServiceClient, prefix: str = "scim") -> None:
-        # Table names are 3-63 letters and digits starting with a letter; "memberships" adds 11.
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,51}", prefix):
-            raise ValueError(f"table prefix {prefix!r} must be 1-52 letters or digits, starting with a letter")
+        # Table names are 3-63 letters and digits starting with a letter; "resources" adds 9.
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,53}", prefix):
+            raise ValueError(f"table prefix {prefix!r} must be 1-54 letters or digits, starting with a letter")
         self._io = TableIO(service, prefix)
         self._seen = Seen()
         self._credential: AsyncTokenCredential | None = None
