@@ -91,7 +91,9 @@ class Store(Protocol):
     async def query_users(
         self, directory: str, *, lookup: Lookup | None, match: Match | None, start_index: int, count: int
     ) -> Page:
-        """Users passing ``lookup`` (index) and ``match`` (in memory), ordered by id, 1-based slice."""
+        """Users passing ``lookup`` (index) and ``match`` (in memory), ordered by id, 1-based slice.
+
+        ``match`` sees the stored resource and must not change it; groups are matched without members."""
 
     async def replace_user(self, directory: str, user: Resource, *, expected_version: str | None) -> Resource | None:
         """Write a whole user (moving index entries on rename) if its version is still ``expected_version``."""
@@ -131,7 +133,9 @@ class Store(Protocol):
         members: MemberChange,
         expected_version: str | None,
     ) -> Resource | None:
-        """Replace the group's data (when given) and apply member changes; a new version either way."""
+        """Replace the group's data (when given) and apply member changes; a new version either way.
+
+        The result carries ``members=None``; read the group again to see its members."""
 
     async def delete_group(self, directory: str, group_id: str) -> bool:
         """Remove a group and its memberships."""
