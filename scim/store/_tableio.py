@@ -131,11 +131,10 @@ class TableIO:
                     clients = {}
                     for k, name in self.names.items():
                         self._trip()
-                        with translated():
+                        # ResourceExistsError: another process or the infra template created it.
+                        with translated(), contextlib.suppress(ResourceExistsError):
                             try:
                                 await self.service.create_table(name)
-                            except ResourceExistsError:
-                                pass  # another process or the infra template created it
                             except HttpResponseError as exc:
                                 # A role that may not create tables still works when infra made them.
                                 if exc.status_code != 403:
