@@ -10,6 +10,7 @@ import pytest
 from scim.app import App, install_app
 from scim.service.admin import AdminService
 from tests.conftest import CLIENT_ID, Client, make_app
+from tests.contract.entra import CATALOG, create_plain_user
 
 AppFactory = Callable[..., Awaitable[tuple[App, Client]]]
 
@@ -65,3 +66,16 @@ class MemberReads:
 @pytest.fixture
 def member_reads(app: App) -> MemberReads:
     return MemberReads(app)
+
+
+@pytest.fixture
+async def finance(client: Client, admin: AdminService) -> str:
+    """The catalog group FinanceTeam (and HumanResources beside it); its id."""
+    group = await admin.add_group("dev", CATALOG)
+    await admin.add_group("dev", "HumanResources")
+    return group.id
+
+
+@pytest.fixture
+async def users(client: Client) -> dict[str, str]:
+    return {f"u{i}": await create_plain_user(client, f"member{i}@contoso.com") for i in range(1, 5)}

@@ -177,3 +177,22 @@ def fill(template: Any, ids: dict[str, str]) -> Any:
     if isinstance(template, list):
         return [fill(v, ids) for v in template]
     return template
+
+
+CATALOG = "FinanceTeam"
+
+
+async def members_of(app: App, group_id: str) -> set[str]:
+    return set((await stored_group(app, group_id)).members or [])
+
+
+def group_body(name: str, **extra: Any) -> dict[str, Any]:
+    """The S1 "Create group" POST body (reference §1.5 step 2) with Microsoft's extra schema URI."""
+    body: dict[str, Any] = {
+        "schemas": [GROUP_SCHEMA, ADSCIM_GROUP],
+        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+        "displayName": name,
+        "meta": {"resourceType": "Group"},
+    }
+    body.update(extra)
+    return body

@@ -218,6 +218,8 @@ async def test_post_group_wrong_types_are_invalid_value(
 # PATCH ----------------------------------------------------------------------------------------------------------
 
 E = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "scim_type", "fragments"),
     [
@@ -250,9 +252,7 @@ E = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
         pytest.param(patch({"path": "title", "value": "x"}), 400, "invalidSyntax", ['"op" must be'], id="op missing"),
         pytest.param(patch(op(3, "title", "x")), 400, "invalidSyntax", ['"op" must be'], id="op a number"),  # type: ignore[arg-type]
         pytest.param(patch(op("add", "title")), 400, "invalidValue", ["value"], id="add without value"),
-        pytest.param(
-            patch(op("replace", "title")), 400, "invalidValue", ["value"], id="replace without value"
-        ),
+        pytest.param(patch(op("replace", "title")), 400, "invalidValue", ["value"], id="replace without value"),
         pytest.param(patch(op("replace")), 400, "invalidValue", ["object value"], id="replace without path or value"),
         pytest.param(
             patch(op("add", None, "x")), 400, "invalidValue", ["object value"], id="path-less add of a string"

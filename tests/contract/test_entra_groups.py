@@ -7,7 +7,6 @@ Group names come from the directory's catalog of user groups (DESIGN "Name match
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 
@@ -17,48 +16,18 @@ from scim.store.base import MemberChange
 from tests.conftest import Client
 from tests.contract.conftest import AppFactory, MemberReads
 from tests.contract.entra import (
-    ADSCIM_GROUP,
+    CATALOG,
     GROUP_SCHEMA,
     GROUPS,
     assert_error,
     assert_list,
     create_plain_user,
     filter_url,
+    group_body,
     op,
     patch,
     stored_group,
 )
-
-CATALOG = "FinanceTeam"
-
-
-@pytest.fixture
-async def finance(client: Client, admin: AdminService) -> str:
-    group = await admin.add_group("dev", CATALOG)
-    await admin.add_group("dev", "HumanResources")
-    return group.id
-
-
-@pytest.fixture
-async def users(client: Client) -> dict[str, str]:
-    return {f"u{i}": await create_plain_user(client, f"member{i}@contoso.com") for i in range(1, 5)}
-
-
-async def members_of(app: App, group_id: str) -> set[str]:
-    return set((await stored_group(app, group_id)).members or [])
-
-
-def group_body(name: str, **extra: Any) -> dict[str, Any]:
-    """The S1 "Create group" POST body (reference §1.5 step 2) with Microsoft's extra schema URI."""
-    body: dict[str, Any] = {
-        "schemas": [GROUP_SCHEMA, ADSCIM_GROUP],
-        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
-        "displayName": name,
-        "meta": {"resourceType": "Group"},
-    }
-    body.update(extra)
-    return body
-
 
 # §3.5 Test Connection ----------------------------------------------------------------------------------------
 

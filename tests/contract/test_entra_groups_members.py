@@ -13,50 +13,19 @@ from scim.service.admin import AdminService
 from tests.conftest import Client
 from tests.contract.conftest import AppFactory
 from tests.contract.entra import (
-    ADSCIM_GROUP,
+    CATALOG,
     GROUP_SCHEMA,
     GROUPS,
     USERS,
     assert_error,
     assert_list,
-    create_plain_user,
     fill,
     filter_url,
+    members_of,
     op,
     patch,
     stored_group,
 )
-
-CATALOG = "FinanceTeam"
-
-
-@pytest.fixture
-async def finance(client: Client, admin: AdminService) -> str:
-    group = await admin.add_group("dev", CATALOG)
-    await admin.add_group("dev", "HumanResources")
-    return group.id
-
-
-@pytest.fixture
-async def users(client: Client) -> dict[str, str]:
-    return {f"u{i}": await create_plain_user(client, f"member{i}@contoso.com") for i in range(1, 5)}
-
-
-async def members_of(app: App, group_id: str) -> set[str]:
-    return set((await stored_group(app, group_id)).members or [])
-
-
-def group_body(name: str, **extra: Any) -> dict[str, Any]:
-    """The S1 "Create group" POST body (reference §1.5 step 2) with Microsoft's extra schema URI."""
-    body: dict[str, Any] = {
-        "schemas": [GROUP_SCHEMA, ADSCIM_GROUP],
-        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
-        "displayName": name,
-        "meta": {"resourceType": "Group"},
-    }
-    body.update(extra)
-    return body
-
 
 # §1.6 membership -----------------------------------------------------------------------------------------------
 
@@ -283,11 +252,17 @@ async def test_group_attribute_patches(
     ("policy", "name", "status", "fragments"),
     [
         pytest.param(
-            "strict", "Finance Team 2", 400, ["'Finance Team 2'", "contains spaces", "policy create"],
+            "strict",
+            "Finance Team 2",
+            400,
+            ["'Finance Team 2'", "contains spaces", "policy create"],
             id="§7 strict rename with spaces",
         ),
         pytest.param(
-            "strict", "Treasury", 400, ["'Treasury'", "catalog", "Rename the group back in Entra"],
+            "strict",
+            "Treasury",
+            400,
+            ["'Treasury'", "catalog", "Rename the group back in Entra"],
             id="§1.6 strict rename (S1 shape) keeps the catalog name",
         ),
         pytest.param(
