@@ -162,12 +162,13 @@ def configure_local() -> None:
     """Console output of one line per request, and OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from scim.telemetry_console import RequestLineExporter
 
     provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "scim")}))
-    provider.add_span_processor(SimpleSpanProcessor(RequestLineExporter()))
+    # Batched, like the Azure exporter: printing happens off the request path.
+    provider.add_span_processor(BatchSpanProcessor(RequestLineExporter(), schedule_delay_millis=200))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
