@@ -12,6 +12,7 @@ import azure.functions as func
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
+# Discovery routes take every method too, so a wrong one is a SCIM 405 rather than the catch-all's 404.
 RESOURCE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -49,23 +50,23 @@ async def scim_groups(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("groups", req)
 
 
-@app.route(route="scim/v2/ServiceProviderConfig", methods=["GET"])
+@app.route(route="scim/v2/ServiceProviderConfig", methods=RESOURCE_METHODS)
 async def scim_service_provider_config(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("service_provider_config", req)
 
 
 # Microsoft's Postman suite asks for this non-standard path (reference §6.2).
-@app.route(route="scim/v2/serviceConfiguration", methods=["GET"])
+@app.route(route="scim/v2/serviceConfiguration", methods=RESOURCE_METHODS)
 async def scim_service_configuration(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("service_provider_config", req)
 
 
-@app.route(route="scim/v2/ResourceTypes/{id?}", methods=["GET"])
+@app.route(route="scim/v2/ResourceTypes/{id?}", methods=RESOURCE_METHODS)
 async def scim_resource_types(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("resource_types", req)
 
 
-@app.route(route="scim/v2/Schemas/{id?}", methods=["GET"])
+@app.route(route="scim/v2/Schemas/{id?}", methods=RESOURCE_METHODS)
 async def scim_schemas(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("schemas", req)
 
@@ -83,3 +84,10 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="health/ready", methods=["GET"])
 async def health_ready(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("health_ready", req)
+
+
+# Anything else under the Base URL gets a SCIM 404 that names the endpoints, not the host's empty 404:
+# a wrong Tenant URL is the usual cause (reference §3.4). Catch-all routes rank last in ASP.NET routing.
+@app.route(route="scim/v2/{*rest}", methods=RESOURCE_METHODS)
+async def scim_unknown(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("unknown", req)

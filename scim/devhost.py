@@ -18,7 +18,7 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-_PARAM = re.compile(r"\{(\w+)(\?)?(?::[^}]*)?\}")
+_PARAM = re.compile(r"\{(\*)?(\w+)(\?)?(?::[^}]*)?\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,17 +27,22 @@ class Route:
     pattern: re.Pattern[str]
     methods: frozenset[str]
     handler: Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
+    catch_all: bool = False  # `{*rest}`: matched only when no other route does, as in ASP.NET routing
 
 
 def compile_route(template: str) -> re.Pattern[str]:
-    """A Functions route template as a case-insensitive regex (ASP.NET routing ignores case); `{x?}` is optional."""
+    """A Functions route template as a case-insensitive regex (ASP.NET routing ignores case); `{x?}` is optional
+    and `{*x}` takes the rest of the path."""
     pattern, pos = "", 0
     for m in _PARAM.finditer(template):
         literal = template[pos : m.start()]
-        if m.group(2) and literal.endswith("/"):
-            pattern += re.escape(literal[:-1]) + f"(?:/(?P<{m.group(1)}>[^/]+))?"
+        star, name, optional = m.group(1), m.group(2), m.group(3)
+        if star:
+            pattern += re.escape(literal) + f"(?P<{name}>.*)"
+        elif optional and literal.endswith("/"):
+            pattern += re.escape(literal[:-1]) + f"(?:/(?P<{name}>[^/]+))?"
         else:
-            pattern += re.escape(literal) + f"(?P<{m.group(1)}>[^/]+)"
+            pattern += re.escape(literal) + f"(?P<{name}>[^/]+)"
         pos = m.end()
     pattern += re.escape(template[pos:])
     return re.compile(f"^/{pattern}/?$", re.IGNORECASE)
@@ -56,9 +61,11 @@ def routes_of(app: func.FunctionApp) -> list[Route]:
                 compile_route(binding["route"]),
                 frozenset(m.upper() for m in binding.get("methods") or ["GET", "POST", "PUT", "PATCH", "DELETE"]),
                 fn.get_user_function(),
+                catch_all="{*" in binding["route"],
             )
         )
-    return out
+    # Literal and parameter routes win over a catch-all, whatever the registration order.
+    return sorted(out, key=lambda route: route.catch_all)
 
 
 class FunctionsAsgi:

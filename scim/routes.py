@@ -123,16 +123,26 @@ async def groups(app: App, request: Request) -> Response:
     return await _resources(app, request, "Group", app.groups.render)
 
 
+def _get_only(request: Request) -> None:
+    if request.method.upper() != "GET":
+        raise MethodNotAllowed(
+            f"{request.method.upper()} is not supported here; discovery documents are read with GET."
+        )
+
+
 async def service_provider_config(app: App, request: Request) -> Response:
+    _get_only(request)
     return scim_response(200, discovery.service_provider_config(app.settings.base_url, DOCS_URL))
 
 
 async def resource_types(app: App, request: Request) -> Response:
+    _get_only(request)
     types = discovery.resource_types(app.settings.base_url)
     return _discovery_listing(request, types, "ResourceType")
 
 
 async def schemas(app: App, request: Request) -> Response:
+    _get_only(request)
     return _discovery_listing(request, discovery.schemas(app.settings.base_url), "Schema")
 
 
@@ -159,6 +169,14 @@ async def token(app: App, request: Request) -> Response:
         log.info("token refused: %s", exc.error, extra={"scim.oauth_error": exc.error})
         return json_response(exc.status, {"error": exc.error, "error_description": exc.description}, exc.headers)
     return json_response(200, doc)
+
+
+async def unknown(app: App, request: Request) -> Response:
+    """No such endpoint under the Base URL; nothing here reads directory data, so no token is needed."""
+    raise NotFound(
+        f"Nothing is served at {request.path}. Under the Base URL (.../scim/v2) this service serves /Users, "
+        "/Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas; check the Tenant URL in Entra."
+    )
 
 
 async def health(app: App, request: Request) -> Response:
@@ -189,6 +207,7 @@ HANDLERS: dict[str, Handler] = {
     "schemas": schemas,
     "token": token,
     "health": health,
+    "unknown": unknown,
     "health_ready": health_ready,
 }
 

@@ -51,6 +51,8 @@ def operation_name(route: str, method: str, has_id: bool) -> str:
         return f"{_NOUNS[route]}.{verb}"
     if route.startswith("health"):
         return route.replace("_", ".")
+    if route == "unknown":
+        return "route.unknown"
     return f"discovery.{route}"
 
 

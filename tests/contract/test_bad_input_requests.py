@@ -249,3 +249,11 @@ async def test_paths_and_methods_no_trigger_serves(method: str, path: str, statu
     host._max_body = 1024
     await host(scope, receive, send)
     assert sent[0]["status"] == status
+
+
+@pytest.mark.parametrize("path", ["/scim/v2/Userz", "/scim/v2/scim/v2/Users", "/scim/v2/Users/abc/extra"])
+async def test_unknown_paths_under_the_base_url_get_a_scim_404_that_names_the_endpoints(
+    client: Client, path: str
+) -> None:
+    reply = await client.get(path)
+    assert_error(reply, 404, None, path, "/Users", "Tenant URL")

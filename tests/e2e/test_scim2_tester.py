@@ -21,10 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 EXCLUDED: dict[str, str] = {
-    "- random_url": (
-        "RFC 7644 §3.12 asks for a SCIM Error body only for statuses other than 401/403/404; an URL outside "
-        "function_app's routes is answered by the Functions host itself (plain 404), not by the product."
-    ),
     "User search_with_attributes": (
         "Root-level POST /.search is a MAY (RFC 7644 §3.4.3) and Entra never sends it: it queries with GET "
         "and filters only (entra-provisioning.md §1.0, §5 'Normal sync uses filtered GETs')."
