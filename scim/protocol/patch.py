@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
+from scim.model import MemberChange, RoleMode
 from scim.protocol.filter import matches
 from scim.protocol.patch_values import (
     MAX_VALUES,
@@ -42,7 +43,6 @@ from scim.protocol.path import (
     parse_path,
 )
 from scim.protocol.schema import PATCH_OP, Attribute
-from scim.store.base import MemberChange, RoleMode
 
 __all__ = ["PatchResult", "apply_patch", "normalize_roles"]
 

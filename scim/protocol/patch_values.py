@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scim.errors import InvalidPath, InvalidValue
+from scim.model import MemberChange
 from scim.protocol.path import PatchPath, filter_ids
 from scim.protocol.schema import Attribute
-from scim.store.base import MemberChange
 
 OpName = Literal["add", "replace", "remove"]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim.errors import InvalidValue
+from scim.model import Resource
 from scim.protocol.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE, USER_SCHEMA
-from scim.store.base import Resource
 
 # RFC 7643 §7 "returned: always" plus what every Entra response needs (reference §1.0).
 _ALWAYS = frozenset({"id", "schemas", "meta"})

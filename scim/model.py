@@ -1,0 +1,78 @@
+"""The plain data every layer shares: resources, pages, lookups, member changes, directories, roles, clients.
+
+It lives apart from the Store protocol so the pure protocol layer can use these types without
+importing anything of the store layer (DESIGN.md: protocol/ imports nothing from service/ or store/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+NamePolicy = Literal["strict", "normalize", "create"]
+RoleMode = Literal["single", "multiple"]
+IndexedAttribute = Literal["id", "userName", "externalId", "displayName"]
+
+
+@dataclass(slots=True)
+class Resource:
+    """A stored User or Group: SCIM attributes in ``data`` (no id, meta, schemas or members)."""
+
+    id: str
+    data: dict[str, Any]
+    created: str
+    last_modified: str
+    version: str = ""
+    members: list[str] | None = None  # groups only, and only when asked for
+
+
+@dataclass(slots=True)
+class Page:
+    resources: list[Resource]
+    total: int
+
+
+@dataclass(slots=True)
+class Lookup:
+    """An equality the store can answer from an index: userName and displayName compare case-folded."""
+
+    attribute: IndexedAttribute
+    value: str
+
+
+@dataclass(slots=True)
+class MemberChange:
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    remove_all: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.add or self.remove or self.remove_all)
+
+
+@dataclass(slots=True)
+class Directory:
+    id: str
+    name_policy: NamePolicy = "strict"
+    role_mode: RoleMode = "single"
+
+
+@dataclass(slots=True)
+class Role:
+    value: str
+    display_name: str = ""
+
+
+@dataclass(slots=True)
+class Client:
+    """A registered provider; its secret lives in the secret store, never here."""
+
+    id: str
+    directory: str
+    networks: list[str] = field(default_factory=lambda: ["any"])
+    disabled: bool = False
+    created: str = ""
+
+
+Match = Callable[[Resource], bool]
