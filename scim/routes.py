@@ -39,7 +39,7 @@ DOCS_URL = "https://github.com/scim-entra-functions/scim-entra-functions#readme"
 async def _caller(app: App, request: Request) -> Caller:
     """The verified caller; a refusal is logged with the address and the reason, never the token."""
     try:
-        claims = await app.tokens.verify(bearer_token(request))
+        claims = await app.tokens.verify(bearer_token(request), client_known=app.clients.known)
         telemetry.annotate(client_id=claims.client_id, directory=claims.directory)
         return await app.clients.caller(claims, request.client_address)
     except ScimError as exc:

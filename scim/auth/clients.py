@@ -153,6 +153,11 @@ class ClientRegistry:
         self._clients.keep(client_id, client)
         return client
 
+    async def known(self, client_id: str) -> bool:
+        """Whether an enabled client has this id (cached like ``client``)."""
+        client = await self.client(client_id)
+        return client is not None and not client.disabled
+
     async def directory(self, directory_id: str) -> Directory | None:
         hit, cached = self._directories.fresh(directory_id)
         if hit:

@@ -19,6 +19,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,9 @@ ACCESS = "access"
 LONG_LIVED = "long-lived"
 _B64URL = re.compile(r"[A-Za-z0-9_-]{1,4000}")
 _REQUIRED = ["exp", "iat", "nbf", "sub", "jti", "iss", "aud", "typ"]
+
+
+ClientCheck = Callable[[str], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +194,23 @@ class TokenService:
             raise Unauthorized("The bearer token is not valid yet.")
         return claims
 
-    async def verify(self, token: str) -> TokenClaims:
-        """Check signature (HS256 only), issuer, audience and lifetime; Unauthorized says which check failed."""
+    async def verify(self, token: str, *, client_known: ClientCheck | None = None) -> TokenClaims:
+        """Check signature (HS256 only), issuer, audience and lifetime; Unauthorized says which check failed.
+
+        ``client_known`` vets a long-lived token's client before its keys are read from the secret store, so a
+        forged token naming random client ids costs a cached store read, not a Key Vault call."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise Unauthorized("The bearer token is too long to be one of ours.")
         header, unverified = _peek(token)
         # The algorithm is pinned before any key is looked up: "none", RS256/ES256 (key confusion) and HS512 stop here.
         if header.get("alg") != ALGORITHM:
             raise Unauthorized("The bearer token is not signed with the algorithm this service uses.")
+        if client_known is not None and unverified.get("typ") == LONG_LIVED:
+            sub = unverified.get("sub")
+            if not isinstance(sub, str) or not await client_known(sub):
+                raise Unauthorized(
+                    "The long-lived token was revoked or its client deleted; ask the admin for a new one."
+                )
         key = await self._key_for(header, unverified)
         _check_signature(token, key.value)
         claims = self._check_claims(unverified)

@@ -325,3 +325,24 @@ async def test_forwarded_address_spoofing_is_403(fenced: Tenant, headers: dict[s
 async def test_allowed_networks_pass(fenced: Tenant, address: str) -> None:
     assert (await fenced.http.get(USERS, headers={"x-forwarded-for": f"198.51.100.1, {address}"})).status == 200
     assert (await token_request(Client(None), fenced.client_id, fenced.secret, address=address)).status == 200
+
+
+async def test_a_forged_long_lived_token_for_an_unknown_client_never_reaches_the_secret_store(
+    app: App, tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random client ids in forged tokens cost a cached store read, not a Key Vault call each."""
+    looked_up: list[str] = []
+    versions = app.secrets.versions
+
+    async def spy(name: str) -> Any:
+        looked_up.append(name)
+        return await versions(name)
+
+    monkeypatch.setattr(app.secrets, "versions", spy)
+    for n in range(5):
+        forged_client = f"00000000-0000-4000-8000-{n:012d}"
+        claims = {**claims_for(app, forged_client, "dev"), "typ": "long-lived"}
+        token = sign({"alg": "HS256", "typ": "JWT", "kid": "a" * 32}, claims, "guessed-key")
+        reply = await tenant_a.http.get(USERS, token=token)
+        assert reply.status == 401, reply.body
+    assert not [name for name in looked_up if name.startswith("ltt-")]
