@@ -15,7 +15,7 @@ from typing import Any
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of
-from scim.store._tableio import Entity, Missing, Op, Seen, TableIO
+from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, read_for_write
 from scim.store.base import Lookup, Match, MemberChange, Page, Resource
 
 
@@ -207,15 +207,10 @@ class TableGroups:
         if not k.id_fits(group_id):
             return None
         pk, rk = k.group_pk(directory), k.id_rk(group_id)
-        current = self._seen.get(pk, rk, expected_version) if expected_version else None
-        etag = expected_version or ""
-        if current is None:
-            found = await self._io.get("resources", pk, rk)
-            if found is None:
-                return None
-            current, etag = found
-            if expected_version is not None and etag != expected_version:
-                raise VersionMismatch()
+        found = await read_for_write(self._io, self._seen, pk, rk, expected_version)
+        if found is None:
+            return None
+        current, etag = found
         old = k.resource_from(current, etag)
         head: list[Op]
         if data is None:

@@ -107,6 +107,25 @@ class Seen:
         self._items.pop((pk, rk), None)
 
 
+async def read_for_write(
+    io: TableIO, seen: Seen, pk: str, rk: str, expected_version: str | None
+) -> tuple[Entity, str] | None:
+    """The resource entity a conditional write starts from, and its ETag; None when it does not exist.
+
+    The version this process just read costs no round trip; a stored version other than
+    ``expected_version`` is VersionMismatch before anything is written.
+    """
+    current = seen.get(pk, rk, expected_version) if expected_version else None
+    if current is not None and expected_version is not None:
+        return current, expected_version
+    found = await io.get("resources", pk, rk)
+    if found is None:
+        return None
+    if expected_version is not None and found[1] != expected_version:
+        raise VersionMismatch()
+    return found
+
+
 class TableIO:
     """The three tables of one prefix, created once per process on first use."""
 

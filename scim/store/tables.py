@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from scim.errors import InvalidValue, VersionMismatch
+from scim.errors import InvalidValue
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of
 from scim.store._groups import TableGroups, delete_with_index, index_creates, index_moves
-from scim.store._tableio import Entity, Missing, Op, Seen, TableIO
+from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, read_for_write
 from scim.store.base import Client, Directory, Lookup, Match, Page, Resource, Role
 
 if TYPE_CHECKING:
@@ -169,15 +169,10 @@ class TableStore(TableGroups):
         if not k.id_fits(user.id):
             return None
         pk, rk = k.user_pk(directory), k.id_rk(user.id)
-        current = self._seen.get(pk, rk, expected_version) if expected_version else None
-        etag = expected_version or ""
-        if current is None:
-            found = await self._io.get("resources", pk, rk)
-            if found is None:
-                return None
-            current, etag = found
-            if expected_version is not None and etag != expected_version:
-                raise VersionMismatch()
+        found = await read_for_write(self._io, self._seen, pk, rk, expected_version)
+        if found is None:
+            return None
+        current, etag = found
         old = k.resource_from(current, etag)
         entity = k.resource_entity(pk, user, created=old.created)
         ops = [Op("update", entity, etag=etag)]
