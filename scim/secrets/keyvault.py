@@ -102,28 +102,21 @@ class KeyVaultSecretStore:
 
     async def disable_version(self, name: str, version: str) -> bool:
         """Disable one version; False when the secret or the version does not exist."""
+        return await self._update_version(name, version, enabled=False)
+
+    async def set_expiry(self, name: str, version: str, expires_on: datetime) -> bool:
+        """Set one version's expiry attribute; False when the secret or the version does not exist."""
+        return await self._update_version(name, version, expires_on=check_expiry(expires_on))
+
+    async def _update_version(self, name: str, version: str, **attributes: Any) -> bool:
+        """Change one version's attributes; False when the secret or the version does not exist."""
         key = check_name(name)
         if not is_version_id(version):
             return False  # an empty version would address the current version in the REST path
         client = self._get_client()
         try:
             with _mapped(name):
-                await client.update_secret_properties(name, version, enabled=False)
-        except _Missing:
-            return False
-        finally:
-            self._invalidate(key)
-        return True
-
-    async def set_expiry(self, name: str, version: str, expires_on: datetime) -> bool:
-        """Set one version's expiry attribute; False when the secret or the version does not exist."""
-        key, expires = check_name(name), check_expiry(expires_on)
-        if not is_version_id(version):
-            return False  # as in disable_version: an empty version would address the current one
-        client = self._get_client()
-        try:
-            with _mapped(name):
-                await client.update_secret_properties(name, version, expires_on=expires)
+                await client.update_secret_properties(name, version, **attributes)
         except _Missing:
             return False
         finally:
