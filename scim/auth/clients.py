@@ -7,6 +7,7 @@ import hmac
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -54,6 +55,15 @@ class _Cache(dict[str, tuple[float, T | None]]):
         if len(self) >= MAX_CACHED:
             self.clear()
         self[key] = (time.monotonic(), value)
+
+    async def load(self, key: str, read: Callable[[str], Awaitable[T | None]]) -> T | None:
+        """The cached value, or ``read(key)`` kept for next time ("not found" is cached too)."""
+        hit, cached = self.fresh(key)
+        if hit:
+            return cached
+        value = await read(key)
+        self.keep(key, value)
+        return value
 
 
 class ClientRegistry:
@@ -146,12 +156,7 @@ class ClientRegistry:
     async def client(self, client_id: str) -> Client | None:
         if not is_client_id(client_id):
             return None  # never reaches the store: ids become table keys, and junk ids must not fill the cache
-        hit, cached = self._clients.fresh(client_id)
-        if hit:
-            return cached
-        client = await self._store.get_client(client_id)
-        self._clients.keep(client_id, client)
-        return client
+        return await self._clients.load(client_id, self._store.get_client)
 
     async def known(self, client_id: str) -> bool:
         """Whether an enabled client has this id (cached like ``client``)."""
@@ -159,12 +164,7 @@ class ClientRegistry:
         return client is not None and not client.disabled
 
     async def directory(self, directory_id: str) -> Directory | None:
-        hit, cached = self._directories.fresh(directory_id)
-        if hit:
-            return cached
-        directory = await self._store.get_directory(directory_id)
-        self._directories.keep(directory_id, directory)
-        return directory
+        return await self._directories.load(directory_id, self._store.get_directory)
 
     async def check_secret(self, client_id: str, secret: str) -> Client | None:
         """The client when ``secret`` matches one of its active secret versions; comparison is constant-time."""
