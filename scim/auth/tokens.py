@@ -1,4 +1,5 @@
-"""Access tokens: HS256 JWTs signed with a key from the secret store, algorithm pinned, claims checked.
+"""Access tokens: HS256 JWTs signed with a key from the secret store; PyJWT verifies (algorithm pinned, claims
+required), and a bounded cache of verified tokens keeps the per-request cost below one HMAC.
 
 Two kinds (docs/security.md):
 * access tokens (OAuth mode, 1-6 h): signed with the newest settled version of ``scim-signing-key``; ``kid``
@@ -10,12 +11,7 @@ Two kinds (docs/security.md):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
-import json
-import re
 import secrets
 import time
 import uuid
@@ -40,8 +36,13 @@ KEY_PROPAGATION_SECONDS = 90  # longer than the secret stores' 60 s cache
 LEEWAY_SECONDS = 30  # clock skew between instances
 ACCESS = "access"
 LONG_LIVED = "long-lived"
-_B64URL = re.compile(r"[A-Za-z0-9_-]{1,4000}")
 _REQUIRED = ["exp", "iat", "nbf", "sub", "jti", "iss", "aud", "typ"]
+# Verified tokens kept per instance, keyed by SHA-256 of the token: a hit skips parsing and the HMAC, yet still
+# re-reads the key's versions (so retire/revoke keep their 60 s bound) and the expiry. Entra reuses one token for
+# up to an hour, so a handful of entries serve a tenant; the bound caps memory at a few MB under any load.
+VERIFIED_CACHE_SIZE = 10_000
+_BAD_SIGNATURE = "The bearer token's signature is invalid, or its signing key is no longer valid; get a new token."
+_BAD_LONG_LIVED = "The long-lived token was revoked, its client deleted, or its signature is invalid; ask the admin."
 
 
 ClientCheck = Callable[[str], Awaitable[bool]]
@@ -63,44 +64,6 @@ class IssuedToken:
     token_id: str  # the ltt version of a long-lived token (what `scimctl token revoke` takes), else the jti
 
 
-def _segment(text: str) -> dict[str, Any]:
-    if not _B64URL.fullmatch(text):
-        raise Unauthorized("The bearer token is not a well-formed JWT.")
-    try:
-        value = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, binascii.Error, RecursionError):  # RecursionError: "[[[[..." nested past the parser's limit
-        raise Unauthorized("The bearer token is not a well-formed JWT.") from None
-    if not isinstance(value, dict):
-        raise Unauthorized("The bearer token is not a well-formed JWT.")
-    return value
-
-
-def _check_signature(token: str, key: str) -> None:
-    """HS256 over the token's first two segments, compared in constant time (RFC 7515 §5.2).
-
-    Hand-rolled on purpose: the algorithm is already pinned and PyJWT's decode re-parses the token with a
-    per-character check that costs about 0.3 ms per request; tokens are still made by PyJWT's encoder.
-    """
-    signing_input, _, signature = token.rpartition(".")
-    if not _B64URL.fullmatch(signature):
-        raise Unauthorized("The bearer token's signature or claims are invalid.")
-    try:
-        offered = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
-    except (ValueError, binascii.Error):
-        raise Unauthorized("The bearer token's signature or claims are invalid.") from None
-    expected = hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, offered):
-        raise Unauthorized("The bearer token's signature or claims are invalid.")
-
-
-def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and claims, unverified: they choose the key, and are trusted only after _check_signature."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise Unauthorized("The bearer token is not a well-formed JWT.")
-    return _segment(parts[0]), _segment(parts[1])
-
-
 def _signing_key(keys: list[SecretVersion]) -> SecretVersion:
     """The newest key every instance has already seen: secret stores cache versions for up to a minute,
     so a key younger than that could sign tokens that other instances cannot verify yet."""
@@ -111,9 +74,12 @@ def _signing_key(keys: list[SecretVersion]) -> SecretVersion:
 class TokenService:
     """Issues and verifies tokens; every enabled version of the signing key verifies (kid = version)."""
 
-    def __init__(self, secret_store: SecretStore, issuer: str) -> None:
+    def __init__(self, secret_store: SecretStore, issuer: str, *, verified_cache: int = VERIFIED_CACHE_SIZE) -> None:
         self._secrets = secret_store
         self._issuer = issuer
+        self._cache_size = verified_cache
+        self._verified: dict[bytes, tuple[TokenClaims, str, str]] = {}
+        self._decoy = secrets.token_urlsafe(32)  # never signs anything; see verify
 
     def keyring(self) -> KeyRing:
         """Key rotation and long-lived token bookkeeping on the same secret store."""
@@ -159,7 +125,8 @@ class TokenService:
         token = jwt.encode(claims, own.value, algorithm=ALGORITHM, headers={"kid": own.version})
         return IssuedToken(token, LONG_LIVED_TTL, own.version)
 
-    async def _key_for(self, header: dict[str, Any], unverified: dict[str, Any]) -> SecretVersion:
+    async def _key_for(self, header: dict[str, Any], unverified: dict[str, Any]) -> tuple[str, SecretVersion | None]:
+        """The secret whose version ``kid`` names, and that version (None when it is unknown, retired or revoked)."""
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise Unauthorized("The bearer token names no signing key.")
@@ -167,64 +134,99 @@ class TokenService:
             sub = unverified.get("sub")
             if not isinstance(sub, str) or not is_client_id(sub):
                 raise Unauthorized("The bearer token's claims are invalid.")
-            keys = await self._secrets.versions(long_lived_token_name(sub))
-            revoked = "The long-lived token was revoked or its client deleted; ask the admin for a new one."
+            name = long_lived_token_name(sub)
         else:
-            keys = await self._secrets.versions(SIGNING_KEY_SECRET)
-            revoked = "The bearer token was signed with a key that is no longer valid; get a new token."
-        key = next((k for k in keys if k.version == kid), None)
-        if key is None:
-            raise Unauthorized(revoked)
-        return key
+            name = SIGNING_KEY_SECRET
+        return name, next((k for k in await self._secrets.versions(name) if k.version == kid), None)
 
-    def _check_claims(self, claims: dict[str, Any]) -> dict[str, Any]:
-        """RFC 7519 §4.1 checks on signed claims: required, issuer, audience, exp/nbf/iat with leeway."""
-        if any(name not in claims for name in _REQUIRED):
-            raise Unauthorized("The bearer token's signature or claims are invalid.")
-        times = [claims[name] for name in ("exp", "nbf", "iat")]
-        if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
-            raise Unauthorized("The bearer token's signature or claims are invalid.")
-        audience = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if claims["iss"] != self._issuer or AUDIENCE not in audience:
-            raise Unauthorized("The bearer token was issued for another service.")
-        now = time.time()
-        if claims["exp"] + LEEWAY_SECONDS <= now:
+    async def _cached(self, digest: bytes) -> TokenClaims | None:
+        """A token verified before, if its key is still enabled and it has not expired since."""
+        hit = self._verified.get(digest)
+        if hit is None:
+            return None
+        claims, name, kid = hit
+        if claims.expires + LEEWAY_SECONDS <= time.time():
+            del self._verified[digest]
             raise Unauthorized("The bearer token has expired; get a new one from the token endpoint.")
-        if claims["nbf"] - LEEWAY_SECONDS > now or claims["iat"] - LEEWAY_SECONDS > now:
-            raise Unauthorized("The bearer token is not valid yet.")
+        if not any(k.version == kid for k in await self._secrets.versions(name)):
+            del self._verified[digest]
+            raise Unauthorized(_BAD_LONG_LIVED if claims.long_lived else _BAD_SIGNATURE)
         return claims
 
+    def _remember(self, digest: bytes, entry: tuple[TokenClaims, str, str]) -> None:
+        if self._cache_size <= 0:
+            return
+        if len(self._verified) >= self._cache_size:
+            del self._verified[next(iter(self._verified))]  # oldest first: dicts keep insertion order
+        self._verified[digest] = entry
+
     async def verify(self, token: str, *, client_known: ClientCheck | None = None) -> TokenClaims:
-        """Check signature (HS256 only), issuer, audience and lifetime; Unauthorized says which check failed.
+        """Check signature (HS256 only), issuer, audience and lifetime with PyJWT; Unauthorized says which failed.
 
         ``client_known`` vets a long-lived token's client before its keys are read from the secret store, so a
         forged token naming random client ids costs a cached store read, not a Key Vault call."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise Unauthorized("The bearer token is too long to be one of ours.")
-        header, unverified = _peek(token)
+        # surrogatepass keeps the encoding one-to-one for any str, so two tokens never share a cache entry.
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        cached = await self._cached(digest)
+        if cached is not None:
+            return cached
+        try:
+            unverified = jwt.decode_complete(token, options={"verify_signature": False})
+        except (jwt.InvalidTokenError, RecursionError):  # RecursionError: "[[[[..." nested past the parser's limit
+            raise Unauthorized("The bearer token is not a well-formed JWT.") from None
+        header, peeked = unverified["header"], unverified["payload"]
         # The algorithm is pinned before any key is looked up: "none", RS256/ES256 (key confusion) and HS512 stop here.
         if header.get("alg") != ALGORITHM:
             raise Unauthorized("The bearer token is not signed with the algorithm this service uses.")
-        if client_known is not None and unverified.get("typ") == LONG_LIVED:
-            sub = unverified.get("sub")
+        long_lived = peeked.get("typ") == LONG_LIVED
+        if client_known is not None and long_lived:
+            sub = peeked.get("sub")
             if not isinstance(sub, str) or not await client_known(sub):
-                raise Unauthorized(
-                    "The long-lived token was revoked or its client deleted; ask the admin for a new one."
-                )
-        key = await self._key_for(header, unverified)
-        _check_signature(token, key.value)
-        claims = self._check_claims(unverified)
+                raise Unauthorized(_BAD_LONG_LIVED)
+        name, key = await self._key_for(header, peeked)
+        # An unknown kid is checked against a throwaway key, so it answers like a bad signature, as slowly.
+        claims = self._decode(token, key.value if key else self._decoy, long_lived)
+        if key is None:
+            raise Unauthorized(_BAD_LONG_LIVED if long_lived else _BAD_SIGNATURE)
         if not isinstance(claims.get("dir"), str) or not isinstance(claims.get("sub"), str):
             raise Unauthorized("The bearer token's claims are invalid.")
         if claims["typ"] not in (ACCESS, LONG_LIVED):
             raise Unauthorized("The bearer token's claims are invalid.")
-        return TokenClaims(
+        verified = TokenClaims(
             client_id=claims["sub"],
             directory=claims["dir"],
             jti=str(claims["jti"]),
             expires=int(claims["exp"]),
             long_lived=claims["typ"] == LONG_LIVED,
         )
+        self._remember(digest, (verified, name, key.version))
+        return verified
+
+    def _decode(self, token: str, key: str, long_lived: bool) -> dict[str, Any]:
+        """PyJWT's RFC 7519 §4.1 checks: signature, required claims, issuer, audience, exp/nbf/iat with leeway."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": _REQUIRED},
+            )
+        except jwt.InvalidSignatureError:
+            raise Unauthorized(_BAD_LONG_LIVED if long_lived else _BAD_SIGNATURE) from None
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The bearer token has expired; get a new one from the token endpoint.") from None
+        except jwt.ImmatureSignatureError:  # nbf or iat in the future
+            raise Unauthorized("The bearer token is not valid yet.") from None
+        except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
+            raise Unauthorized("The bearer token was issued for another service.") from None
+        except (jwt.InvalidTokenError, RecursionError):  # NaN/Infinity times, missing claims, bad types
+            raise Unauthorized("The bearer token's claims are invalid.") from None
+        return claims
 
 
 @dataclass(frozen=True, slots=True)
