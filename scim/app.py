@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from scim.auth.clients import ClientRegistry
+from scim.auth.federation import FederationVerifier
 from scim.auth.oauth import TokenEndpoint
 from scim.auth.tokens import TokenService
 from scim.config import Settings, load_settings
@@ -81,7 +82,11 @@ def build_app(settings: Settings, *, store: Store | None = None, secret_store: S
         groups=GroupService(store, settings.base_url),
         clients=clients,
         tokens=tokens,
-        token_endpoint=TokenEndpoint(clients, tokens),
+        token_endpoint=TokenEndpoint(
+            clients,
+            tokens,
+            federation=FederationVerifier(settings.entra_jwks_url_template, settings.entra_issuer_template),
+        ),
     )
 
 

@@ -14,6 +14,9 @@ StoreKind = Literal["memory", "tables"]
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_BODY_BYTES = 1_048_576
+# Workload identity federation (docs/security.md §2.1): Microsoft's login endpoints; {tenant} is the client's tenant.
+ENTRA_JWKS_URL_TEMPLATE = "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
+ENTRA_ISSUER_TEMPLATE = "https://login.microsoftonline.com/{tenant}/v2.0"
 
 
 _HEADER_NAME = re.compile(r"[0-9a-z!#$%&'*+.^_`|~-]{1,64}")  # RFC 9110 §5.1 token, lower-cased
@@ -36,6 +39,8 @@ class Settings:
     log_pii: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
     client_address_header: str = "x-forwarded-for"
+    entra_jwks_url_template: str = ENTRA_JWKS_URL_TEMPLATE
+    entra_issuer_template: str = ENTRA_ISSUER_TEMPLATE
 
     @property
     def base_url(self) -> str:
@@ -85,6 +90,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     header = env.get("SCIM_CLIENT_ADDRESS_HEADER", "").strip().lower() or "x-forwarded-for"
     if not _HEADER_NAME.fullmatch(header):
         raise SettingsError(f"SCIM_CLIENT_ADDRESS_HEADER must be an HTTP header name, not {header!r}")
+    templates = []
+    for name, default in (
+        ("SCIM_ENTRA_JWKS_URL_TEMPLATE", ENTRA_JWKS_URL_TEMPLATE),
+        ("SCIM_ENTRA_ISSUER_TEMPLATE", ENTRA_ISSUER_TEMPLATE),
+    ):
+        value = env.get(name, "").strip() or default
+        if value != default:
+            from scim.auth.federation import check_template  # PyJWT loads only when a template is overridden
+
+            try:
+                check_template(name, value)
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
+        templates.append(value)
     return Settings(
         store=store,  # type: ignore[arg-type]
         tables_connection_string=connection,
@@ -97,4 +116,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_pii=_bool("SCIM_LOG_PII", env.get("SCIM_LOG_PII", "")),
         max_body_bytes=max_body,
         client_address_header=header,
+        entra_jwks_url_template=templates[0],
+        entra_issuer_template=templates[1],
     )

@@ -64,6 +64,18 @@ class Role:
     display_name: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Federation:
+    """Workload identity federation (RFC 7523): the Entra tenant whose signed assertion stands in for a secret.
+
+    ``issuer`` empty means SCIM_ENTRA_ISSUER_TEMPLATE with the tenant substituted (docs/security.md §2.1)."""
+
+    tenant: str
+    audience: str
+    subject: str
+    issuer: str = ""
+
+
 @dataclass(slots=True)
 class Client:
     """A registered provider; its secret lives in the secret store, never here."""
@@ -73,6 +85,7 @@ class Client:
     networks: list[str] = field(default_factory=lambda: ["any"])
     disabled: bool = False
     created: str = ""
+    federation: Federation | None = None  # set: the client may authenticate with an Entra client assertion
 
 
 Match = Callable[[Resource], bool]

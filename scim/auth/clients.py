@@ -15,6 +15,7 @@ from typing import TypeVar
 from scim.auth.network import address_allowed, validate_networks
 from scim.auth.tokens import TokenClaims
 from scim.errors import Forbidden, Unauthorized
+from scim.model import Federation
 from scim.secrets import SecretStore, SecretVersion, client_secret_name, is_client_id, long_lived_token_name
 from scim.service.common import Caller, now
 from scim.store.base import Client, Directory, Store
@@ -81,8 +82,11 @@ class ClientRegistry:
         client_id: str | None = None,
         secret: str | None = None,
         secret_lifetime: timedelta | None = SECRET_LIFETIME,
+        federation: Federation | None = None,
     ) -> Registration:
-        """Create a client for ``directory`` with a fresh secret (or the given one, for the seeded dev client)."""
+        """Create a client for ``directory`` with a fresh secret (or the given one, for the seeded dev client).
+
+        A federated client gets no secret (its Entra assertion stands in for one); `rotate-secret` adds one."""
         if client_id is not None and not is_client_id(client_id):
             raise ValueError("a client id is a lowercase GUID")
         client = Client(
@@ -90,13 +94,16 @@ class ClientRegistry:
             directory=directory,
             networks=validate_networks(networks),
             created=now(),
+            federation=federation,
         )
-        secret = secret or secrets.token_urlsafe(32)
-        expires = datetime.now(UTC) + secret_lifetime if secret_lifetime else None
-        await self._secrets.add_version(client_secret_name(client.id), digest(secret), expires_on=expires)
+        expires = None
+        if federation is None or secret is not None:
+            secret = secret or secrets.token_urlsafe(32)
+            expires = datetime.now(UTC) + secret_lifetime if secret_lifetime else None
+            await self._secrets.add_version(client_secret_name(client.id), digest(secret), expires_on=expires)
         await self._store.put_client(client)
         self._clients.pop(client.id, None)
-        return Registration(client, secret, expires)
+        return Registration(client, secret or "", expires)
 
     async def rotate_secret(
         self, client_id: str, *, expire_old_in: timedelta, secret_lifetime: timedelta | None = SECRET_LIFETIME

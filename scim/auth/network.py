@@ -79,7 +79,6 @@ def client_address(headers: Mapping[str, str], header: str = DEFAULT_ADDRESS_HEA
     return UNKNOWN if ip is None else str(ip)
 
 
-
 def throttle_key(address: str) -> str:
     """The unit an address is throttled by: the IPv4 address, or the IPv6 /64 (one host usually owns a /64)."""
     ip = parse_address(address)

@@ -12,9 +12,11 @@ from urllib.parse import parse_qsl, unquote
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scim.auth.clients import ClientRegistry
+from scim.auth.federation import ASSERTION_TYPE, FederationRefused, FederationVerifier, KeysUnavailable
 from scim.auth.network import address_allowed
 from scim.auth.throttle import FailureThrottle
 from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, TokenService
+from scim.model import Client
 from scim.secrets import is_client_id
 
 log = logging.getLogger("scim.auth")
@@ -34,11 +36,14 @@ class OAuthError(Exception):
 class TokenForm(BaseModel):
     """The form fields this endpoint reads; anything else (Entra's scope, resource) is ignored."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # No whitespace stripping: a secret is compared exactly as sent (RFC 6749 §2.3.1), never "repaired".
+    model_config = ConfigDict(extra="ignore")
 
     grant_type: str = ""
     client_id: str | None = None
     client_secret: str | None = None
+    client_assertion_type: str | None = None
+    client_assertion: str | None = None
     scope: str | None = None
     ttl: int | None = Field(default=None, description="Lifetime in minutes, 60 to 360 (senhasegura's `ttl`).")
 
@@ -51,8 +56,9 @@ def _basic(header: str | None) -> tuple[str, str] | None:
     if not header or header[:6].lower() != "basic ":
         return None
     try:
+        # ValueError: non-ASCII characters in the header, which base64 refuses before decoding anything.
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):
         raise _invalid_client(
             "The Basic Authorization header is not valid base64 of client_id:client_secret."
         ) from None
@@ -63,8 +69,12 @@ def _basic(header: str | None) -> tuple[str, str] | None:
     return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
 
 
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
 def parse_form(body: bytes, content_type: str) -> TokenForm:
-    if not content_type.lower().startswith("application/x-www-form-urlencoded"):
+    # RFC 6749 §4.4.2: exactly this media type; parameters such as charset may follow (RFC 9110 §8.3.1).
+    if content_type.partition(";")[0].strip().lower() != FORM_TYPE:
         raise OAuthError(400, "invalid_request", "Send the token request as application/x-www-form-urlencoded.")
     if len(body) > MAX_FORM_BYTES:
         raise OAuthError(400, "invalid_request", f"The token request is larger than {MAX_FORM_BYTES} bytes.")
@@ -91,55 +101,60 @@ def _loggable(client_id: str | None) -> str:
 
 
 class TokenEndpoint:
-    def __init__(self, clients: ClientRegistry, tokens: TokenService, throttle: FailureThrottle | None = None) -> None:
+    def __init__(
+        self,
+        clients: ClientRegistry,
+        tokens: TokenService,
+        throttle: FailureThrottle | None = None,
+        federation: FederationVerifier | None = None,
+    ) -> None:
         self._clients = clients
         self._tokens = tokens
         self.throttle = throttle or FailureThrottle()
+        self.federation = federation or FederationVerifier()
+
+    def _check_throttle(self, client_id: str | None, address: str) -> None:
+        """429 while this caller is locked out; checked before any credential, so a guesser costs no store read."""
+        verdict = self.throttle.check(client_id, address)
+        if verdict is None:
+            return
+        log.warning(
+            "token request throttled: client %s from %s (%s), retry in %d s",
+            _loggable(client_id),
+            address,
+            verdict.reason,
+            verdict.retry_after,
+        )
+        raise OAuthError(
+            429,
+            "slow_down",
+            f"Too many failed attempts from {verdict.reason}; retry after {verdict.retry_after} s.",
+            {"Retry-After": str(verdict.retry_after)},
+        )
+
+    def _failed(self, client_id: str | None, address: str, why: str) -> None:
+        failures = self.throttle.failed(client_id, address)
+        # Never the secret or the assertion: only the client id (quoted when it is not a GUID), the address, a count.
+        log.warning(
+            "token request refused: %s for client %s from %s (%d failures in the window)",
+            why,
+            _loggable(client_id),
+            address,
+            failures,
+        )
 
     async def exchange(self, body: bytes, content_type: str, authorization: str | None, address: str) -> dict[str, Any]:
         """Check the grant and the client, then issue a token; raises OAuthError."""
         form = parse_form(body, content_type)
         if form.grant_type != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials.")
-        basic = _basic(authorization)
-        posted = (form.client_id, form.client_secret) if form.client_id or form.client_secret else None
-        if basic and posted and basic != posted:
-            raise OAuthError(400, "invalid_request", "The client credentials in the header and the body differ.")
-        client_id, secret = basic or posted or (None, None)
         ttl = DEFAULT_TTL if form.ttl is None else form.ttl * 60
         if not MIN_TTL <= ttl <= MAX_TTL:
             raise OAuthError(400, "invalid_request", "ttl must be between 60 and 360 minutes.")
-        # Throttled before the secret is even looked at, so a locked-out guesser costs no secret-store read.
-        verdict = self.throttle.check(client_id, address)
-        if verdict is not None:
-            log.warning(
-                "token request throttled: client %s from %s (%s), retry in %d s",
-                _loggable(client_id),
-                address,
-                verdict.reason,
-                verdict.retry_after,
-            )
-            raise OAuthError(
-                429,
-                "slow_down",
-                f"Too many failed attempts from {verdict.reason}; retry after {verdict.retry_after} s.",
-                {"Retry-After": str(verdict.retry_after)},
-            )
-        client = await self._clients.check_secret(client_id, secret) if client_id and secret else None
-        if client is None:
-            failures = self.throttle.failed(client_id, address)
-            # Never the secret: only the client id (quoted when it is not a GUID), the address and a count.
-            log.warning(
-                "token request refused: bad credentials for client %s from %s (%d failures in the window)",
-                _loggable(client_id),
-                address,
-                failures,
-            )
-            if not client_id or not secret:
-                raise _invalid_client(
-                    "Send client_id and client_secret in a Basic Authorization header or the form body."
-                )
-            raise _invalid_client("The client id or secret is wrong, or the client is disabled.")
+        if form.client_assertion is not None or form.client_assertion_type is not None:
+            client = await self._assertion_client(form, authorization, address)
+        else:
+            client = await self._secret_client(form, authorization, address)
         self.throttle.succeeded(client.id, address)
         if not address_allowed(address, client.networks):
             log.warning("token request refused: client %s from %s is outside its networks", client.id, address)
@@ -150,3 +165,56 @@ class TokenEndpoint:
             )
         token, expires_in = await self._tokens.issue(client.id, client.directory, ttl=ttl)
         return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": form.scope or "scim"}
+
+    async def _secret_client(self, form: TokenForm, authorization: str | None, address: str) -> Client:
+        try:
+            basic = _basic(authorization)
+        except OAuthError:
+            self._check_throttle(None, address)  # a malformed header is a failed attempt like a wrong secret
+            self._failed(None, address, "a malformed Basic header")
+            raise
+        posted = (form.client_id, form.client_secret) if form.client_id or form.client_secret else None
+        if basic and posted and basic != posted:
+            raise OAuthError(400, "invalid_request", "The client credentials in the header and the body differ.")
+        client_id, secret = basic or posted or (None, None)
+        self._check_throttle(client_id, address)
+        client = await self._clients.check_secret(client_id, secret) if client_id and secret else None
+        if client is None:
+            self._failed(client_id, address, "bad credentials")
+            if not client_id or not secret:
+                raise _invalid_client(
+                    "Send client_id and client_secret in a Basic Authorization header or the form body."
+                )
+            raise _invalid_client("The client id or secret is wrong, or the client is disabled.")
+        return client
+
+    async def _assertion_client(self, form: TokenForm, authorization: str | None, address: str) -> Client:
+        """RFC 7523 §2.2 client authentication with Entra's signed assertion (workload identity federation)."""
+        if authorization or form.client_secret is not None:
+            # RFC 6749 §2.3: a client uses one authentication method per request.
+            raise OAuthError(400, "invalid_request", "Send either a client_assertion or a client secret, not both.")
+        if form.client_assertion_type != ASSERTION_TYPE:
+            raise OAuthError(400, "invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}.")
+        if not form.client_assertion or not form.client_id:
+            raise OAuthError(
+                400, "invalid_request", "Send client_id (from scimctl client show) and client_assertion together."
+            )
+        self._check_throttle(form.client_id, address)
+        client = await self._clients.client(form.client_id)
+        if client is None or client.disabled or client.federation is None:
+            self._failed(form.client_id, address, "an assertion for no federated client")
+            raise _invalid_client("The client id is unknown, disabled, or not set up for workload identity federation.")
+        try:
+            await self.federation.verify(form.client_assertion, client.federation)
+        except FederationRefused as refused:
+            self._failed(client.id, address, f"an assertion failing its {refused.claim} check")
+            raise _invalid_client(refused.description) from None
+        except KeysUnavailable as exc:
+            log.warning("token request for client %s not checked: %s", client.id, exc)
+            raise OAuthError(
+                503,
+                "temporarily_unavailable",
+                "Entra's signing keys for this tenant cannot be read right now; retry shortly.",
+                {"Retry-After": "30"},
+            ) from None
+        return client

@@ -143,4 +143,3 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
     # RFC 7644 §3.5.1: an empty list or object is the same state as unassigned; store neither, as PATCH does,
     # so `"roles": []` (S1's POST body) is no roles and reads back as absent, not as `roles: []`.
     return {k: v for k, v in data.items() if v not in ([], {})}, members
-

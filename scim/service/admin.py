@@ -11,6 +11,7 @@ from datetime import timedelta
 from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, Registration
 from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, KeyRing, TokenService
 from scim.errors import Conflict
+from scim.model import Federation
 from scim.service.common import new_id, now
 from scim.service.names import broken_rule
 from scim.store.base import Client, Directory, Lookup, NamePolicy, Page, Resource, Role, RoleMode, Store
@@ -183,6 +184,7 @@ class AdminService:
         client_id: str | None = None,
         secret: str | None = None,
         secret_days: int | None = None,
+        federation: Federation | None = None,
     ) -> Registration:
         await self._require_directory(directory)
         await self._tokens.ensure_signing_key()  # a first client on a fresh store can get tokens at once
@@ -190,7 +192,7 @@ class AdminService:
         lifetime = SECRET_LIFETIME if secret_days is None else (timedelta(days=secret_days) if secret_days else None)
         try:
             return await self._clients.register(
-                directory, networks, client_id=client_id, secret=secret, secret_lifetime=lifetime
+                directory, networks, client_id=client_id, secret=secret, secret_lifetime=lifetime, federation=federation
             )
         except ValueError as exc:
             raise AdminError(str(exc)) from None

@@ -8,12 +8,14 @@ read of the group, unless this process has seen that version. Key layout and lim
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from scim.errors import InvalidValue
+from scim.model import Federation
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of
 from scim.store._groups import TableGroups, delete_with_index, index_creates, index_moves
@@ -263,6 +265,7 @@ class TableStore(TableGroups):
             networks=list(json.loads(str(entity["Networks"]))),
             disabled=bool(entity["Disabled"]),
             created=str(entity.get("Created", "")),
+            federation=Federation(**json.loads(str(entity["Federation"]))) if entity.get("Federation") else None,
         )
 
     async def get_client(self, client_id: str) -> Client | None:
@@ -276,6 +279,8 @@ class TableStore(TableGroups):
         """Insert or replace a client (its secret lives in the secret store, never here)."""
         entity = {"PartitionKey": "client", "RowKey": self._admin_key(client.id, "client id"), "Id": client.id}
         entity |= {"Directory": client.directory, "Networks": json.dumps(client.networks)}
+        if client.federation is not None:
+            entity["Federation"] = json.dumps(dataclasses.asdict(client.federation))
         await self._io.upsert("admin", entity | {"Disabled": client.disabled, "Created": client.created})
 
     async def delete_client(self, client_id: str) -> bool:
