@@ -9,6 +9,7 @@ from typing import Any
 
 from scim.app import App
 from scim.auth.clients import CLIENT_CACHE_SECONDS
+from scim.auth.federation import make_federation
 from scim.auth.tokens import DEFAULT_TTL
 from scim.cli._common import Subparsers, duration, leaf, stamp
 from scim.service.admin import AdminError, AdminService
@@ -21,16 +22,41 @@ def _client(c: Client) -> dict[str, Any]:
     return {"client_id": c.id, "directory": c.directory, "networks": c.networks, "disabled": c.disabled}
 
 
-async def _client_create(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    registration = await admin.create_client(args.directory, args.networks, secret_days=args.secret_days)
-    print("scimctl: the client secret is shown once; store it now (Entra: Client Secret).", file=sys.stderr)
+def _federation(app: App, c: Client) -> dict[str, Any]:
+    """The values a federated client's assertion must carry, as the token endpoint checks them."""
+    if c.federation is None:
+        return {}
+    verifier = app.token_endpoint.federation
     return {
-        **_client(registration.client),
-        "client_secret": registration.secret,
-        "secret_expires": stamp(registration.secret_expires),
-        "base_url": app.settings.base_url,
-        "token_url": app.settings.token_url,
+        "federated_tenant": c.federation.tenant,
+        "federated_issuer": verifier.issuer(c.federation),
+        "federated_audience": c.federation.audience,
+        "federated_subject": c.federation.subject,
+        "federated_jwks_url": verifier.jwks_url(c.federation),
     }
+
+
+async def _client_create(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    federation = None
+    if args.federated_tenant is not None:
+        try:
+            federation = make_federation(
+                args.federated_tenant, args.federated_audience, args.federated_subject, args.federated_issuer
+            )
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+    elif args.federated_audience or args.federated_subject or args.federated_issuer:
+        raise AdminError("--federated-audience, --federated-subject and --federated-issuer need --federated-tenant")
+    registration = await admin.create_client(
+        args.directory, args.networks, secret_days=args.secret_days, federation=federation
+    )
+    out = {**_client(registration.client), **_federation(app, registration.client)}
+    if registration.secret:
+        print("scimctl: the client secret is shown once; store it now (Entra: Client Secret).", file=sys.stderr)
+        out |= {"client_secret": registration.secret, "secret_expires": stamp(registration.secret_expires)}
+    else:
+        print("scimctl: no secret: Entra authenticates with workload identity federation.", file=sys.stderr)
+    return {**out, "base_url": app.settings.base_url, "token_url": app.settings.token_url}
 
 
 async def _client_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
@@ -49,6 +75,7 @@ async def _client_show(app: App, admin: AdminService, args: argparse.Namespace) 
         )
     return {
         **_client(client),
+        **_federation(app, client),
         "created": client.created,
         "secrets": [{"id": s.version, "created": stamp(s.created), "expires": stamp(s.expires_on)} for s in secrets],
         "long_lived_tokens": len(tokens),
@@ -142,6 +169,11 @@ def register(sub: Subparsers) -> None:
     create.add_argument("--directory", required=True)
     create.add_argument("--networks", nargs="+", default=["any"], help="allowed source CIDRs (IPv4/IPv6), or 'any'")
     create.add_argument("--secret-days", type=int, help="secret lifetime in days (default 730; 0 = never expires)")
+    fed = "workload identity federation (docs/security.md §2.1): "
+    create.add_argument("--federated-tenant", help=fed + "the Entra tenant id; the client gets no secret")
+    create.add_argument("--federated-audience", help=fed + "Audience (aud) from Entra's Connectivity page")
+    create.add_argument("--federated-subject", help=fed + "Subject (sub) from Entra's Connectivity page")
+    create.add_argument("--federated-issuer", help=fed + "Issuer (iss); default SCIM_ENTRA_ISSUER_TEMPLATE")
     leaf(client, "list", _client_list, "list clients")
     by_id = {
         "show": (_client_show, "show a client, its secret versions and long-lived token count"),
