@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--client-secret", help=f"default: ${SECRET_ENV}, else a prompt")
     doctor.add_argument("--token-url", help="default: /oauth2/token beside the Base URL")
     doctor.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP call")
+    doctor.add_argument(
+        "--federated", action="store_true", help="check workload identity federation instead (no secret needed)"
+    )
+    doctor.add_argument("--federated-tenant", help="with --federated: the client's Entra tenant id")
+    doctor.add_argument("--federated-issuer", help="with --federated: the issuer, if the client has its own")
 
     check = leaf(sub, "check", _check, "verify a directory's index entities and memberships")
     check.add_argument("--directory", required=True)
@@ -74,15 +79,28 @@ def _normalise(argv: list[str]) -> list[str]:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from scim.cli.doctor import as_rows, run_doctor
+    from scim.cli.doctor import as_rows, run_doctor, run_federated_doctor
 
-    secret = args.client_secret or os.environ.get(SECRET_ENV)
-    if not secret:
-        if not sys.stdin.isatty():
-            print(f"scimctl: give --client-secret or set {SECRET_ENV}", file=sys.stderr)
+    if args.federated:
+        if not args.federated_tenant:
+            print("scimctl: doctor --federated needs --federated-tenant", file=sys.stderr)
             return 2
-        secret = getpass.getpass("client secret: ")
-    checks = run_doctor(args.base_url, args.client_id, secret, token_url=args.token_url, timeout=args.timeout)
+        checks = run_federated_doctor(
+            args.base_url,
+            args.client_id,
+            args.federated_tenant,
+            issuer=args.federated_issuer,
+            token_url=args.token_url,
+            timeout=args.timeout,
+        )
+    else:
+        secret = args.client_secret or os.environ.get(SECRET_ENV)
+        if not secret:
+            if not sys.stdin.isatty():
+                print(f"scimctl: give --client-secret or set {SECRET_ENV}", file=sys.stderr)
+                return 2
+            secret = getpass.getpass("client secret: ")
+        checks = run_doctor(args.base_url, args.client_id, secret, token_url=args.token_url, timeout=args.timeout)
     if args.json:
         emit(as_rows(checks), True)
     else:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import socket
 import ssl
 import urllib.error
@@ -16,6 +18,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
@@ -180,6 +185,101 @@ class Doctor:
                 checks.append(Check(name, False, str(exc)))
                 break  # later steps need the earlier ones (a token, a working Base URL)
         return checks
+
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+class FederatedDoctor(Doctor):
+    """`doctor --federated`: the tenant's keys and issuer as Entra publishes them, and the token endpoint's view.
+
+    Only Entra can sign the real assertion, so the last step sends a probe that must be refused for its form,
+    which shows the endpoint knows the client as federated; Test Connection in Entra then sends the real one."""
+
+    def __init__(self, base_url: str, client_id: str, tenant: str, *, issuer: str, jwks_url: str, **http: Any) -> None:
+        super().__init__(base_url, client_id, "", **http)
+        self.tenant = tenant
+        self.issuer = issuer
+        self.jwks_url = jwks_url
+
+    def _get(self, url: str, what: str) -> Any:
+        reply = self._call("GET", url, headers={"Accept": "application/json"})
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            raise Failed(f"{what} {url} answered HTTP {reply.status}, not a JSON document; check the tenant id.")
+        return reply.body
+
+    def jwks(self) -> str:
+        doc = self._get(self.jwks_url, "the JWKS URL")
+        keys = [k for k in doc.get("keys") or [] if isinstance(k, dict) and k.get("kty") == "RSA" and k.get("kid")]
+        if not keys:
+            raise Failed(
+                f"{self.jwks_url} publishes no RSA signing key with a kid; the token endpoint could not verify."
+            )
+        return f"{len(keys)} RSA signing keys at {self.jwks_url}"
+
+    def discovery(self) -> str:
+        url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        doc = self._get(url, "the tenant's OpenID configuration")
+        # Microsoft's documents write the tenant as {tenantid} in the common endpoint's issuer.
+        published = str(doc.get("issuer", "")).replace("{tenantid}", self.tenant)
+        if published != self.issuer:
+            raise Failed(
+                f"the tenant publishes issuer {published!r}, not {self.issuer!r}; create the client with "
+                f"--federated-issuer {published} (or set SCIM_ENTRA_ISSUER_TEMPLATE)."
+            )
+        return f"the tenant's discovery document names the expected issuer {self.issuer}"
+
+    def assertion_probe(self) -> str:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": "scimctl-doctor-probe",
+            "scope": "scim",
+        }
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        reply = self._call("POST", self.token_url, body=urlencode(form).encode(), headers=headers)
+        said = str(reply.body.get("error_description", "")) if isinstance(reply.body, dict) else ""
+        if reply.status == 401 and "well-formed" in said:
+            return (
+                f"{self.token_url} knows client {self._client_id} as federated and refused the probe's "
+                "malformed assertion; press Test Connection in Entra to send a real one"
+            )
+        if reply.status == 401 and "workload identity" in said:
+            raise Failed(
+                f"client {self._client_id} is unknown, disabled or not federated; create it with "
+                "`scimctl client create --directory D --federated-tenant ...`."
+            )
+        if reply.status == 400:
+            raise Failed(f"the token endpoint does not accept client assertions: {said or 'HTTP 400'}")
+        raise Failed(explain_status(reply.status, self.token_url, reply.body, reply.headers))
+
+    def run(self) -> list[Check]:
+        checks: list[Check] = []
+        for name, step in [("jwks", self.jwks), ("issuer", self.discovery), ("token endpoint", self.assertion_probe)]:
+            try:
+                checks.append(Check(name, True, step()))
+            except Failed as exc:  # the steps are independent: report every one
+                checks.append(Check(name, False, str(exc)))
+        return checks
+
+
+def run_federated_doctor(
+    base_url: str, client_id: str, tenant: str, *, issuer: str | None, token_url: str | None, timeout: float
+) -> list[Check]:
+    """The federation checks for a client of ``tenant``, with the same URL templates as the service."""
+    tenant = tenant.strip().lower()
+    if not _GUID.fullmatch(tenant):
+        return [Check("tenant", False, f"{tenant!r} is not a tenant id (a GUID, Entra's Directory (tenant) ID)")]
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        return [Check("base url", False, f"{base_url!r} is not an http(s) URL")]
+    jwks = (os.environ.get("SCIM_ENTRA_JWKS_URL_TEMPLATE") or ENTRA_JWKS_URL_TEMPLATE).replace("{tenant}", tenant)
+    expected = issuer or (os.environ.get("SCIM_ENTRA_ISSUER_TEMPLATE") or ENTRA_ISSUER_TEMPLATE)
+    issuer_url = expected.replace("{tenant}", tenant)
+    doctor = FederatedDoctor(
+        base_url, client_id, tenant, issuer=issuer_url, jwks_url=jwks, token_url=token_url, timeout=timeout
+    )
+    return doctor.run()
 
 
 def _json(raw: bytes) -> Any:

@@ -15,6 +15,7 @@ import pytest
 
 from scim.app import App
 from scim.auth.federation import ASSERTION_TYPE, REFETCH_SECONDS, FederationVerifier, JwksCache, make_federation
+from scim.config import SettingsError, load_settings
 from scim.service.admin import AdminService
 from tests.auth.helpers import FORM, b64
 from tests.auth.jwks import AUDIENCE, SUBJECT, TENANT, EntraDouble, Signer, claims
@@ -253,3 +254,15 @@ def test_audience_forms_and_validation() -> None:
             make_federation(*bad)
     with pytest.raises(ValueError, match="https"):
         make_federation(TENANT, AUDIENCE, SUBJECT, "http://evil.example/v2.0")
+
+
+def test_url_template_settings() -> None:
+    defaults = load_settings({})
+    assert defaults.entra_jwks_url_template == "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
+    assert defaults.entra_issuer_template == "https://login.microsoftonline.com/{tenant}/v2.0"
+    sovereign = load_settings({"SCIM_ENTRA_ISSUER_TEMPLATE": "https://login.microsoftonline.us/{tenant}/v2.0"})
+    assert sovereign.entra_issuer_template == "https://login.microsoftonline.us/{tenant}/v2.0"
+    with pytest.raises(SettingsError, match="SCIM_ENTRA_JWKS_URL_TEMPLATE must contain"):
+        load_settings({"SCIM_ENTRA_JWKS_URL_TEMPLATE": "https://login.example/keys"})
+    with pytest.raises(SettingsError, match="https"):
+        load_settings({"SCIM_ENTRA_ISSUER_TEMPLATE": "http://login.example/{tenant}/v2.0"})

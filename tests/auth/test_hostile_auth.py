@@ -74,7 +74,9 @@ async def test_unknown_kid_and_bad_signature_answer_alike(app: App) -> None:
 
 
 @pytest.mark.usefixtures("app")
-@pytest.mark.parametrize("padded", [f" {CLIENT_SECRET}", f"{CLIENT_SECRET} ", f"{CLIENT_SECRET}\t", f"\n{CLIENT_SECRET}"])
+@pytest.mark.parametrize(
+    "padded", [f" {CLIENT_SECRET}", f"{CLIENT_SECRET} ", f"{CLIENT_SECRET}\t", f"\n{CLIENT_SECRET}"]
+)
 async def test_a_form_secret_is_compared_as_sent(padded: str) -> None:
     reply = await token_request(Client(None), CLIENT_ID, padded)
     assert reply.status == 401, reply.body
@@ -146,4 +148,4 @@ async def test_the_cache_is_bounded() -> None:
     issued = [(await service.issue(CLIENT_ID, "dev", ttl=3600))[0] for _ in range(5)]
     for token in issued + issued:
         assert (await service.verify(token)).directory == "dev"
-    assert len(service._verified) == 3  # noqa: SLF001 - the bound is the behaviour under test
+    assert len(service._verified) == 3

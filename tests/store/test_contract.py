@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from scim.errors import Conflict, VersionMismatch
+from scim.model import Federation
 from scim.store.base import Client, Directory, Lookup, MemberChange, Resource, Role, Store
 from scim.store.check import check_directory
 from scim.store.memory import MemoryStore
@@ -391,6 +392,14 @@ async def test_clients(store: Store) -> None:
     assert await store.delete_client("c1") is True
     assert await store.delete_client("c1") is False
     assert await store.get_client("c1") is None
+
+
+async def test_federated_clients_keep_their_federation(store: Store) -> None:
+    federation = Federation("72f988bf-86f1-41af-91ab-2d7cd011db47", "api://app", "object-id", "https://issuer.example")
+    await store.put_client(Client("c3", "d1", federation=federation))
+    got = await store.get_client("c3")
+    assert got is not None and got.federation == federation
+    assert [c.federation for c in await store.list_clients()] == [federation]
 
 
 async def test_check_on_memory_reports_members_that_are_not_users() -> None:
