@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -266,3 +267,13 @@ def test_url_template_settings() -> None:
         load_settings({"SCIM_ENTRA_JWKS_URL_TEMPLATE": "https://login.example/keys"})
     with pytest.raises(SettingsError, match="https"):
         load_settings({"SCIM_ENTRA_ISSUER_TEMPLATE": "http://login.example/{tenant}/v2.0"})
+
+
+async def test_no_assertion_reaches_a_log_line(fed: Federated, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    good, bad = fed.assertion(), fed.assertion(sub="someone-else")
+    assert (await fed.exchange(good)).status == 200
+    assert (await fed.exchange(bad)).status == 401
+    assert "sub check" in caplog.text  # the refusal is logged, by the claim that failed
+    for part in good.split(".") + bad.split("."):
+        assert part not in caplog.text
