@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from scim.app import App, build_app
-from scim.cli import access, catalog
-from scim.cli._common import emit, json_flag, leaf
+from scim.cli import access, catalog, entra
+from scim.cli._common import Outcome, emit, json_flag, leaf
 from scim.config import Settings, SettingsError, load_settings
 from scim.errors import StoreUnavailable
 from scim.service.admin import AdminError, AdminService
@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     catalog.register(sub)
     access.register(sub)
+    entra.register(sub)
 
     doctor = sub.add_parser("doctor", help="check a deployment as Entra would", parents=[json_flag()])
     doctor.add_argument("--base-url", required=True, help="the SCIM Base URL (Entra's Tenant URL), .../scim/v2")
@@ -147,8 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"scimctl: {exc} Check that {where} is running and reachable (locally: is `make run` up?).", file=sys.stderr
         )
         return 1
+    code = 0
+    if isinstance(result, Outcome):
+        result, code = result.result, result.code
     emit(result, args.json)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

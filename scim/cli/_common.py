@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,14 @@ Subparsers = Any  # argparse's _SubParsersAction is private; its add_parser is a
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A command's result with its exit code, for a command that prints its findings and still fails (1)."""
+
+    result: Any
+    code: int
 
 
 def json_flag() -> argparse.ArgumentParser:

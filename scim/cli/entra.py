@@ -1,0 +1,303 @@
+"""scimctl entra setup|check|status|provision: the Entra side of provisioning, through Microsoft Graph.
+
+Graph and msal load inside the commands (scim.entra), never when scimctl or the function app is imported.
+Graph calls are blocking; they run in a worker thread while the store stays on the event loop, and the
+credentials step hops back to the loop to issue a token or a client secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from scim.app import App
+from scim.cli._common import Outcome, Subparsers, leaf
+from scim.model import Directory
+from scim.service.admin import AdminError, AdminService
+
+# Tests replace this to count the waits of Graph retries without waiting.
+sleep: Callable[[float], None] = time.sleep
+T = TypeVar("T")
+
+FLOWS = ("interactive", "device-code", "secret", "certificate")
+# Delegated permissions per command, least privilege (Graph permission tables; docs/deploy.md lists them).
+SCOPES = {
+    "setup": ["Application.ReadWrite.All", "Synchronization.ReadWrite.All"],
+    "check": ["Application.Read.All"],
+    "status": ["Synchronization.Read.All", "AuditLog.Read.All"],
+    "provision": ["Synchronization.ReadWrite.All", "User.ReadBasic.All", "GroupMember.Read.All"],
+}
+
+
+def _tell(text: str) -> None:
+    print(f"scimctl: {text}", file=sys.stderr, flush=True)
+
+
+def _graph(args: argparse.Namespace, command: str) -> Any:
+    """A Graph client signed in as the flags and environment say (tenant, flow, client, cache)."""
+    import requests
+
+    from scim.entra.auth import DEFAULT_PUBLIC_CLIENT, SECRET_ENV, Flow, SignIn, TokenSource, default_cache_path
+    from scim.entra.graph import GRAPH, Graph
+
+    tenant = args.tenant or os.environ.get("AZURE_TENANT_ID", "")
+    if not tenant:
+        raise AdminError("Give --tenant (the Entra tenant id or domain) or set AZURE_TENANT_ID.")
+    certificate = args.certificate or os.environ.get("SCIM_ENTRA_CERTIFICATE")
+    flow: Flow = args.auth or (
+        "secret" if os.environ.get(SECRET_ENV) else "certificate" if certificate else "interactive"
+    )
+    client_id = args.client_id or os.environ.get("SCIM_ENTRA_CLIENT_ID", "")
+    if flow in ("secret", "certificate") and not client_id:
+        raise AdminError(f"--auth {flow} needs the app registration's --client-id (or SCIM_ENTRA_CLIENT_ID).")
+    graph_url = os.environ.get("SCIM_ENTRA_GRAPH_URL", GRAPH).rstrip("/")
+    sign_in = SignIn(
+        tenant=tenant,
+        flow=flow,
+        client_id=client_id or DEFAULT_PUBLIC_CLIENT,
+        secret=os.environ.get(SECRET_ENV, ""),
+        certificate=Path(certificate) if certificate else None,
+        cache_path=default_cache_path(),
+        authority_host=os.environ.get("SCIM_ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com"),
+        graph=graph_url,
+    )
+    session = requests.Session()
+    scopes = [f"{graph_url}/{scope}" for scope in SCOPES[command]]
+    return Graph(TokenSource(sign_in, scopes, session, tell=_tell), session, base=graph_url, sleep=sleep, notify=_tell)
+
+
+async def _off_loop(work: Callable[[], T]) -> T:
+    """Run blocking Graph work in a thread; its failures become the CLI's refusals (exit 1, plain words)."""
+    from scim.entra.auth import SignInError
+    from scim.entra.graph import GraphError
+
+    try:
+        return await asyncio.to_thread(work)
+    except (GraphError, SignInError, ValueError) as exc:
+        raise AdminError(str(exc)) from None
+
+
+async def _directory(app: App, directory: str) -> Directory:
+    found = await app.store.get_directory(directory)
+    if found is None:
+        raise AdminError(f"Directory {directory!r} does not exist; create it with `scimctl directory create`.")
+    return found
+
+
+def _app_name(args: argparse.Namespace) -> str:
+    from scim.entra.lookup import default_app_name
+
+    if args.app_name:
+        return str(args.app_name)
+    if not args.directory:
+        raise AdminError("Give --directory (the app is then named 'SCIM <directory>') or --app-name.")
+    return default_app_name(args.directory)
+
+
+# setup --------------------------------------------------------------------------------------------
+async def _entra_client(admin: AdminService, directory: str, sp_id: str, networks: list[str]) -> str | None:
+    """The client Entra's app uses: its id is the service principal's id, so a re-run finds it.
+
+    Returns the new client's secret when it was created now, else None.
+    """
+    try:
+        client = await admin.client(sp_id)
+    except AdminError:
+        registration = await admin.create_client(directory, networks, client_id=sp_id)
+        _tell(f"created client {sp_id} in {directory!r} for Entra (networks: {' '.join(networks)})")
+        return registration.secret
+    if client.directory != directory:
+        raise AdminError(f"Client {sp_id} belongs to directory {client.directory!r}, not {directory!r}.")
+    return None
+
+
+async def _issue(app: App, admin: AdminService, directory: str, sp_id: str, args: argparse.Namespace) -> Any:
+    from scim.entra.setup import Issued
+
+    loop = asyncio.get_running_loop()
+    secret = await _entra_client(admin, directory, sp_id, args.networks)
+    base = [{"key": "BaseAddress", "value": app.settings.base_url}]
+    if args.mode == "oauth":
+        if secret is None:  # the saved secret failed Test Connection: replace it, the old one stops now
+            secret = (await admin.rotate_secret(sp_id, expire_old_in_days=0)).secret
+        keys = [
+            {"key": "AuthenticationType", "value": "OAuth2ClientCredentialsGrant"},
+            *base,
+            {"key": "Oauth2ClientId", "value": sp_id},
+            {"key": "Oauth2ClientSecret", "value": secret},
+            {"key": "Oauth2TokenExchangeUri", "value": app.settings.token_url},
+        ]
+        return Issued(keys, lambda: None)
+    issued = await admin.issue_token(sp_id, long_lived=True)
+
+    async def retire() -> None:  # only the token just saved in Entra stays valid
+        for version in await admin.keys.long_lived(sp_id):
+            if version.version != issued.token_id:
+                await admin.revoke_token(sp_id, version.version)
+
+    keys = [*base, {"key": "SecretToken", "value": issued.token}]
+    return Issued(keys, lambda: asyncio.run_coroutine_threadsafe(retire(), loop).result())
+
+
+async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    from scim.entra.setup import Desired, run_setup
+
+    directory = await _directory(app, args.directory)
+    if not app.settings.base_url.startswith("https://"):
+        raise AdminError(
+            f"Entra calls only HTTPS endpoints, and the Base URL is {app.settings.base_url}: set "
+            "SCIM_PUBLIC_BASE_URL to the deployment's https:// address (`azd env get-values` shows it)."
+        )
+    roles = [(r.value, r.display_name) for r in await admin.list_roles(directory.id)]
+    want = Desired(_app_name(args), roles, directory.role_mode, args.role_attribute, args.mode, args.start)
+    loop = asyncio.get_running_loop()
+
+    def credentials(sp_id: str) -> Any:
+        return asyncio.run_coroutine_threadsafe(_issue(app, admin, directory.id, sp_id, args), loop).result()
+
+    graph = _graph(args, "setup")
+    report = await _off_loop(lambda: run_setup(graph, want, credentials, dry_run=args.dry_run))
+    code = 1 if report.test_connection == "failed" else 0
+    if args.json:
+        return Outcome(report.as_dict(), code)
+    lines = [
+        f"[{'plan' if not s.done else 'changed' if s.change != 'none' else 'ok'}] {s.step}: {s.detail}"
+        for s in report.steps
+    ]
+    if report.test_connection == "passed":
+        lines.append("Test Connection: passed")
+    elif report.test_connection == "failed":
+        lines.append(f"Test Connection: FAILED: {report.test_connection_detail}")
+    if args.dry_run:
+        lines.append("Dry run: nothing was changed." if report.changed else "Dry run: nothing would change.")
+    elif not report.changed:
+        lines.append(f"Nothing changed: {report.app_name!r} already matches directory {directory.id!r}.")
+    return Outcome(lines, code)
+
+
+# check --------------------------------------------------------------------------------------------
+async def _check(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    from scim.entra.check import assigned_names, judge
+    from scim.entra.lookup import require_service_principal
+
+    directory = await _directory(app, args.directory)
+    role_catalog = [r.value for r in await admin.list_roles(directory.id)]
+    group_catalog = [str(g.data.get("displayName")) for g in await admin.list_groups(directory.id)]
+    name, graph = _app_name(args), _graph(args, "check")
+
+    def fetch() -> tuple[dict[str, int], dict[str, int]]:
+        sp = require_service_principal(graph, name)
+        return assigned_names(graph.list(f"/servicePrincipals/{sp['id']}/appRoleAssignedTo"), sp.get("appRoles") or [])
+
+    groups, roles = await _off_loop(fetch)
+    policy, d = directory.name_policy, directory.id
+    findings = [
+        judge("group", n, group_catalog, policy=policy, directory=d, assigned=count)
+        for n, count in sorted(groups.items())
+    ]
+    findings += [
+        judge("role", n, role_catalog, policy=policy, directory=d, assigned=count) for n, count in sorted(roles.items())
+    ]
+    refused = [f for f in findings if f.verdict == "refused"]
+    code = 1 if refused else 0
+    if args.json:
+        return Outcome({"application": name, "policy": policy, "refused": len(refused),
+                        "names": [f.as_dict() for f in findings]}, code)  # fmt: skip
+    lines = []
+    for f in findings:
+        label = "REFUSED" if f.verdict == "refused" else f.verdict
+        why = f" ({f.problem})" if f.problem else ""
+        lines.append(
+            f"[{label}] {f.kind} {f.name!r}{why}, {f.assigned} assignment(s)" + (f": {f.fix}" if f.fix else "")
+        )
+    if refused:
+        lines.append(f"{len(refused)} of {len(findings)} names will be refused; fix them before provisioning.")
+    else:
+        lines.append(f"All {len(findings)} names Entra will send match directory {d!r} ({policy} policy).")
+    return Outcome(lines, code)
+
+
+# status and provision -----------------------------------------------------------------------------
+async def _status(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    from scim.entra.lookup import require_job, require_service_principal
+    from scim.entra.status import human, job_status
+
+    name, graph = _app_name(args), _graph(args, "status")
+
+    def fetch() -> dict[str, Any]:
+        sp = require_service_principal(graph, name)
+        return job_status(graph, sp["id"], require_job(graph, sp["id"], name)["id"])
+
+    status = await _off_loop(fetch)
+    code = 1 if status["quarantine"] else 0
+    return Outcome({"application": name, **status} if args.json else human(status, name), code)
+
+
+async def _provision(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    from scim.entra.lookup import find_subject, require_job, require_service_principal
+    from scim.entra.words import on_demand_verdict
+
+    name, graph = _app_name(args), _graph(args, "provision")
+
+    def run() -> tuple[dict[str, Any], Any]:
+        sp = require_service_principal(graph, name)
+        job = require_job(graph, sp["id"], name)
+        jobs = f"/servicePrincipals/{sp['id']}/synchronization/jobs/{job['id']}"
+        rules = (graph.get(f"{jobs}/schema") or {}).get("synchronizationRules") or []
+        if not rules:
+            raise ValueError(f"the provisioning job of {name!r} has no synchronization rule")
+        object_id, kind, label = find_subject(graph, args.subject)
+        body = {
+            "parameters": [{"ruleId": rules[0]["id"], "subjects": [{"objectId": object_id, "objectTypeName": kind}]}]
+        }
+        reply = graph.call("POST", f"{jobs}/provisionOnDemand", body).body or {}
+        return {"object_id": object_id, "type": kind, "name": label}, on_demand_verdict(reply, f"{kind} {label!r}")
+
+    subject, verdict = await _off_loop(run)
+    code = 1 if verdict.failed else 0
+    if args.json:
+        steps = [{k: s.get(k) for k in ("name", "status", "description")} for s in verdict.steps]
+        result = {**subject, "result": verdict.result, "verdict": verdict.words}
+        return Outcome({**result, "error_code": verdict.error_code or None, "steps": steps}, code)
+    return Outcome([verdict.words], code)
+
+
+def _common(parser: argparse.ArgumentParser, *, directory_required: bool) -> None:
+    parser.add_argument("--directory", required=directory_required, help="the SCIM directory this app provisions")
+    parser.add_argument("--app-name", help="the enterprise application's name (default: 'SCIM <directory>')")
+    sign_in = parser.add_argument_group("sign-in to Entra (msal)")
+    sign_in.add_argument("--tenant", help="tenant id or domain (default: $AZURE_TENANT_ID)")
+    sign_in.add_argument(
+        "--auth", choices=FLOWS, help="default: secret when $SCIM_ENTRA_CLIENT_SECRET is set, else interactive"
+    )
+    sign_in.add_argument("--client-id", help="app registration for secret/certificate (default: $SCIM_ENTRA_CLIENT_ID)")
+    sign_in.add_argument(
+        "--certificate", help="PEM with private key and certificate (default: $SCIM_ENTRA_CERTIFICATE)"
+    )
+
+
+def register(sub: Subparsers) -> None:
+    entra = sub.add_parser("entra", help="configure and watch the Entra side (Microsoft Graph)").add_subparsers(
+        dest="action", required=True
+    )
+    setup = leaf(entra, "setup", _setup, "create or update the enterprise app, roles, job and credentials")
+    _common(setup, directory_required=True)
+    setup.add_argument("--mode", choices=["token", "oauth"], default="token", help="Secret Token (default) or OAuth")
+    where = "where roles go: roles (Microsoft's mapping) or entitlements (the senhasegura guide's)"
+    setup.add_argument("--role-attribute", choices=["roles", "entitlements"], default="roles", help=where)
+    setup.add_argument("--networks", nargs="+", default=["any"], help="allowed source CIDRs for a new client")
+    setup.add_argument("--start", action="store_true", help="start the provisioning job when Test Connection passes")
+    setup.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    check = leaf(entra, "check", _check, "list every group and role name Entra will send that will be refused")
+    _common(check, directory_required=True)
+    status = leaf(entra, "status", _status, "job state, quarantine, last run, counts and recent failures")
+    _common(status, directory_required=False)
+    provision = leaf(entra, "provision", _provision, "provision one user or group now and explain the verdict")
+    _common(provision, directory_required=False)
+    provision.add_argument("subject", help="a userPrincipalName, a group name, or an object id")
