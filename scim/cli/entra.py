@@ -72,7 +72,7 @@ def _graph(args: argparse.Namespace, command: str) -> Any:
     return Graph(TokenSource(sign_in, scopes, session, tell=_tell), session, base=graph_url, sleep=sleep, notify=_tell)
 
 
-async def _off_loop(work: Callable[[], T]) -> T:
+async def _off_loop(graph: Any, work: Callable[[], T]) -> T:
     """Run blocking Graph work in a thread; its failures become the CLI's refusals (exit 1, plain words)."""
     from scim.entra.auth import SignInError
     from scim.entra.graph import GraphError
@@ -81,6 +81,8 @@ async def _off_loop(work: Callable[[], T]) -> T:
         return await asyncio.to_thread(work)
     except (GraphError, SignInError, ValueError) as exc:
         raise AdminError(str(exc)) from None
+    finally:
+        graph.close()
 
 
 async def _directory(app: App, directory: str) -> Directory:
@@ -162,7 +164,7 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
         return asyncio.run_coroutine_threadsafe(_issue(app, admin, directory.id, sp_id, args), loop).result()
 
     graph = _graph(args, "setup")
-    report = await _off_loop(lambda: run_setup(graph, want, credentials, dry_run=args.dry_run))
+    report = await _off_loop(graph, lambda: run_setup(graph, want, credentials, dry_run=args.dry_run))
     code = 1 if report.test_connection == "failed" else 0
     if args.json:
         return Outcome(report.as_dict(), code)
@@ -195,7 +197,7 @@ async def _check(app: App, admin: AdminService, args: argparse.Namespace) -> Any
         sp = require_service_principal(graph, name)
         return assigned_names(graph.list(f"/servicePrincipals/{sp['id']}/appRoleAssignedTo"), sp.get("appRoles") or [])
 
-    groups, roles = await _off_loop(fetch)
+    groups, roles = await _off_loop(graph, fetch)
     policy, d = directory.name_policy, directory.id
     findings = [
         judge("group", n, group_catalog, policy=policy, directory=d, assigned=count)
@@ -234,7 +236,7 @@ async def _status(app: App, admin: AdminService, args: argparse.Namespace) -> An
         sp = require_service_principal(graph, name)
         return job_status(graph, sp["id"], require_job(graph, sp["id"], name)["id"])
 
-    status = await _off_loop(fetch)
+    status = await _off_loop(graph, fetch)
     code = 1 if status["quarantine"] else 0
     return Outcome({"application": name, **status} if args.json else human(status, name), code)
 
@@ -259,7 +261,7 @@ async def _provision(app: App, admin: AdminService, args: argparse.Namespace) ->
         reply = graph.call("POST", f"{jobs}/provisionOnDemand", body).body or {}
         return {"object_id": object_id, "type": kind, "name": label}, on_demand_verdict(reply, f"{kind} {label!r}")
 
-    subject, verdict = await _off_loop(run)
+    subject, verdict = await _off_loop(graph, run)
     code = 1 if verdict.failed else 0
     if args.json:
         steps = [{k: s.get(k) for k in ("name", "status", "description")} for s in verdict.steps]

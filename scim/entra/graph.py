@@ -89,6 +89,10 @@ class Graph:
         self._sleep = sleep
         self._notify = notify or (lambda _: None)
 
+    def close(self) -> None:
+        """Close the HTTP session (msal's calls share it)."""
+        self._session.close()
+
     def call(
         self,
         method: str,
@@ -105,6 +109,7 @@ class Graph:
         for attempt in range(MAX_ATTEMPTS + len(eventual_waits)):
             response = self._send(method, url, path, body, params)
             status = response.status_code
+            content = response.content  # read now, so a retried answer's connection goes back to the pool
             if status in THROTTLED and attempt < MAX_ATTEMPTS - 1:
                 wait = retry_after(response.headers.get("Retry-After"), attempt)
                 self._notify(f"Graph answered {status} to {method} {_bare(path)}; retrying in {wait:g} s")
@@ -117,7 +122,7 @@ class Graph:
                 continue
             if status >= 400:
                 raise _error(method, path, response)
-            return Reply(status, response.json() if response.content else None)
+            return Reply(status, response.json() if content else None)
         raise _error(method, path, response)
 
     def get(self, path: str, *, params: dict[str, str] | None = None, eventual: bool = False) -> Any:

@@ -1,0 +1,536 @@
+"""An HTTPS double of Microsoft Graph v1.0 and of the identity platform's token endpoints, for `scimctl entra`.
+
+Real msal and requests talk to it over TLS (a certificate the tests make), so the sign-in flows, the token
+cache, the retries and every Graph call run as they would against Entra. Each shape it serves names the
+Graph or identity-platform reference page it follows. The identity pages are under
+https://learn.microsoft.com/en-us/entra/identity-platform/, the Graph pages under
+https://learn.microsoft.com/en-us/graph/api/ (source: microsoftgraph/microsoft-graph-docs-contrib,
+api-reference/v1.0/api/<page>.md).
+
+It runs its own event loop in a thread, because each scimctl command runs asyncio.run in the test's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import secrets
+import socket
+import ssl
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import jwt
+from aiohttp import web
+from cryptography import x509
+
+NON_GALLERY = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
+PAGE = 2  # small pages, so list calls must follow @odata.nextLink
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    retry_after: str | None
+    times: int
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Job:
+    id: str
+    schema: dict[str, Any]
+    state: str = "Disabled"
+    code: str = "NotConfigured"
+    quarantine: dict[str, Any] | None = None
+    last_execution: dict[str, Any] | None = None
+    counts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def default_schema() -> dict[str, Any]:
+    """The `scim` template's schema, trimmed (synchronization-synchronizationschema-get.md; resources
+    synchronization-synchronizationrule.md, synchronization-objectmapping.md and
+    synchronization-directorydefinition.md)."""
+
+    def attribute(name: str, multivalued: bool = False) -> dict[str, Any]:
+        return {"name": name, "type": "String", "multivalued": multivalued, "anchor": False, "caseExact": False,
+                "mutability": "ReadWrite", "required": False, "apiExpressions": [], "metadata": [],
+                "referencedObjects": [], "defaultValue": None, "flowNullValues": False}  # fmt: skip
+
+    def mapping(source: str, target: str) -> dict[str, Any]:
+        return {"defaultValue": "", "exportMissingReferences": False, "flowBehavior": "FlowWhenChanged",
+                "flowType": "Always", "matchingPriority": 0, "targetAttributeName": target,
+                "source": {"expression": f"[{source}]", "name": source, "parameters": [],
+                           "type": "Attribute"}}  # fmt: skip
+
+    user = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    group = "urn:ietf:params:scim:schemas:core:2.0:Group"
+    return {
+        "id": "scim",
+        "version": "Date:2026-01-01T00:00:00Z",
+        "directories": [
+            {"id": "aad", "name": "Azure Active Directory",
+             "objects": [{"name": "User", "attributes": [attribute("userPrincipalName")]},
+                         {"name": "Group", "attributes": [attribute("displayName")]}]},
+            {"id": "scim", "name": "customappsso",
+             "objects": [{"name": user, "attributes": [attribute("userName"), attribute("active"),
+                                                        attribute('roles[primary eq "True"].value')]},
+                         {"name": group, "attributes": [attribute("displayName")]}]},
+        ],
+        "synchronizationRules": [
+            {"id": "03f7d90d-bf71-41b1-bda6-aaf0ddbee5d8", "name": "USER_OUTBOUND_USER", "editable": True,
+             "sourceDirectoryName": "Azure Active Directory", "targetDirectoryName": "customappsso",
+             "objectMappings": [
+                 {"enabled": True, "name": "Provision Microsoft Entra ID Users", "sourceObjectName": "User",
+                  "targetObjectName": user, "flowTypes": "Add, Update, Delete",
+                  "attributeMappings": [mapping("userPrincipalName", "userName")]},
+                 {"enabled": True, "name": "Provision Microsoft Entra ID Groups", "sourceObjectName": "Group",
+                  "targetObjectName": group, "flowTypes": "Add, Update, Delete",
+                  "attributeMappings": [mapping("displayName", "displayName")]},
+             ]},
+        ],
+    }  # fmt: skip
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    """Graph's error body (https://learn.microsoft.com/en-us/graph/errors)."""
+    body = {"error": {"code": code, "message": message,
+                      "innerError": {"date": "2026-12-02T07:00:00", "request-id": str(uuid.uuid4())}}}  # fmt: skip
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+class GraphDouble:
+    """Graph and the token endpoints on https://127.0.0.1:<port>; the tenant is a path segment as in Entra."""
+
+    def __init__(self, tenant: str = "contoso.onmicrosoft.com") -> None:
+        self.tenant = tenant
+        self.url = ""
+        self.seen: list[Seen] = []
+        self.grants: list[dict[str, str]] = []  # token endpoint requests (no secrets kept)
+        self.confidential: dict[str, str] = {}  # client id -> secret
+        self.certificates: dict[str, x509.Certificate] = {}  # client id -> registered certificate
+        self.sp_lag = 0  # how many 404s a new service principal answers before it is visible
+        self.device_pending = 1  # authorization_pending answers before the device code sign-in completes
+        self.validation_error: tuple[int, str, str] | None = None
+        self.on_demand: dict[str, Any] = {"result": "Success", "details": {}}
+        self.on_demand_steps: list[dict[str, Any]] = []
+        self.on_demand_status: dict[str, Any] = {}
+        self.logs: list[dict[str, Any]] = []
+        self.logs_error: tuple[int, str, str] | None = None
+        self.applications: dict[str, dict[str, Any]] = {}
+        self.service_principals: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, list[Job]] = {}
+        self.secrets: dict[str, dict[str, str]] = {}
+        self.assignments: dict[str, list[dict[str, Any]]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self._faults: deque[Fault] = deque()
+        self._hidden: dict[str, int] = {}
+        self._tokens: set[str] = set()
+        self._codes: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    # Test controls ----------------------------------------------------------------------------
+    def fail(self, method: str, path: str, status: int, *, retry_after: str | None = None, times: int = 1) -> None:
+        """Answer the next ``times`` requests matching ``method`` and the ``path`` regex with ``status``."""
+        self._faults.append(Fault(method, re.compile(path), status, retry_after, times))
+
+    def add_user(self, upn: str, name: str) -> str:
+        oid = str(uuid.uuid4())
+        self.users[oid] = {"id": oid, "displayName": name, "userPrincipalName": upn}
+        return oid
+
+    def add_group(self, name: str) -> str:
+        oid = str(uuid.uuid4())
+        self.groups[oid] = {"id": oid, "displayName": name}
+        return oid
+
+    def assign(self, sp_id: str, principal_id: str, role_value: str | None = None) -> None:
+        """An appRoleAssignment of a user or group (approleassignment resource); None = default access."""
+        sp = self.service_principals[sp_id]
+        role_id = "00000000-0000-0000-0000-000000000000"
+        if role_value is not None:
+            role_id = next(r["id"] for r in self._app_of(sp)["appRoles"] if r.get("value") == role_value)
+        principal = self.users.get(principal_id) or self.groups[principal_id]
+        self.assignments.setdefault(sp_id, []).append({
+            "id": secrets.token_urlsafe(16), "appRoleId": role_id, "createdDateTime": "2026-12-01T10:00:00Z",
+            "principalDisplayName": principal["displayName"], "principalId": principal_id,
+            "principalType": "User" if principal_id in self.users else "Group",
+            "resourceDisplayName": sp["displayName"], "resourceId": sp_id,
+        })  # fmt: skip
+
+    def sp_named(self, name: str) -> dict[str, Any]:
+        return next(sp for sp in self.service_principals.values() if sp["displayName"] == name)
+
+    def job_of(self, sp_id: str) -> Job:
+        return self.jobs[sp_id][0]
+
+    def writes(self) -> list[tuple[str, str]]:
+        """Graph requests that change something (validateCredentials changes nothing)."""
+        reads = ("GET",)
+        return [(s.method, s.path) for s in self.seen if s.method not in reads and "/oauth2/" not in s.path
+                and not s.path.endswith("/validateCredentials")]  # fmt: skip
+
+    def _app_of(self, sp: dict[str, Any]) -> dict[str, Any]:
+        return next(a for a in self.applications.values() if a["appId"] == sp["appId"])
+
+    # Server -----------------------------------------------------------------------------------
+    def start(self, cert: Path, key: Path) -> str:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self._serve(cert, key), self._loop).result(10)
+        return self.url
+
+    async def _serve(self, cert: Path, key: Path) -> str:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        await web.SockSite(self._runner, sock, ssl_context=context).start()
+        return f"https://127.0.0.1:{sock.getsockname()[1]}"
+
+    def stop(self) -> None:
+        if self._loop is None or self._runner is None or self._thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(self._runner), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    @staticmethod
+    async def _shutdown(runner: web.AppRunner) -> None:
+        server = runner.server
+        for connection in list(server.connections if server else []):
+            if connection.transport is not None:  # keep-alive TLS connections: no close_notify wait
+                connection.transport.abort()
+        await runner.cleanup()
+        await asyncio.sleep(0.05)  # let the closed connections' transports finish closing before the loop stops
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        text = await request.text()
+        query = dict(request.query)
+        if request.content_type == "application/x-www-form-urlencoded":
+            form = {k: v[0] for k, v in parse_qs(text).items()}
+            self.seen.append(Seen(request.method, path, query, {k: v for k, v in form.items() if k == "grant_type"}))
+            return self._identity(request, path, form)
+        body = json.loads(text) if text else None
+        self.seen.append(Seen(request.method, path, query, body))
+        if path.startswith(f"/{self.tenant}/"):
+            return self._identity(request, path, {})
+        for fault in list(self._faults):
+            if fault.method == request.method and fault.path.search(path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
+                return _error(fault.status, "TooManyRequests" if fault.status == 429 else "ServiceUnavailable",
+                              "Throttled by the double.", headers)  # fmt: skip
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self._tokens:
+            return _error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
+        if not path.startswith("/v1.0/"):
+            return _error(400, "BadRequest", f"Only v1.0 is served here, not {path}.")
+        return self._graph(request.method, path[len("/v1.0") :], query, body)
+
+    # Identity platform ------------------------------------------------------------------------
+    def _identity(self, request: web.Request, path: str, form: dict[str, str]) -> web.Response:
+        base = f"{self.url}/{self.tenant}"
+        if path == f"/{self.tenant}/v2.0/.well-known/openid-configuration":
+            # v2-protocols-oidc "Find your app's OpenID configuration document URI"
+            return web.json_response({
+                "issuer": f"{base}/v2.0", "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                "jwks_uri": f"{base}/discovery/v2.0/keys", "response_types_supported": ["code"],
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+            })  # fmt: skip
+        if path == f"/{self.tenant}/oauth2/v2.0/authorize":
+            # v2-oauth2-auth-code-flow "Successful response": a redirect to redirect_uri with code and state.
+            code = secrets.token_urlsafe(16)
+            self._codes[code] = request.query.get("client_id", "")
+            target = request.query["redirect_uri"] + "?" + urlencode({"code": code, "state": request.query["state"]})
+            raise web.HTTPFound(target)
+        if path == f"/{self.tenant}/oauth2/v2.0/devicecode":
+            # v2-oauth2-device-code "Device authorization response"
+            return web.json_response({
+                "device_code": secrets.token_urlsafe(24), "user_code": "GRAPHDBL", "interval": 0, "expires_in": 900,
+                "verification_uri": "https://microsoft.com/devicelogin",
+                "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin "
+                           "and enter the code GRAPHDBL to authenticate.",
+            })  # fmt: skip
+        if path == f"/{self.tenant}/oauth2/v2.0/token":
+            return self._token(form, f"{base}/oauth2/v2.0/token")
+        return web.json_response({"error": "invalid_request", "error_description": f"AADSTS900561: {path}"}, status=400)
+
+    def _token(self, form: dict[str, str], endpoint: str) -> web.Response:
+        grant = form.get("grant_type", "")
+        client = form.get("client_id", "")
+        self.grants.append({"grant_type": grant, "client_id": client, "scope": form.get("scope", "")})
+        if grant == "client_credentials":
+            if not self._client_ok(client, form, endpoint):
+                # v2-oauth2-client-creds-grant-flow "Error response"
+                return web.json_response({"error": "invalid_client", "error_codes": [7000215],
+                                          "error_description": "AADSTS7000215: Invalid client secret provided."},
+                                         status=401)  # fmt: skip
+            token = self._issue()
+            # v2-oauth2-client-creds-grant-flow "Successful response"
+            return web.json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                                      "access_token": token})  # fmt: skip
+        if grant == "urn:ietf:params:oauth:grant-type:device_code" and self.device_pending > 0:
+            self.device_pending -= 1
+            # v2-oauth2-device-code "Expected errors": authorization_pending while the user signs in.
+            return web.json_response({"error": "authorization_pending", "error_codes": [70016],
+                                      "error_description": "AADSTS70016: Pending end-user authorization."},
+                                     status=400)  # fmt: skip
+        if grant in ("urn:ietf:params:oauth:grant-type:device_code", "authorization_code", "refresh_token"):
+            # v2-oauth2-device-code / v2-oauth2-auth-code-flow "Successful response", with msal's client_info.
+            claims = {"aud": client, "iss": f"{self.url}/{self.tenant}/v2.0", "tid": "tenant-guid",
+                      "oid": "admin-oid", "preferred_username": "admin@contoso.onmicrosoft.com", "name": "Admin",
+                      "sub": "admin-sub", "iat": 1, "exp": 4102444800}  # fmt: skip
+            return web.json_response({
+                "token_type": "Bearer", "scope": form.get("scope", ""), "expires_in": 3599, "ext_expires_in": 3599,
+                "access_token": self._issue(), "refresh_token": secrets.token_urlsafe(32),
+                "id_token": jwt.encode(claims, "double-not-validated-by-msal", algorithm="HS256"),
+                "client_info": _b64({"uid": "admin-oid", "utid": "tenant-guid"}),
+            })  # fmt: skip
+        return web.json_response({"error": "unsupported_grant_type", "error_description": grant}, status=400)
+
+    def _client_ok(self, client: str, form: dict[str, str], endpoint: str) -> bool:
+        if "client_secret" in form:
+            return self.confidential.get(client) == form["client_secret"]
+        cert = self.certificates.get(client)
+        if cert is None or "client_assertion" not in form:
+            return False
+        # A certificate credential is a JWT signed with the key (certificate-credentials page): check it.
+        try:
+            claims = jwt.decode(form["client_assertion"], cert.public_key(), algorithms=["PS256", "RS256"],  # type: ignore[arg-type]
+                                audience=endpoint)  # fmt: skip
+        except jwt.PyJWTError:
+            return False
+        return bool(claims.get("iss") == client and claims.get("sub") == client)
+
+    def _issue(self) -> str:
+        token = secrets.token_urlsafe(32)
+        self._tokens.add(token)
+        return token
+
+    # Graph ------------------------------------------------------------------------------------
+    def _graph(self, method: str, path: str, query: dict[str, str], body: Any) -> web.Response:
+        parts = path.strip("/").split("/")
+        if method == "POST" and path == f"/applicationTemplates/{NON_GALLERY}/instantiate":
+            return self._instantiate(body)
+        if parts[0] == "servicePrincipals":
+            return self._service_principals(method, parts[1:], query, body)
+        if parts[0] == "applications":
+            return self._applications(method, parts[1:], query, body)
+        if path == "/auditLogs/provisioning" and method == "GET":
+            return self._provisioning_logs(query)
+        if parts[0] in ("users", "groups") and method == "GET":
+            return self._directory_object(parts, query)
+        return _error(400, "BadRequest", f"Unsupported {method} {path}")
+
+    def _page(self, items: list[dict[str, Any]], query: dict[str, str], path: str) -> web.Response:
+        """A collection page; beyond PAGE items, @odata.nextLink carries $skiptoken (Graph's paging page)."""
+        start = int(query.get("$skiptoken", "0"))
+        body: dict[str, Any] = {"@odata.context": f"{self.url}/v1.0/$metadata#{path.strip('/')}",
+                                "value": items[start : start + PAGE]}  # fmt: skip
+        if start + PAGE < len(items):
+            rest = {k: v for k, v in query.items() if k != "$skiptoken"} | {"$skiptoken": str(start + PAGE)}
+            body["@odata.nextLink"] = f"{self.url}/v1.0{path}?{urlencode(rest)}"
+        return web.json_response(body)
+
+    @staticmethod
+    def _eq(query: dict[str, str], name: str) -> str | None:
+        match = re.fullmatch(rf"{name} eq '((?:[^']|'')*)'", query.get("$filter", ""))
+        return match.group(1).replace("''", "'") if match else None
+
+    def _instantiate(self, body: dict[str, Any]) -> web.Response:
+        """applicationtemplate-instantiate.md: 201 with the application and its service principal."""
+        app_id, app_oid, sp_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+        # The template's roles: User (value null) and msiam_access (application-proxy-configure-api.md).
+        roles = [
+            {"allowedMemberTypes": ["User"], "description": "User", "displayName": "User",
+             "id": "18d14569-c3bd-439b-9a66-3a2aee01d14f", "isEnabled": True, "origin": "Application", "value": None},
+            {"allowedMemberTypes": ["User"], "description": "msiam_access", "displayName": "msiam_access",
+             "id": "b9632174-c057-4f7e-951b-be3adc52bfe6", "isEnabled": True, "origin": "Application", "value": None},
+        ]  # fmt: skip
+        name = body["displayName"]
+        app = {"id": app_oid, "appId": app_id, "displayName": name, "appRoles": roles}
+        sp = {"id": sp_id, "appId": app_id, "displayName": name, "applicationTemplateId": NON_GALLERY,
+              "servicePrincipalType": "Application", "appRoles": roles}  # fmt: skip
+        self.applications[app_oid] = app
+        self.service_principals[sp_id] = sp
+        self._hidden[sp_id] = self.sp_lag
+        return web.json_response({"@odata.context": f"{self.url}/v1.0/$metadata#microsoft.graph."
+                                  "applicationServicePrincipal", "application": app, "servicePrincipal": sp},
+                                 status=201)  # fmt: skip
+
+    def _applications(self, method: str, parts: list[str], query: dict[str, str], body: Any) -> web.Response:
+        if method == "GET" and not parts:  # application-list.md with $filter=appId eq '...'
+            app_id = self._eq(query, "appId")
+            return self._page([a for a in self.applications.values() if a["appId"] == app_id], query, "/applications")
+        if method == "PATCH" and len(parts) == 1 and parts[0] in self.applications:  # application-update.md: 204
+            app = self.applications[parts[0]]
+            app.update(body)
+            for sp in self.service_principals.values():  # the service principal mirrors the app's roles
+                if sp["appId"] == app["appId"]:
+                    sp["appRoles"] = app["appRoles"]
+            return web.Response(status=204)
+        return _error(404, "Request_ResourceNotFound", f"Resource '{'/'.join(parts)}' does not exist.")
+
+    def _service_principals(self, method: str, parts: list[str], query: dict[str, str], body: Any) -> web.Response:
+        if not parts and method == "GET":  # serviceprincipal-list.md with $filter=displayName eq '...'
+            name = self._eq(query, "displayName")
+            found = [sp for sp in self.service_principals.values() if sp["displayName"] == name]
+            return self._page(found, query, "/servicePrincipals")
+        sp_id = parts[0]
+        if sp_id not in self.service_principals or self._hidden.get(sp_id, 0) > 0:
+            if sp_id in self._hidden:
+                self._hidden[sp_id] -= 1
+            # serviceprincipal-get.md on an id not (yet) replicated: Graph's 404 error body.
+            return _error(404, "Request_ResourceNotFound",
+                          f"Resource '{sp_id}' does not exist or one of its queried reference-property objects "
+                          "are not present.")  # fmt: skip
+        rest = parts[1:]
+        if not rest and method == "GET":  # serviceprincipal-get.md
+            return web.json_response(self.service_principals[sp_id])
+        if rest == ["appRoleAssignedTo"] and method == "GET":  # serviceprincipal-list-approleassignedto.md
+            return self._page(self.assignments.get(sp_id, []), query, f"/servicePrincipals/{sp_id}/appRoleAssignedTo")
+        if rest[:1] == ["synchronization"]:
+            return self._synchronization(method, sp_id, rest[1:], query, body)
+        return _error(400, "BadRequest", f"Unsupported {method} {'/'.join(parts)}")
+
+    def _synchronization(
+        self, method: str, sp_id: str, rest: list[str], query: dict[str, str], body: Any
+    ) -> web.Response:
+        jobs = self.jobs.setdefault(sp_id, [])
+        if rest == ["templates"] and method == "GET":  # synchronization-synchronization-list-templates.md
+            template = {"id": "scim", "applicationId": self.service_principals[sp_id]["appId"], "default": True,
+                        "description": "SCIM provisioning", "discoverable": True, "factoryTag": "scim",
+                        "metadata": [], "schema": None}  # fmt: skip
+            return self._page([template], query, f"/servicePrincipals/{sp_id}/synchronization/templates")
+        if rest == ["secrets"] and method == "PUT":  # synchronization-serviceprincipal-put-synchronization.md: 204
+            self.secrets[sp_id] = {pair["key"]: pair["value"] for pair in body["value"]}
+            for job in jobs:
+                job.code = "NotRun" if job.code == "NotConfigured" else job.code
+            return web.Response(status=204)
+        if rest == ["jobs"] and method == "GET":  # synchronization-synchronization-list-jobs.md
+            return self._page([self._job(j) for j in jobs], query, f"/servicePrincipals/{sp_id}/synchronization/jobs")
+        if rest == ["jobs"] and method == "POST":  # synchronization-synchronization-post-jobs.md: 201, Disabled
+            if body.get("templateId") != "scim":
+                return _error(400, "BadRequest", f"Template {body.get('templateId')!r} is not offered.")
+            job = Job(f"scim.{uuid.uuid4().hex}.{uuid.uuid4()}", default_schema())
+            jobs.append(job)
+            return web.json_response(self._job(job), status=201)
+        job = next((j for j in jobs if rest[1:2] == [j.id]), None) if rest[:1] == ["jobs"] else None
+        if job is None:
+            return _error(404, "Request_ResourceNotFound", f"Job {'/'.join(rest)} does not exist.")
+        action = rest[2:]
+        if not action and method == "GET":  # synchronization-synchronizationjob-get.md
+            return web.json_response(self._job(job))
+        if action == ["schema"] and method == "GET":  # synchronization-synchronizationschema-get.md
+            return web.json_response(job.schema)
+        if action == ["schema"] and method == "PUT":  # synchronization-synchronizationschema-update.md: 204
+            job.schema = body
+            return web.Response(status=204)
+        if action == ["start"] and method == "POST":  # synchronization-synchronizationjob-start.md: 204
+            job.state = "Active"
+            return web.Response(status=204)
+        if action == ["validateCredentials"] and method == "POST":
+            # synchronization-synchronizationjob-validatecredentials.md: 204 when the credentials work.
+            if not body.get("useSavedCredentials") or sp_id not in self.secrets:
+                return _error(400, "CredentialValidationUnavailable", "No saved credentials to validate.")
+            if self.validation_error:
+                return _error(*self.validation_error)
+            return web.Response(status=204)
+        if action == ["provisionOnDemand"] and method == "POST":
+            return self._provision_on_demand(job, body)
+        return _error(400, "BadRequest", f"Unsupported {method} {'/'.join(rest)}")
+
+    def _job(self, job: Job) -> dict[str, Any]:
+        """synchronizationJob with synchronizationStatus and synchronizationQuarantine (their resource pages)."""
+        return {
+            "id": job.id, "templateId": "scim",
+            "schedule": {"expiration": None, "interval": "PT40M", "state": job.state},
+            "status": {"code": job.code, "countSuccessiveCompleteFailures": 0, "escrowsPruned": False,
+                       "lastExecution": job.last_execution, "lastSuccessfulExecution": None,
+                       "lastSuccessfulExecutionWithExports": None, "progress": [],
+                       "quarantine": job.quarantine, "synchronizedEntryCountByType": job.counts,
+                       "steadyStateFirstAchievedTime": "0001-01-01T00:00:00Z",
+                       "steadyStateLastAchievedTime": "0001-01-01T00:00:00Z", "troubleshootingUrl": None},
+            "synchronizationJobSettings": [],
+        }  # fmt: skip
+
+    def _provision_on_demand(self, job: Job, body: dict[str, Any]) -> web.Response:
+        """synchronization-synchronizationjob-provisionondemand.md: 200 whatever happened; the verdict is the
+        JSON string in `key`, the steps the JSON string in `value` (stringKeyStringValuePair)."""
+        (parameter,) = body["parameters"]
+        rule_ids = {r["id"] for r in job.schema["synchronizationRules"]}
+        if parameter["ruleId"] not in rule_ids:
+            return _error(400, "BadRequest", "The ruleId is not a rule of this job.")
+        subject = parameter["subjects"][0]
+        value = {"action": "Create", "changeId": str(uuid.uuid4()), "provisioningSteps": self.on_demand_steps,
+                 "statusInfo": self.on_demand_status,
+                 "sourceIdentity": {"id": subject["objectId"], "type": subject["objectTypeName"]}}  # fmt: skip
+        return web.json_response({
+            "@odata.context": f"{self.url}/v1.0/$metadata#microsoft.graph.stringKeyStringValuePair",
+            "key": json.dumps(self.on_demand), "value": json.dumps(value),
+        })  # fmt: skip
+
+    def _provisioning_logs(self, query: dict[str, str]) -> web.Response:
+        """provisioningobjectsummary-list.md: $filter (eq), $orderby, $top; Entra ID P1/P2 needed."""
+        if self.logs_error:
+            return _error(*self.logs_error)
+        wanted = re.findall(r"(\S+) eq '([^']*)'", query.get("$filter", ""))
+        rows = self.logs
+        for name, value in wanted:
+            rows = [r for r in rows if _dig(r, name.split("/")) == value]
+        rows = sorted(rows, key=lambda r: str(r["activityDateTime"]), reverse="desc" in query.get("$orderby", ""))
+        return web.json_response({"@odata.context": f"{self.url}/v1.0/$metadata#auditLogs/provisioning",
+                                  "value": rows[: int(query.get("$top", "50"))]})  # fmt: skip
+
+    def _directory_object(self, parts: list[str], query: dict[str, str]) -> web.Response:
+        table = self.users if parts[0] == "users" else self.groups
+        if len(parts) == 1:  # group-list.md with $filter=displayName eq '...'
+            name = self._eq(query, "displayName")
+            return self._page([g for g in table.values() if g["displayName"] == name], query, f"/{parts[0]}")
+        key = parts[1]
+        found = table.get(key) or next((u for u in table.values() if u.get("userPrincipalName") == key), None)
+        if found is None:  # user-get.md / group-get.md
+            return _error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist.")
+        return web.json_response(found)
+
+
+def _dig(row: dict[str, Any], names: list[str]) -> Any:
+    value: Any = row
+    for name in names:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
