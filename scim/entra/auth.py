@@ -83,7 +83,13 @@ class TokenSource:
 
     def __call__(self) -> str:
         if not self._token or time.time() > self._expires - _EARLY:
-            result = self._acquire()
+            import msal
+
+            try:
+                result = self._acquire()
+            except (msal.exceptions.MsalError, requests.RequestException) as exc:
+                # msal raises for an identity endpoint that answers 5xx or not at all.
+                raise SignInError(f"Sign-in to Entra failed: the identity platform did not answer ({exc}).") from None
             if "access_token" not in result:
                 raise SignInError(_explain(result))
             self._token = str(result["access_token"])

@@ -32,6 +32,7 @@ from aiohttp import web
 from cryptography import x509
 
 NON_GALLERY = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
+_UNCHECKED_KEY = "msal does not check id_token signatures (since 1.38)"
 PAGE = 2  # small pages, so list calls must follow @odata.nextLink
 
 
@@ -131,6 +132,7 @@ class GraphDouble:
         self.certificates: dict[str, x509.Certificate] = {}  # client id -> registered certificate
         self.sp_lag = 0  # how many 404s a new service principal answers before it is visible
         self.device_pending = 1  # authorization_pending answers before the device code sign-in completes
+        self.device_scopes: list[str] = []  # the scope of each device authorization request
         self.validation_error: tuple[int, str, str] | None = None
         self.on_demand: dict[str, Any] = {"result": "Success", "details": {}}
         self.on_demand_steps: list[dict[str, Any]] = []
@@ -275,13 +277,21 @@ class GraphDouble:
         if path == f"/{self.tenant}/oauth2/v2.0/authorize":
             # v2-oauth2-auth-code-flow "Successful response": a redirect to redirect_uri with code and state.
             code = secrets.token_urlsafe(16)
-            self._codes[code] = request.query.get("client_id", "")
-            target = request.query["redirect_uri"] + "?" + urlencode({"code": code, "state": request.query["state"]})
-            raise web.HTTPFound(target)
+            self._codes[code] = request.query.get("nonce", "")  # the id_token must echo it (OIDC Core §3.1.2.1)
+            answer = {"code": code, "state": request.query["state"]}
+            if request.query.get("response_mode") == "form_post":
+                # OAuth 2.0 Form Post Response Mode §2: a page whose form the browser posts to redirect_uri.
+                fields = "".join(f'<input type="hidden" name="{k}" value="{v}"/>' for k, v in answer.items())
+                page = f'<form method="post" action="{request.query["redirect_uri"]}">{fields}</form>'
+                return web.Response(text=page + "<script>document.forms[0].submit()</script>", content_type="text/html")
+            raise web.HTTPFound(request.query["redirect_uri"] + "?" + urlencode(answer))
         if path == f"/{self.tenant}/oauth2/v2.0/devicecode":
+            self.device_scopes.append(form.get("scope", ""))
             # v2-oauth2-device-code "Device authorization response"
+            device_code = secrets.token_urlsafe(24)
+            self._codes[device_code] = form.get("scope", "")
             return web.json_response({
-                "device_code": secrets.token_urlsafe(24), "user_code": "GRAPHDBL", "interval": 0, "expires_in": 900,
+                "device_code": device_code, "user_code": "GRAPHDBL", "interval": 0, "expires_in": 900,
                 "verification_uri": "https://microsoft.com/devicelogin",
                 "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin "
                            "and enter the code GRAPHDBL to authenticate.",
@@ -315,10 +325,13 @@ class GraphDouble:
             claims = {"aud": client, "iss": f"{self.url}/{self.tenant}/v2.0", "tid": "tenant-guid",
                       "oid": "admin-oid", "preferred_username": "admin@contoso.onmicrosoft.com", "name": "Admin",
                       "sub": "admin-sub", "iat": 1, "exp": 4102444800}  # fmt: skip
+            if grant == "authorization_code":
+                claims["nonce"] = self._codes.pop(form.get("code", ""), "")
             return web.json_response({
-                "token_type": "Bearer", "scope": form.get("scope", ""), "expires_in": 3599, "ext_expires_in": 3599,
+                "token_type": "Bearer", "scope": form.get("scope") or self._codes.get(form.get("device_code", ""), ""),
+                "expires_in": 3599, "ext_expires_in": 3599,
                 "access_token": self._issue(), "refresh_token": secrets.token_urlsafe(32),
-                "id_token": jwt.encode(claims, "double-not-validated-by-msal", algorithm="HS256"),
+                "id_token": jwt.encode(claims, _UNCHECKED_KEY, algorithm="HS256"),
                 "client_info": _b64({"uid": "admin-oid", "utid": "tenant-guid"}),
             })  # fmt: skip
         return web.json_response({"error": "unsupported_grant_type", "error_description": grant}, status=400)
