@@ -22,6 +22,7 @@ class Finding:
     problem: str | None  # for refusals: "spaces", "accents", "case" or "missing"
     fix: str | None
     assigned: int  # assignments of it in Entra (for roles: users and groups holding the role)
+    refusal: str | None = None  # the endpoint's own error detail, as Entra's provisioning log will show it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,8 +41,8 @@ def judge(kind: str, name: str, catalog: list[str], *, policy: str, directory: s
     command = "group" if kind == "group" else "role"
     try:
         resolution = resolve(kind, name, catalog, policy)  # type: ignore[arg-type]
-    except InvalidValue:
-        pass
+    except InvalidValue as exc:
+        refusal = exc.detail
     else:
         if not resolution.exists:
             return Finding(kind, name, "created", None, None, assigned)
@@ -68,7 +69,7 @@ def judge(kind: str, name: str, catalog: list[str], *, policy: str, directory: s
         hint = closest(name, catalog)
         fix = f"Add it: `scimctl {command} add --directory {directory} {name}`"
         fix += f", or rename it in Entra to {hint!r}." if hint else "."
-    return Finding(kind, name, "refused", problem, fix, assigned)
+    return Finding(kind, name, "refused", problem, fix, assigned, refusal)
 
 
 def assigned_names(

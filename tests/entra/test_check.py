@@ -63,6 +63,7 @@ def test_every_name_that_will_be_refused_is_listed_with_its_fix(cli: Cli, graph:
     assert found["financeteam"]["problem"] == "case" and "'FinanceTeam'" in found["financeteam"]["fix"]
     assert found["auditor"]["problem"] == "case" and "'Auditor'" in found["auditor"]["fix"]
     assert found["Treasury"]["problem"] == "missing"
+    assert found["Treasury"]["refusal"].startswith("The user group 'Treasury' was refused")  # the service's words
     assert found["Treasury"]["fix"].startswith("Add it: `scimctl group add --directory contoso Treasury`")
     assert found["Help Desk"]["problem"] == "spaces"
     assert "`scimctl role add --directory contoso HelpDesk`" in found["Help Desk"]["fix"]
