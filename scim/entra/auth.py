@@ -128,7 +128,7 @@ class TokenSource:
                 raise SignInError(_explain(flow))
             self._tell(str(flow.get("message") or f"Open {flow['verification_uri']} and enter {flow['user_code']}"))
             return dict(public.acquire_token_by_device_flow(flow))
-        if not sys.stdin.isatty() and not os.environ.get("SCIM_ENTRA_FORCE_INTERACTIVE"):
+        if not sys.stdin.isatty():  # no one to finish a browser sign-in: fail now rather than wait forever
             raise SignInError(
                 "No terminal for an interactive sign-in: use --auth device-code, or --auth secret/certificate in CI."
             )

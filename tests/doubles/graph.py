@@ -13,7 +13,6 @@ It runs its own event loop in a thread, because each scimctl command runs asynci
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import secrets
@@ -27,12 +26,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-import jwt
 from aiohttp import web
-from cryptography import x509
+
+from tests.doubles.graph_schema import default_schema
+from tests.doubles.identity import IdentityPlatform
 
 NON_GALLERY = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
-_UNCHECKED_KEY = "msal does not check id_token signatures (since 1.38)"
 PAGE = 2  # small pages, so list calls must follow @odata.nextLink
 
 
@@ -64,51 +63,6 @@ class Job:
     counts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def default_schema() -> dict[str, Any]:
-    """The `scim` template's schema, trimmed (synchronization-synchronizationschema-get.md; resources
-    synchronization-synchronizationrule.md, synchronization-objectmapping.md and
-    synchronization-directorydefinition.md)."""
-
-    def attribute(name: str, multivalued: bool = False) -> dict[str, Any]:
-        return {"name": name, "type": "String", "multivalued": multivalued, "anchor": False, "caseExact": False,
-                "mutability": "ReadWrite", "required": False, "apiExpressions": [], "metadata": [],
-                "referencedObjects": [], "defaultValue": None, "flowNullValues": False}  # fmt: skip
-
-    def mapping(source: str, target: str) -> dict[str, Any]:
-        return {"defaultValue": "", "exportMissingReferences": False, "flowBehavior": "FlowWhenChanged",
-                "flowType": "Always", "matchingPriority": 0, "targetAttributeName": target,
-                "source": {"expression": f"[{source}]", "name": source, "parameters": [],
-                           "type": "Attribute"}}  # fmt: skip
-
-    user = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-    group = "urn:ietf:params:scim:schemas:core:2.0:Group"
-    return {
-        "id": "scim",
-        "version": "Date:2026-01-01T00:00:00Z",
-        "directories": [
-            {"id": "aad", "name": "Azure Active Directory",
-             "objects": [{"name": "User", "attributes": [attribute("userPrincipalName")]},
-                         {"name": "Group", "attributes": [attribute("displayName")]}]},
-            {"id": "scim", "name": "customappsso",
-             "objects": [{"name": user, "attributes": [attribute("userName"), attribute("active"),
-                                                        attribute('roles[primary eq "True"].value')]},
-                         {"name": group, "attributes": [attribute("displayName")]}]},
-        ],
-        "synchronizationRules": [
-            {"id": "03f7d90d-bf71-41b1-bda6-aaf0ddbee5d8", "name": "USER_OUTBOUND_USER", "editable": True,
-             "sourceDirectoryName": "Azure Active Directory", "targetDirectoryName": "customappsso",
-             "objectMappings": [
-                 {"enabled": True, "name": "Provision Microsoft Entra ID Users", "sourceObjectName": "User",
-                  "targetObjectName": user, "flowTypes": "Add, Update, Delete",
-                  "attributeMappings": [mapping("userPrincipalName", "userName")]},
-                 {"enabled": True, "name": "Provision Microsoft Entra ID Groups", "sourceObjectName": "Group",
-                  "targetObjectName": group, "flowTypes": "Add, Update, Delete",
-                  "attributeMappings": [mapping("displayName", "displayName")]},
-             ]},
-        ],
-    }  # fmt: skip
-
-
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
     """Graph's error body (https://learn.microsoft.com/en-us/graph/errors)."""
     body = {"error": {"code": code, "message": message,
@@ -116,23 +70,13 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return web.json_response(body, status=status, headers=headers)
 
 
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-
-class GraphDouble:
+class GraphDouble(IdentityPlatform):
     """Graph and the token endpoints on https://127.0.0.1:<port>; the tenant is a path segment as in Entra."""
 
     def __init__(self, tenant: str = "contoso.onmicrosoft.com") -> None:
-        self.tenant = tenant
-        self.url = ""
+        super().__init__(tenant)
         self.seen: list[Seen] = []
-        self.grants: list[dict[str, str]] = []  # token endpoint requests (no secrets kept)
-        self.confidential: dict[str, str] = {}  # client id -> secret
-        self.certificates: dict[str, x509.Certificate] = {}  # client id -> registered certificate
         self.sp_lag = 0  # how many 404s a new service principal answers before it is visible
-        self.device_pending = 1  # authorization_pending answers before the device code sign-in completes
-        self.device_scopes: list[str] = []  # the scope of each device authorization request
         self.validation_error: tuple[int, str, str] | None = None
         self.on_demand: dict[str, Any] = {"result": "Success", "details": {}}
         self.on_demand_steps: list[dict[str, Any]] = []
@@ -148,8 +92,6 @@ class GraphDouble:
         self.groups: dict[str, dict[str, Any]] = {}
         self._faults: deque[Fault] = deque()
         self._hidden: dict[str, int] = {}
-        self._tokens: set[str] = set()
-        self._codes: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -242,11 +184,11 @@ class GraphDouble:
         if request.content_type == "application/x-www-form-urlencoded":
             form = {k: v[0] for k, v in parse_qs(text).items()}
             self.seen.append(Seen(request.method, path, query, {k: v for k, v in form.items() if k == "grant_type"}))
-            return self._identity(request, path, form)
+            return self.identity(request, path, form)
         body = json.loads(text) if text else None
         self.seen.append(Seen(request.method, path, query, body))
         if path.startswith(f"/{self.tenant}/"):
-            return self._identity(request, path, {})
+            return self.identity(request, path, {})
         for fault in list(self._faults):
             if fault.method == request.method and fault.path.search(path):
                 fault.times -= 1
@@ -256,104 +198,11 @@ class GraphDouble:
                 return _error(fault.status, "TooManyRequests" if fault.status == 429 else "ServiceUnavailable",
                               "Throttled by the double.", headers)  # fmt: skip
         auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self._tokens:
+        if not auth.startswith("Bearer ") or not self.accepts(auth[7:]):
             return _error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
         if not path.startswith("/v1.0/"):
             return _error(400, "BadRequest", f"Only v1.0 is served here, not {path}.")
         return self._graph(request.method, path[len("/v1.0") :], query, body)
-
-    # Identity platform ------------------------------------------------------------------------
-    def _identity(self, request: web.Request, path: str, form: dict[str, str]) -> web.Response:
-        base = f"{self.url}/{self.tenant}"
-        if path == f"/{self.tenant}/v2.0/.well-known/openid-configuration":
-            # v2-protocols-oidc "Find your app's OpenID configuration document URI"
-            return web.json_response({
-                "issuer": f"{base}/v2.0", "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{base}/oauth2/v2.0/token",
-                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                "jwks_uri": f"{base}/discovery/v2.0/keys", "response_types_supported": ["code"],
-                "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
-            })  # fmt: skip
-        if path == f"/{self.tenant}/oauth2/v2.0/authorize":
-            # v2-oauth2-auth-code-flow "Successful response": a redirect to redirect_uri with code and state.
-            code = secrets.token_urlsafe(16)
-            self._codes[code] = request.query.get("nonce", "")  # the id_token must echo it (OIDC Core §3.1.2.1)
-            answer = {"code": code, "state": request.query["state"]}
-            if request.query.get("response_mode") == "form_post":
-                # OAuth 2.0 Form Post Response Mode §2: a page whose form the browser posts to redirect_uri.
-                fields = "".join(f'<input type="hidden" name="{k}" value="{v}"/>' for k, v in answer.items())
-                page = f'<form method="post" action="{request.query["redirect_uri"]}">{fields}</form>'
-                return web.Response(text=page + "<script>document.forms[0].submit()</script>", content_type="text/html")
-            raise web.HTTPFound(request.query["redirect_uri"] + "?" + urlencode(answer))
-        if path == f"/{self.tenant}/oauth2/v2.0/devicecode":
-            self.device_scopes.append(form.get("scope", ""))
-            # v2-oauth2-device-code "Device authorization response"
-            device_code = secrets.token_urlsafe(24)
-            self._codes[device_code] = form.get("scope", "")
-            return web.json_response({
-                "device_code": device_code, "user_code": "GRAPHDBL", "interval": 0, "expires_in": 900,
-                "verification_uri": "https://microsoft.com/devicelogin",
-                "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin "
-                           "and enter the code GRAPHDBL to authenticate.",
-            })  # fmt: skip
-        if path == f"/{self.tenant}/oauth2/v2.0/token":
-            return self._token(form, f"{base}/oauth2/v2.0/token")
-        return web.json_response({"error": "invalid_request", "error_description": f"AADSTS900561: {path}"}, status=400)
-
-    def _token(self, form: dict[str, str], endpoint: str) -> web.Response:
-        grant = form.get("grant_type", "")
-        client = form.get("client_id", "")
-        self.grants.append({"grant_type": grant, "client_id": client, "scope": form.get("scope", "")})
-        if grant == "client_credentials":
-            if not self._client_ok(client, form, endpoint):
-                # v2-oauth2-client-creds-grant-flow "Error response"
-                return web.json_response({"error": "invalid_client", "error_codes": [7000215],
-                                          "error_description": "AADSTS7000215: Invalid client secret provided."},
-                                         status=401)  # fmt: skip
-            token = self._issue()
-            # v2-oauth2-client-creds-grant-flow "Successful response"
-            return web.json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                                      "access_token": token})  # fmt: skip
-        if grant == "urn:ietf:params:oauth:grant-type:device_code" and self.device_pending > 0:
-            self.device_pending -= 1
-            # v2-oauth2-device-code "Expected errors": authorization_pending while the user signs in.
-            return web.json_response({"error": "authorization_pending", "error_codes": [70016],
-                                      "error_description": "AADSTS70016: Pending end-user authorization."},
-                                     status=400)  # fmt: skip
-        if grant in ("urn:ietf:params:oauth:grant-type:device_code", "authorization_code", "refresh_token"):
-            # v2-oauth2-device-code / v2-oauth2-auth-code-flow "Successful response", with msal's client_info.
-            claims = {"aud": client, "iss": f"{self.url}/{self.tenant}/v2.0", "tid": "tenant-guid",
-                      "oid": "admin-oid", "preferred_username": "admin@contoso.onmicrosoft.com", "name": "Admin",
-                      "sub": "admin-sub", "iat": 1, "exp": 4102444800}  # fmt: skip
-            if grant == "authorization_code":
-                claims["nonce"] = self._codes.pop(form.get("code", ""), "")
-            return web.json_response({
-                "token_type": "Bearer", "scope": form.get("scope") or self._codes.get(form.get("device_code", ""), ""),
-                "expires_in": 3599, "ext_expires_in": 3599,
-                "access_token": self._issue(), "refresh_token": secrets.token_urlsafe(32),
-                "id_token": jwt.encode(claims, _UNCHECKED_KEY, algorithm="HS256"),
-                "client_info": _b64({"uid": "admin-oid", "utid": "tenant-guid"}),
-            })  # fmt: skip
-        return web.json_response({"error": "unsupported_grant_type", "error_description": grant}, status=400)
-
-    def _client_ok(self, client: str, form: dict[str, str], endpoint: str) -> bool:
-        if "client_secret" in form:
-            return self.confidential.get(client) == form["client_secret"]
-        cert = self.certificates.get(client)
-        if cert is None or "client_assertion" not in form:
-            return False
-        # A certificate credential is a JWT signed with the key (certificate-credentials page): check it.
-        try:
-            claims = jwt.decode(form["client_assertion"], cert.public_key(), algorithms=["PS256", "RS256"],  # type: ignore[arg-type]
-                                audience=endpoint)  # fmt: skip
-        except jwt.PyJWTError:
-            return False
-        return bool(claims.get("iss") == client and claims.get("sub") == client)
-
-    def _issue(self) -> str:
-        token = secrets.token_urlsafe(32)
-        self._tokens.add(token)
-        return token
 
     # Graph ------------------------------------------------------------------------------------
     def _graph(self, method: str, path: str, query: dict[str, str], body: Any) -> web.Response:
