@@ -69,7 +69,8 @@ def _graph(args: argparse.Namespace, command: str) -> Any:
     )
     session = requests.Session()
     scopes = [f"{graph_url}/{scope}" for scope in SCOPES[command]]
-    return Graph(TokenSource(sign_in, scopes, session, tell=_tell), session, base=graph_url, sleep=sleep, notify=_tell)
+    token = TokenSource(sign_in, scopes, session, tell=_tell)
+    return Graph(token, session, base=graph_url, sleep=sleep, notify=_tell, refused=token.invalidate)
 
 
 async def _off_loop(graph: Any, work: Callable[[], T]) -> T:

@@ -80,6 +80,7 @@ class TokenSource:
         self._expires = 0.0
         self._app: Any = None
         self._cache: Any = None
+        self._refused = False
 
     def __call__(self) -> str:
         if not self._token or time.time() > self._expires - _EARLY:
@@ -97,6 +98,11 @@ class TokenSource:
             self._save_cache()
         return self._token
 
+    def invalidate(self) -> None:
+        """Graph refused the token: forget cached access tokens, so the next call refreshes or signs in again."""
+        self._token = ""
+        self._refused = True
+
     def _acquire(self) -> dict[str, Any]:
         import msal
 
@@ -104,6 +110,9 @@ class TokenSource:
         self._cache = msal.SerializableTokenCache()
         if s.cache_path is not None and s.cache_path.exists():
             self._cache.deserialize(s.cache_path.read_text())
+        if self._refused:
+            for item in list(self._cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                self._cache.remove_at(item)
         options: dict[str, Any] = {
             "authority": f"{s.authority_host.rstrip('/')}/{s.tenant}",
             "token_cache": self._cache,

@@ -82,8 +82,10 @@ class Graph:
         base: str = GRAPH,
         sleep: Sleep = time.sleep,
         notify: Notify | None = None,
+        refused: Callable[[], None] | None = None,
     ) -> None:
         self._token = token
+        self._refused = refused  # told when Graph answers 401, so one retry gets a fresh token
         self._session = session
         self.base = base.rstrip("/")
         self._sleep = sleep
@@ -106,10 +108,15 @@ class Graph:
         """One Graph call with retries; raises GraphError for any final status of 400 or more."""
         url = path if path.startswith(self.base) else f"{self.base}/{version}{path}"
         eventual_waits = list(EVENTUAL_WAITS) if eventual else []
-        for attempt in range(MAX_ATTEMPTS + len(eventual_waits)):
+        fresh_token = self._refused is not None
+        for attempt in range(MAX_ATTEMPTS + len(eventual_waits) + 1):
             response = self._send(method, url, path, body, params)
             status = response.status_code
             content = response.content  # read now, so a retried answer's connection goes back to the pool
+            if status == 401 and fresh_token and self._refused is not None:
+                fresh_token = False  # a cached token revoked or expired early: one retry with a new one
+                self._refused()
+                continue
             if status in THROTTLED and attempt < MAX_ATTEMPTS - 1:
                 wait = retry_after(response.headers.get("Retry-After"), attempt)
                 self._notify(f"Graph answered {status} to {method} {_bare(path)}; retrying in {wait:g} s")

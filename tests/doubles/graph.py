@@ -195,8 +195,10 @@ class GraphDouble(IdentityPlatform):
                 if fault.times <= 0:
                     self._faults.remove(fault)
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
-                return _error(fault.status, "TooManyRequests" if fault.status == 429 else "ServiceUnavailable",
-                              "Throttled by the double.", headers)  # fmt: skip
+                code = {429: "TooManyRequests", 401: "InvalidAuthenticationToken"}.get(
+                    fault.status, "ServiceUnavailable"
+                )
+                return _error(fault.status, code, "Refused by the double.", headers)
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not self.accepts(auth[7:]):
             return _error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
