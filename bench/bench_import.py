@@ -5,6 +5,9 @@ warm bytecode cache (kept under a temporary PYTHONPYCACHEPREFIX, so nothing is w
 a deployed app's second cold start would. Median of RUNS runs each. Budget (DESIGN.md): at most 1.25x.
 What function_app imports directly is listed by cumulative import time.
 
+It also lists any msal or scim.entra module that `import function_app` loads: there must be none, since
+only `scimctl entra` needs them.
+
 Run: .venv/bin/python -m bench.bench_import
 """
 
@@ -26,6 +29,7 @@ BASELINE = "import azure.functions, pydantic"
 _TIMED = (
     "import sys, time; sys.path.insert(0, {root!r}); t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
 )
+LAZY = ("msal", "msal_extensions")  # scimctl entra only; never on the request path
 _LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
@@ -61,6 +65,16 @@ def children(stmt: str, env: dict[str, str]) -> dict[str, int]:
     return pending
 
 
+def loaded(stmt: str, env: dict[str, str], prefixes: tuple[str, ...] = LAZY) -> list[str]:
+    """Modules under ``prefixes`` that the statement leaves in sys.modules (DESIGN: these load lazily)."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); {stmt}; "
+        f"print('\\n'.join(m for m in sys.modules if m.split('.')[0] in {prefixes!r} or m.startswith('scim.entra')))"
+    )
+    out = subprocess.run([str(PYTHON), "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    return sorted(line for line in out.stdout.splitlines() if line)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = _env(Path(tmp))
@@ -72,6 +86,7 @@ def main() -> None:
             target.append(timed(TARGET, env))
             base.append(timed(BASELINE, env))
         direct = children(TARGET, env)
+        lazy = loaded(TARGET, env)
 
     t, b = statistics.median(target), statistics.median(base)
     verdict = "ok" if t / b <= BUDGET else "MISSED"
@@ -79,6 +94,8 @@ def main() -> None:
     print(f"  {TARGET:<34} {t * 1000:7.1f} ms")
     print(f"  {BASELINE:<34} {b * 1000:7.1f} ms   (baseline)")
     print(f"  ratio x{t / b:.2f} (budget <= {BUDGET}: {verdict}); best-of-{RUNS} ratio x{min(target) / min(base):.2f}")
+    lazy_verdict = "ok" if not lazy else "MISSED: " + ", ".join(lazy)
+    print(f"  msal and scim.entra modules loaded by {TARGET}: {len(lazy)} (budget 0: {lazy_verdict})")
     print("  what function_app imports directly (cumulative, one run; SDKs count towards the baseline):")
     for name, us in sorted(direct.items(), key=lambda item: -item[1])[:10]:
         print(f"    {name:<40} {us / 1000:7.1f} ms")
