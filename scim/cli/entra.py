@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 import time
@@ -39,6 +40,18 @@ def _tell(text: str) -> None:
     print(f"scimctl: {text}", file=sys.stderr, flush=True)
 
 
+def _tenant(args: argparse.Namespace) -> str:
+    tenant = str(args.tenant or os.environ.get("AZURE_TENANT_ID", ""))
+    if not tenant:
+        raise AdminError("Give --tenant (the Entra tenant id or domain) or set AZURE_TENANT_ID.")
+    return tenant
+
+
+def _authority(args: argparse.Namespace) -> str:
+    host = os.environ.get("SCIM_ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip("/")
+    return f"{host}/{_tenant(args)}"
+
+
 def _graph(args: argparse.Namespace, command: str) -> Any:
     """A Graph client signed in as the flags and environment say (tenant, flow, client, cache)."""
     import requests
@@ -46,9 +59,7 @@ def _graph(args: argparse.Namespace, command: str) -> Any:
     from scim.entra.auth import DEFAULT_PUBLIC_CLIENT, SECRET_ENV, Flow, SignIn, TokenSource, default_cache_path
     from scim.entra.graph import GRAPH, Graph
 
-    tenant = args.tenant or os.environ.get("AZURE_TENANT_ID", "")
-    if not tenant:
-        raise AdminError("Give --tenant (the Entra tenant id or domain) or set AZURE_TENANT_ID.")
+    tenant = _tenant(args)
     certificate = args.certificate or os.environ.get("SCIM_ENTRA_CERTIFICATE")
     flow: Flow = args.auth or (
         "secret" if os.environ.get(SECRET_ENV) else "certificate" if certificate else "interactive"
@@ -165,7 +176,20 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
         return asyncio.run_coroutine_threadsafe(_issue(app, admin, directory.id, sp_id, args), loop).result()
 
     graph = _graph(args, "setup")
-    report = await _off_loop(graph, lambda: run_setup(graph, want, credentials, dry_run=args.dry_run))
+
+    def work() -> Any:
+        wanted = want
+        if args.saml_metadata:
+            import requests
+
+            from scim.entra.saml import read_metadata
+
+            with requests.Session() as session:
+                meta = read_metadata(args.saml_metadata, session)
+            wanted = dataclasses.replace(want, saml=meta, authority=_authority(args))
+        return run_setup(graph, wanted, credentials, dry_run=args.dry_run)
+
+    report = await _off_loop(graph, work)
     code = 1 if report.test_connection == "failed" else 0
     if args.json:
         return Outcome(report.as_dict(), code)
@@ -173,6 +197,8 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
         f"[{'plan' if not s.done else 'changed' if s.change != 'none' else 'ok'}] {s.step}: {s.detail}"
         for s in report.steps
     ]
+    if report.federation_metadata_url:
+        lines.append(f"SAML federation metadata URL (give it to the application): {report.federation_metadata_url}")
     if report.test_connection == "passed":
         lines.append("Test Connection: passed")
     elif report.test_connection == "failed":
@@ -297,6 +323,7 @@ def register(sub: Subparsers) -> None:
     setup.add_argument("--networks", nargs="+", default=["any"], help="allowed source CIDRs for a new client")
     setup.add_argument("--start", action="store_true", help="start the provisioning job when Test Connection passes")
     setup.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    setup.add_argument("--saml-metadata", metavar="URL|FILE", help="also set up SAML single sign-on from SP metadata")
     check = leaf(entra, "check", _check, "list every group and role name Entra will send that will be refused")
     _common(check, directory_required=True)
     status = leaf(entra, "status", _status, "job state, quarantine, last run, counts and recent failures")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from scim.entra import mapping
+from scim.entra import mapping, saml
 from scim.entra.graph import Graph, GraphError
 from scim.entra.lookup import JOB_TEMPLATE, find_service_principal, scim_job
 from scim.entra.words import test_connection_failure
@@ -31,6 +31,8 @@ class Desired:
     role_attribute: str  # roles (Microsoft's mapping) or entitlements (the senhasegura guide's)
     mode: Mode
     start: bool
+    saml: saml.SpMetadata | None = None  # SAML single sign-on from the service provider's metadata
+    authority: str = ""  # https://login.microsoftonline.com/<tenant>, for the federation metadata URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class Report:
     job_id: str = ""
     test_connection: str = "not run"  # "passed", "failed" or "not run"
     test_connection_detail: str = ""
+    federation_metadata_url: str = ""
 
     @property
     def changed(self) -> bool:
@@ -80,6 +83,7 @@ class Report:
             "job_id": self.job_id or None,
             "test_connection": self.test_connection,
             "test_connection_detail": self.test_connection_detail or None,
+            "federation_metadata_url": self.federation_metadata_url or None,
             "steps": [{"step": s.step, "change": s.change, "done": s.done, "detail": s.detail} for s in self.steps],
         }
 
@@ -104,6 +108,8 @@ def run_setup(graph: Graph, want: Desired, credentials: Credentials, *, dry_run:
     report.job_id = job["id"]
     _ensure_credentials(graph, sp["id"], job["id"], want, report, credentials=credentials, fresh=fresh)
     _ensure_mapping(graph, sp["id"], job["id"], want, report)
+    if want.saml is not None:
+        _ensure_saml(graph, sp, app, want.saml, report, authority=want.authority)
     _ensure_started(graph, sp["id"], job, want, report)
     return report
 
@@ -237,6 +243,18 @@ def _ensure_mapping(graph: Graph, sp_id: str, job_id: str, want: Desired, report
     report.add("role mapping", "update", change)
 
 
+def _ensure_saml(
+    graph: Graph, sp: dict[str, Any], app: dict[str, Any], meta: saml.SpMetadata, report: Report, *, authority: str
+) -> None:
+    changes = saml.plan(sp, app, meta)
+    if not changes:
+        report.add("single sign-on", "none", f"SAML single sign-on is set up for {meta.entity_id}")
+    for step, words in changes:
+        done = words if report.dry_run else saml.apply(graph, sp, app, meta, step)
+        report.add("single sign-on", "update", done)
+    report.federation_metadata_url = saml.federation_metadata_url(authority, sp["appId"])
+
+
 def _ensure_started(graph: Graph, sp_id: str, job: dict[str, Any], want: Desired, report: Report) -> None:
     state = str((job.get("schedule") or {}).get("state", ""))
     if state == "Active":
@@ -268,6 +286,8 @@ def _rest_of_plan(report: Report, want: Desired) -> Report:
     report.add("scope", "update", "assigned users and groups only (SyncAll=false)")
     function, target = mapping.role_mapping(want.role_mode, want.role_attribute)
     report.add("role mapping", "update", f"map {function}([appRoleAssignments]) -> {target}")
+    if want.saml is not None:
+        report.add("single sign-on", "update", f"SAML single sign-on for {want.saml.entity_id}")
     if want.start:
         report.add("start", "update", "start the provisioning job if Test Connection passes")
     else:

@@ -90,6 +90,7 @@ class GraphDouble(IdentityPlatform):
         self.assignments: dict[str, list[dict[str, Any]]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, bytes] = {}  # path -> body served without auth (SAML metadata of an SP)
         self._faults: deque[Fault] = deque()
         self._hidden: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -187,6 +188,8 @@ class GraphDouble(IdentityPlatform):
             return self.identity(request, path, form)
         body = json.loads(text) if text else None
         self.seen.append(Seen(request.method, path, query, body))
+        if path in self.files and request.method == "GET":  # a service provider's own site, not Graph
+            return web.Response(body=self.files[path], content_type="application/samlmetadata+xml")
         if path.startswith(f"/{self.tenant}/"):
             return self.identity(request, path, {})
         for fault in list(self._faults):
@@ -247,9 +250,11 @@ class GraphDouble(IdentityPlatform):
              "id": "b9632174-c057-4f7e-951b-be3adc52bfe6", "isEnabled": True, "origin": "Application", "value": None},
         ]  # fmt: skip
         name = body["displayName"]
-        app = {"id": app_oid, "appId": app_id, "displayName": name, "appRoles": roles}
+        app = {"id": app_oid, "appId": app_id, "displayName": name, "appRoles": roles, "identifierUris": [],
+               "web": {"homePageUrl": None, "redirectUris": []}}  # fmt: skip
         sp = {"id": sp_id, "appId": app_id, "displayName": name, "applicationTemplateId": NON_GALLERY,
-              "servicePrincipalType": "Application", "appRoles": roles}  # fmt: skip
+              "servicePrincipalType": "Application", "appRoles": roles, "keyCredentials": [],
+              "preferredSingleSignOnMode": None, "preferredTokenSigningKeyThumbprint": None}  # fmt: skip
         self.applications[app_oid] = app
         self.service_principals[sp_id] = sp
         self._hidden[sp_id] = self.sp_lag
@@ -263,7 +268,7 @@ class GraphDouble(IdentityPlatform):
             return self._page([a for a in self.applications.values() if a["appId"] == app_id], query, "/applications")
         if method == "PATCH" and len(parts) == 1 and parts[0] in self.applications:  # application-update.md: 204
             app = self.applications[parts[0]]
-            app.update(body)
+            app.update(body)  # top-level properties replace (application-update.md)
             for sp in self.service_principals.values():  # the service principal mirrors the app's roles
                 if sp["appId"] == app["appId"]:
                     sp["appRoles"] = app["appRoles"]
@@ -284,8 +289,22 @@ class GraphDouble(IdentityPlatform):
                           f"Resource '{sp_id}' does not exist or one of its queried reference-property objects "
                           "are not present.")  # fmt: skip
         rest = parts[1:]
+        sp = self.service_principals[sp_id]
         if not rest and method == "GET":  # serviceprincipal-get.md
-            return web.json_response(self.service_principals[sp_id])
+            return web.json_response(sp)
+        if not rest and method == "PATCH":  # serviceprincipal-update.md: 204
+            sp.update(body)
+            return web.Response(status=204)
+        if rest == ["addTokenSigningCertificate"] and method == "POST":
+            # serviceprincipal-addtokensigningcertificate.md: 200 with a selfSignedCertificate (no private key).
+            thumbprint = secrets.token_hex(20).upper()
+            key = {"customKeyIdentifier": thumbprint, "displayName": body["displayName"],
+                   "keyId": str(uuid.uuid4()), "endDateTime": body["endDateTime"],
+                   "startDateTime": "2026-12-02T07:00:00Z", "thumbprint": thumbprint, "type": "AsymmetricX509Cert",
+                   "usage": "Verify", "key": "MIIC..."}  # fmt: skip
+            sp["keyCredentials"] = [*sp["keyCredentials"], key]
+            context = f"{self.url}/v1.0/$metadata#microsoft.graph.selfSignedCertificate"
+            return web.json_response({"@odata.context": context, **key})
         if rest == ["appRoleAssignedTo"] and method == "GET":  # serviceprincipal-list-approleassignedto.md
             return self._page(self.assignments.get(sp_id, []), query, f"/servicePrincipals/{sp_id}/appRoleAssignedTo")
         if rest[:1] == ["synchronization"]:
