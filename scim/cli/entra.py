@@ -48,7 +48,9 @@ def _tenant(args: argparse.Namespace) -> str:
 
 
 def _authority(args: argparse.Namespace) -> str:
-    host = os.environ.get("SCIM_ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip("/")
+    from scim.entra.auth import AUTHORITY_HOST
+
+    host = os.environ.get("SCIM_ENTRA_AUTHORITY_HOST", AUTHORITY_HOST).rstrip("/")
     return f"{host}/{_tenant(args)}"
 
 
@@ -56,7 +58,15 @@ def _graph(args: argparse.Namespace, command: str) -> Any:
     """A Graph client signed in as the flags and environment say (tenant, flow, client, cache)."""
     import requests
 
-    from scim.entra.auth import DEFAULT_PUBLIC_CLIENT, SECRET_ENV, Flow, SignIn, TokenSource, default_cache_path
+    from scim.entra.auth import (
+        AUTHORITY_HOST,
+        DEFAULT_PUBLIC_CLIENT,
+        SECRET_ENV,
+        Flow,
+        SignIn,
+        TokenSource,
+        default_cache_path,
+    )
     from scim.entra.graph import GRAPH, Graph
 
     tenant = _tenant(args)
@@ -75,7 +85,7 @@ def _graph(args: argparse.Namespace, command: str) -> Any:
         secret=os.environ.get(SECRET_ENV, ""),
         certificate=Path(certificate) if certificate else None,
         cache_path=default_cache_path(),
-        authority_host=os.environ.get("SCIM_ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com"),
+        authority_host=os.environ.get("SCIM_ENTRA_AUTHORITY_HOST", AUTHORITY_HOST),
         graph=graph_url,
     )
     session = requests.Session()
@@ -125,6 +135,11 @@ async def _entra_client(admin: AdminService, directory: str, sp_id: str, network
     except AdminError:
         registration = await admin.create_client(directory, networks, client_id=sp_id)
         _tell(f"created client {sp_id} in {directory!r} for Entra (networks: {' '.join(networks)})")
+        if "any" in networks:
+            _tell(
+                "it accepts calls from any address: limit it to Entra's AzureActiveDirectory service-tag ranges "
+                f"with `scimctl client set-networks --client {sp_id} <CIDR>...` (docs/deploy.md)"
+            )
         return registration.secret
     if client.directory != directory:
         raise AdminError(f"Client {sp_id} belongs to directory {client.directory!r}, not {directory!r}.")
