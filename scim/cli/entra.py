@@ -125,56 +125,8 @@ def _app_name(args: argparse.Namespace) -> str:
 
 
 # setup --------------------------------------------------------------------------------------------
-async def _entra_client(admin: AdminService, directory: str, sp_id: str, networks: list[str]) -> str | None:
-    """The client Entra's app uses: its id is the service principal's id, so a re-run finds it.
-
-    Returns the new client's secret when it was created now, else None.
-    """
-    try:
-        client = await admin.client(sp_id)
-    except AdminError:
-        registration = await admin.create_client(directory, networks, client_id=sp_id)
-        _tell(f"created client {sp_id} in {directory!r} for Entra (networks: {' '.join(networks)})")
-        if "any" in networks:
-            _tell(
-                "it accepts calls from any address: limit it to Entra's AzureActiveDirectory service-tag ranges "
-                f"with `scimctl client set-networks --client {sp_id} <CIDR>...` (docs/deploy.md)"
-            )
-        return registration.secret
-    if client.directory != directory:
-        raise AdminError(f"Client {sp_id} belongs to directory {client.directory!r}, not {directory!r}.")
-    return None
-
-
-async def _issue(app: App, admin: AdminService, directory: str, sp_id: str, args: argparse.Namespace) -> Any:
-    from scim.entra.setup import Issued
-
-    loop = asyncio.get_running_loop()
-    secret = await _entra_client(admin, directory, sp_id, args.networks)
-    base = [{"key": "BaseAddress", "value": app.settings.base_url}]
-    if args.mode == "oauth":
-        if secret is None:  # the saved secret failed Test Connection: replace it, the old one stops now
-            secret = (await admin.rotate_secret(sp_id, expire_old_in_days=0)).secret
-        keys = [
-            {"key": "AuthenticationType", "value": "OAuth2ClientCredentialsGrant"},
-            *base,
-            {"key": "Oauth2ClientId", "value": sp_id},
-            {"key": "Oauth2ClientSecret", "value": secret},
-            {"key": "Oauth2TokenExchangeUri", "value": app.settings.token_url},
-        ]
-        return Issued(keys, lambda: None)
-    issued = await admin.issue_token(sp_id, long_lived=True)
-
-    async def retire() -> None:  # only the token just saved in Entra stays valid
-        for version in await admin.keys.long_lived(sp_id):
-            if version.version != issued.token_id:
-                await admin.revoke_token(sp_id, version.version)
-
-    keys = [*base, {"key": "SecretToken", "value": issued.token}]
-    return Issued(keys, lambda: asyncio.run_coroutine_threadsafe(retire(), loop).result())
-
-
 async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    from scim.cli._entra_credentials import EntraCredentials
     from scim.entra.setup import Desired, run_setup
 
     directory = await _directory(app, args.directory)
@@ -185,11 +137,7 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
         )
     roles = [(r.value, r.display_name) for r in await admin.list_roles(directory.id)]
     want = Desired(_app_name(args), roles, directory.role_mode, args.role_attribute, args.mode, args.start)
-    loop = asyncio.get_running_loop()
-
-    def credentials(sp_id: str) -> Any:
-        return asyncio.run_coroutine_threadsafe(_issue(app, admin, directory.id, sp_id, args), loop).result()
-
+    credentials = EntraCredentials(app, admin, directory.id, mode=args.mode, networks=args.networks)
     graph = _graph(args, "setup")
 
     def work() -> Any:

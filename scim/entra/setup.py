@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from scim.entra import mapping, saml
 from scim.entra.graph import Graph, GraphError
@@ -43,7 +43,17 @@ class Issued:
     retire_previous: Callable[[], None]
 
 
-Credentials = Callable[[str], Issued]  # service principal id -> freshly issued credentials
+class Issuer(Protocol):
+    """Our side of the credentials: issues them, and knows which mode it last issued them for."""
+
+    def issue(self, sp_id: str) -> Issued: ...
+
+    def saved_mode(self, sp_id: str) -> str | None:
+        """ "token" or "oauth" as last issued for this app, None when nothing was issued yet."""
+        ...
+
+
+_HOW = {"token": "Base URL + long-lived Secret Token", "oauth": "OAuth 2.0 client credentials"}
 
 
 @dataclass(slots=True)
@@ -88,7 +98,7 @@ class Report:
         }
 
 
-def run_setup(graph: Graph, want: Desired, credentials: Credentials, *, dry_run: bool) -> Report:
+def run_setup(graph: Graph, want: Desired, credentials: Issuer, *, dry_run: bool) -> Report:
     """Bring the Entra application to ``want``; with ``dry_run`` only read and report the plan."""
     report = Report(want.app_name, dry_run)
     sp = find_service_principal(graph, want.app_name)
@@ -186,25 +196,29 @@ def _ensure_job(graph: Graph, sp_id: str, report: Report) -> tuple[dict[str, Any
 
 
 def _ensure_credentials(
-    graph: Graph, sp_id: str, job_id: str, want: Desired, report: Report, *, credentials: Credentials, fresh: bool
+    graph: Graph, sp_id: str, job_id: str, want: Desired, report: Report, *, credentials: Issuer, fresh: bool
 ) -> None:
     jobs = f"/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}"
-    how = "Base URL + long-lived Secret Token" if want.mode == "token" else "OAuth 2.0 client credentials"
-    if not fresh:
+    how = _HOW[want.mode]
+    # Entra never reads secrets back, so the mode in force is the one our side last issued credentials for.
+    saved = None if fresh else credentials.saved_mode(sp_id)
+    if fresh:
+        why = "the new job has no credentials"
+    elif saved is not None and saved != want.mode:
+        why = f"switching from {_HOW.get(saved, saved)}"
+    else:
         failure = _validate(graph, jobs)
         if failure is None:
-            report.add("credentials", "none", "the saved credentials pass Test Connection; kept as they are")
+            report.add("credentials", "none", f"the saved {how} pass Test Connection; kept as they are")
             report.add("scope", "none", "assigned users and groups only (saved with the credentials)")
             report.test_connection = "passed"
             return
         why = f"Test Connection fails with the saved credentials ({failure})"
-    else:
-        why = "the new job has no credentials"
     if report.dry_run:
         report.add("credentials", "update", f"issue and save {how}: {why}")
         report.add("scope", "update", "assigned users and groups only (SyncAll=false, saved with the credentials)")
         return
-    issued = credentials(sp_id)
+    issued = credentials.issue(sp_id)
     keys = [
         *issued.keys,
         {"key": "SyncAll", "value": "false"},  # scope: "Sync only assigned users and groups" (reference §4)
@@ -281,8 +295,7 @@ def _fresh_plan(report: Report, want: Desired) -> Report:
 
 
 def _rest_of_plan(report: Report, want: Desired) -> Report:
-    how = "Base URL + long-lived Secret Token" if want.mode == "token" else "OAuth 2.0 client credentials"
-    report.add("credentials", "update", f"issue and save {how}, then run Test Connection")
+    report.add("credentials", "update", f"issue and save {_HOW[want.mode]}, then run Test Connection")
     report.add("scope", "update", "assigned users and groups only (SyncAll=false)")
     function, target = mapping.role_mapping(want.role_mode, want.role_attribute)
     report.add("role mapping", "update", f"map {function}([appRoleAssignments]) -> {target}")

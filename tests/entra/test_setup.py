@@ -200,19 +200,43 @@ def test_oauth_mode_saves_working_client_credentials(cli: Cli, graph: GraphDoubl
     assert saved["Oauth2TokenExchangeUri"] == f"{PUBLIC}/oauth2/token" and saved["BaseAddress"] == f"{PUBLIC}/scim/v2"
     shown = cli("client", "show", "--client", saved["Oauth2ClientId"])
     assert shown["directory"] == "contoso" and shown["networks"] == ["20.190.128.0/18"]
-    install_app(shared)
+    assert _token_status(shared, saved["Oauth2ClientId"], saved["Oauth2ClientSecret"]) == 200
+
+
+def test_switching_mode_resaves_and_retires_the_old_credentials(cli: Cli, graph: GraphDouble, shared: App) -> None:
+    _catalog(cli, "Auditor")
+    sp_id = cli("entra", "setup", "--directory", "contoso")["service_principal_id"]
+    token = graph.secrets[sp_id]["SecretToken"]
+    switched = cli("entra", "setup", "--directory", "contoso", "--mode", "oauth")
+    step = next(s for s in switched["steps"] if s["step"] == "credentials")
+    assert step["change"] == "update" and "switching from Base URL + long-lived Secret Token" in step["detail"]
+    assert graph.secrets[sp_id]["AuthenticationType"] == "OAuth2ClientCredentialsGrant"
+    assert _status_with(shared, token) == 401  # the Secret Token Entra no longer holds is revoked
+    assert not cli("entra", "setup", "--directory", "contoso", "--mode", "oauth")["changed"]
+
+    secret = graph.secrets[sp_id]["Oauth2ClientSecret"]
+    back = cli("entra", "setup", "--directory", "contoso")
+    assert (
+        "switching from OAuth 2.0 client credentials"
+        in next(s for s in back["steps"] if s["step"] == "credentials")["detail"]
+    )
+    assert _status_with(shared, graph.secrets[sp_id]["SecretToken"]) == 200
+    assert _token_status(shared, sp_id, secret) == 401  # the OAuth secret Entra held stops working too
+
+
+def _token_status(app: App, client_id: str, secret: str) -> int:
+    install_app(app)
     try:
         reply = asyncio.run(
             Client(None).request(
-                "POST", f"{PUBLIC}/oauth2/token", headers={"content-type": "application/x-www-form-urlencoded",
-                                                            "x-forwarded-for": "20.190.128.10"},
-                raw=(f"grant_type=client_credentials&client_id={saved['Oauth2ClientId']}"
-                     f"&client_secret={saved['Oauth2ClientSecret']}").encode(),
+                "POST", f"{PUBLIC}/oauth2/token",
+                headers={"content-type": "application/x-www-form-urlencoded", "x-forwarded-for": "20.190.128.10"},
+                raw=f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}".encode(),
             )
         )  # fmt: skip
     finally:
         install_app(None)
-    assert reply.status == 200 and reply.json["token_type"].lower() == "bearer"
+    return reply.status
 
 
 def test_refusals_before_any_graph_call(cli: Cli, graph: GraphDouble, monkeypatch: pytest.MonkeyPatch) -> None:
