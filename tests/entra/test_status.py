@@ -70,6 +70,9 @@ def test_healthy_job_without_log_access_still_reports(cli: Cli, graph: GraphDoub
     assert status["quarantine"] is None and status["recent_failures"] == []
     assert "Entra ID P1/P2" in status["note"]
     assert "last run: none yet" in cli.text("entra", "status", "--directory", "contoso")
+    graph.logs_error = (400, "BadRequest", "Invalid filter clause.")
+    note = cli("entra", "status", "--directory", "contoso")["note"]
+    assert note == "Graph refused the provisioning log query (BadRequest: Invalid filter clause.)"
 
 
 def test_provision_on_demand_success(cli: Cli, graph: GraphDouble) -> None:
