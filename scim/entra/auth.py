@@ -26,6 +26,7 @@ Flow = Literal["interactive", "device-code", "secret", "certificate"]
 FLOWS: tuple[Flow, ...] = ("interactive", "device-code", "secret", "certificate")
 SECRET_ENV = "SCIM_ENTRA_CLIENT_SECRET"  # noqa: S105 - the variable's name, not a secret
 _EARLY = 300  # seconds: renew an access token this long before it expires
+INTERACTIVE_WAIT = 300  # seconds for the browser sign-in to come back before giving up
 
 
 class SignInError(Exception):
@@ -109,7 +110,11 @@ class TokenSource:
         s = self._sign_in
         self._cache = msal.SerializableTokenCache()
         if s.cache_path is not None and s.cache_path.exists():
-            self._cache.deserialize(s.cache_path.read_text())
+            try:
+                self._cache.deserialize(s.cache_path.read_text())
+            except (OSError, ValueError):
+                self._tell(f"the token cache {s.cache_path} is unreadable; signing in afresh (it will be rewritten)")
+                self._cache = msal.SerializableTokenCache()
         if self._refused:
             for item in list(self._cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 self._cache.remove_at(item)
@@ -142,7 +147,7 @@ class TokenSource:
                 "No terminal for an interactive sign-in: use --auth device-code, or --auth secret/certificate in CI."
             )
         self._tell("A browser opens for the Entra sign-in (use --auth device-code where no browser can open).")
-        return dict(public.acquire_token_interactive(self._scopes, prompt="select_account"))
+        return dict(public.acquire_token_interactive(self._scopes, prompt="select_account", timeout=INTERACTIVE_WAIT))
 
     def _credential(self) -> Any:
         s = self._sign_in

@@ -6,6 +6,9 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
+from scim.cli import main
 from tests.doubles.graph import GraphDouble
 from tests.entra.conftest import Cli
 
@@ -43,3 +46,19 @@ def test_the_documented_sequence_runs(cli: Cli, graph: GraphDouble) -> None:
         out = cli.text(*argv)
         assert out.strip(), argv
     assert graph.job_of(graph.sp_named("SCIM contoso")["id"]).state == "Active"
+
+
+def test_every_entra_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("setup", "check", "status", "provision"):
+        with pytest.raises(SystemExit) as stopped:
+            main(["entra", command, "--help"])
+        assert stopped.value.code == 0
+        text = capsys.readouterr().out
+        assert "--tenant" in text and "--auth {interactive,device-code,secret,certificate}" in text
+    assert "--saml-metadata URL|FILE" in _help("setup", capsys) and "--dry-run" in _help("setup", capsys)
+
+
+def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main(["entra", command, "--help"])
+    return capsys.readouterr().out

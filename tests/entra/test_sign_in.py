@@ -58,6 +58,11 @@ def test_device_code_sign_in_then_the_cache_signs_in_silently(cli: Cli, graph: G
     assert [g["grant_type"] for g in graph.grants][2:] == ["refresh_token"] and "GRAPHDBL" not in cli.err
     assert _mode(cache) == 0o600
 
+    cache.write_text("{not json")  # a damaged cache is replaced, not a crash
+    cli("entra", "status", "--directory", "contoso", "--auth", "device-code")
+    assert "is unreadable; signing in afresh" in cli.err and "GRAPHDBL" in cli.err
+    assert "admin@contoso.onmicrosoft.com" in cache.read_text() and _mode(cache) == 0o600
+
 
 def test_interactive_sign_in_through_the_browser(
     cli: Cli, graph: GraphDouble, admin: None, monkeypatch: pytest.MonkeyPatch
