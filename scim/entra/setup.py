@@ -105,11 +105,11 @@ def run_setup(graph: Graph, want: Desired, credentials: Issuer, *, dry_run: bool
     if sp is None:
         if dry_run:
             return _fresh_plan(report, want)
-        sp = _instantiate(graph, want.app_name, report)
+        sp, app = _instantiate(graph, want.app_name, report)
     else:
         report.add("application", "none", f"{want.app_name!r} exists (service principal {sp['id']})")
+        app = _application(graph, sp)
     report.service_principal_id = sp["id"]
-    app = _application(graph, sp)
     report.application_id = app["id"]
     _ensure_roles(graph, app, want, report)
     job, fresh = _ensure_job(graph, sp["id"], report)
@@ -124,21 +124,25 @@ def run_setup(graph: Graph, want: Desired, credentials: Issuer, *, dry_run: bool
     return report
 
 
-def _instantiate(graph: Graph, name: str, report: Report) -> dict[str, Any]:
+def _instantiate(graph: Graph, name: str, report: Report) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(service principal, application) of a new instance; the application comes from the 201 itself, since
+    a list query may not show it yet."""
     made = graph.call("POST", f"/applicationTemplates/{NON_GALLERY_TEMPLATE}/instantiate", {"displayName": name})
     sp_id = made.body["servicePrincipal"]["id"]
     # A new service principal answers 404 for a while (eventual consistency, reference §3).
     sp: dict[str, Any] = graph.get(f"/servicePrincipals/{sp_id}", eventual=True)
     report.add("application", "create", f"created {name!r} from the non-gallery template (service principal {sp_id})")
-    return sp
+    return sp, dict(made.body["application"])
 
 
 def _application(graph: Graph, sp: dict[str, Any]) -> dict[str, Any]:
-    found = graph.list("/applications", params={"$filter": f"appId eq '{sp['appId']}'"}, eventual=True)
-    if not found:  # replication: the application object can trail its service principal
+    found = graph.list("/applications", params={"$filter": f"appId eq '{sp['appId']}'"})
+    if not found:  # an enterprise app whose registration lives in another tenant (a multi-tenant app)
         raise GraphError(
-            "GET", "/applications", 404, "Request_ResourceNotFound", f"no application with appId {sp['appId']}"
-        )
+            "GET", "/applications", 404, "NotFound",
+            f"the enterprise application's registration (appId {sp['appId']}) is not in this tenant, so its app "
+            "roles cannot be set here; choose another --app-name and setup creates a new one",
+        )  # fmt: skip
     app: dict[str, Any] = found[0]
     return app
 
