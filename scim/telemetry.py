@@ -156,6 +156,11 @@ class Traced:
         return wrapped
 
 
+def untraced(target: Any) -> Any:
+    """The object a Traced proxy wraps (or ``target`` itself): for code that dispatches on the store's type."""
+    return target._target if isinstance(target, Traced) else target
+
+
 def _is_coroutine_function(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn)
 

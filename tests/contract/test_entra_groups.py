@@ -180,7 +180,7 @@ async def test_post_of_existing_catalog_name_is_409(client: Client, app: App, fi
             "Marketing",
             400,
             "invalidValue",
-            ["'Marketing'", "no user group with exactly that name exists", "closest existing user group is"],
+            ["'Marketing'", "no user group with exactly that name exists", "scimctl group add"],
             id="§7 strict: a name not in the catalog is refused",
         ),
         pytest.param(
@@ -212,7 +212,7 @@ async def test_post_of_existing_catalog_name_is_409(client: Client, app: App, fi
             "Marketing",
             400,
             "invalidValue",
-            ["'Marketing'", "no user group", "closest existing user group"],
+            ["'Marketing'", "no user group", "even ignoring case", "scimctl group add"],
             id="§7 normalize: a name that folds to nothing in the catalog is refused",
         ),
         pytest.param(
@@ -241,8 +241,9 @@ async def test_strict_group_refusal_exact_detail(client: Client, finance: str) -
     assert_error(reply, 400, "invalidValue")
     assert reply.json["detail"] == (
         "The user group 'Finance Team' was refused: it breaks the naming rule (it contains spaces)."
-        " The closest existing user group is 'FinanceTeam'. Rename it in Entra to match an existing user group"
-        " exactly (no spaces, no accents), or ask the directory admin to add it with scimctl."
+        " The closest existing user group is 'FinanceTeam'. Rename it in Entra to 'FinanceTeam', or ask the"
+        " directory admin to set the directory's policy to normalize (scimctl directory set-policy), which"
+        " matches it to 'FinanceTeam'."
     )
 
 

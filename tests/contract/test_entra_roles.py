@@ -319,7 +319,7 @@ async def test_roles_already_held_are_not_rechecked(make_client: AppFactory) -> 
         pytest.param(
             "strict",
             "Auditor",
-            ["'Auditor'", "no role with exactly that name exists", "closest existing role is"],
+            ["'Auditor'", "no role with exactly that name exists", "scimctl role add"],
             id="§7 strict: a role not in the catalog is refused",
         ),
         pytest.param(
@@ -331,7 +331,7 @@ async def test_roles_already_held_are_not_rechecked(make_client: AppFactory) -> 
         pytest.param(
             "normalize",
             "Auditor",
-            ["'Auditor'", "no role with exactly that name exists", "closest existing role is"],
+            ["'Auditor'", "no role matches it, even ignoring case", "scimctl role add"],
             id="§7 normalize: a role folding to nothing in the catalog is refused",
         ),
     ],
@@ -368,8 +368,9 @@ async def test_strict_role_refusal_exact_detail(make_client: AppFactory) -> None
     assert_error(reply, 400, "invalidValue")
     assert reply.json["detail"] == (
         "The role 'Super Admin' was refused: it breaks the naming rule (it contains spaces)."
-        " The closest existing role is 'SuperAdmin'. Rename it in Entra to match an existing role exactly"
-        " (no spaces, no accents), or ask the directory admin to add it with scimctl."
+        " The closest existing role is 'SuperAdmin'. Rename it in Entra to 'SuperAdmin', or ask the directory"
+        " admin to set the directory's policy to normalize (scimctl directory set-policy), which matches it to"
+        " 'SuperAdmin'."
     )
 
 
