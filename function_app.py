@@ -91,3 +91,12 @@ async def health_ready(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="scim/v2/{*rest}", methods=RESOURCE_METHODS)
 async def scim_unknown(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("unknown", req)
+
+
+# Everything outside the routes above (a Tenant URL without /scim/v2, say) gets the same SCIM 404 and a log line
+# rather than the host's empty one. The constraint keeps the host's own /admin and /runtime routes out of reach
+# (a catch-all with an empty routePrefix can shadow them: azure-functions-host issue #2590). Registered last:
+# ASP.NET routing ranks it after scim/v2/{*rest}, and the local host keeps registration order among catch-alls.
+@app.route(route="{*path:regex(^(?!admin(/|$)|runtime(/|$)).*$)}", methods=RESOURCE_METHODS)
+async def outside_base_url(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("unknown", req)

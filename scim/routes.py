@@ -33,6 +33,7 @@ log = logging.getLogger("scim.routes")
 READINESS_PROBE = "readiness-probe"
 READINESS_TIMEOUT = 5.0
 Handler = Callable[[App, Request], Awaitable[Response]]
+_FIXED_ROUTES = {"/oauth2/token": "POST", "/health": "GET", "/health/ready": "GET"}
 DOCS_URL = "https://github.com/scim-entra-functions/scim-entra-functions#readme"
 
 
@@ -172,7 +173,18 @@ async def token(app: App, request: Request) -> Response:
 
 
 async def unknown(app: App, request: Request) -> Response:
-    """No such endpoint under the Base URL; nothing here reads directory data, so no token is needed."""
+    """No such endpoint; nothing here reads directory data, so no token is needed."""
+    # The path is quoted and cut so a crafted one cannot forge log lines; query strings (filters) are left out.
+    log.info("no endpoint at %r (%s)", request.path[:200], request.method.upper())
+    # The root catch-all also receives a wrong method on a fixed route (ASP.NET falls through to it).
+    method = _FIXED_ROUTES.get(request.path.lower().rstrip("/"))
+    if method:
+        raise MethodNotAllowed(f"{request.method.upper()} is not supported on {request.path}; use {method}.")
+    if not request.path.lower().startswith("/scim/v2"):
+        raise NotFound(
+            f"Nothing is served at {request.path}. This service serves the SCIM Base URL /scim/v2 (Entra's Tenant"
+            " URL ends with it), the Token URL /oauth2/token and /health; check the URL."
+        )
     raise NotFound(
         f"Nothing is served at {request.path}. Under the Base URL (.../scim/v2) this service serves /Users, "
         "/Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas; check the Tenant URL in Entra."

@@ -36,6 +36,12 @@ KEY_PROPAGATION_SECONDS = 90  # longer than the secret stores' 60 s cache
 LEEWAY_SECONDS = 30  # clock skew between instances
 ACCESS = "access"
 LONG_LIVED = "long-lived"
+# A client secret pasted into Entra's Secret Token field (reference §3.1) is the usual non-JWT bearer value.
+NOT_A_JWT = (
+    "The bearer token is not a well-formed JWT. If this is a client secret pasted into Entra's Secret Token field,"
+    " issue a long-lived token instead (scimctl token issue --client <client-id> --long-lived) and paste that,"
+    " or use OAuth2 Client Credentials Grant with the secret."
+)
 _REQUIRED = ["exp", "iat", "nbf", "sub", "jti", "iss", "aud", "typ"]
 # Verified tokens kept per instance, keyed by SHA-256 of the token: a hit skips parsing and the HMAC, yet still
 # re-reads the key's versions (so retire/revoke keep their 60 s bound) and the expiry. Entra reuses one token for
@@ -172,6 +178,8 @@ class TokenService:
         cached = await self._cached(digest)
         if cached is not None:
             return cached
+        if token.count(".") != 2:
+            raise Unauthorized(NOT_A_JWT)
         try:
             unverified = jwt.decode_complete(token, options={"verify_signature": False})
         except (jwt.InvalidTokenError, RecursionError):  # RecursionError: "[[[[..." nested past the parser's limit

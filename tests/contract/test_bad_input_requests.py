@@ -4,6 +4,7 @@ SCIM error (RFC 7644 §3.12), never a 5xx, never a Python exception in the body.
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from typing import Any
@@ -15,7 +16,7 @@ from scim.app import App
 from scim.devhost import FunctionsAsgi
 from scim.protocol.schema import USER_SCHEMA
 from scim.secrets import SIGNING_KEY_SECRET
-from tests.conftest import CLIENT_ID, ROUTES, Client
+from tests.conftest import CLIENT_ID, CLIENT_SECRET, ROUTES, Client
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, op, patch
 
 GOOD_USER = {"schemas": [USER_SCHEMA], "userName": "someone@contoso.com"}
@@ -257,3 +258,32 @@ async def test_unknown_paths_under_the_base_url_get_a_scim_404_that_names_the_en
 ) -> None:
     reply = await client.get(path)
     assert_error(reply, 404, None, path, "/Users", "Tenant URL")
+
+
+@pytest.mark.parametrize("path", ["/", "/nowhere", "/Users", "/api/scim/v2/Users", "/scimv2/Groups"])
+async def test_paths_outside_the_base_url_get_a_scim_404_and_a_log_line(
+    client: Client, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14 item 8: not the host's plain-text 404, and on-call can see what was asked for."""
+    with caplog.at_level(logging.INFO, logger="scim.routes"):
+        reply = await client.get(path + "?filter=userName%20eq%20%22someone%22")
+    assert_error(reply, 404, None, path, "/scim/v2", "/oauth2/token")
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("no endpoint")] == [
+        f"no endpoint at {path!r} (GET)"
+    ]
+    assert all("someone" not in r.getMessage() for r in caplog.records)  # the query string is not logged
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/oauth2/token"), ("POST", "/health"), ("PUT", "/health/ready")])
+async def test_a_wrong_method_on_a_fixed_route_is_405_not_404(client: Client, method: str, path: str) -> None:
+    reply = await client.request(method, path)
+    assert_error(reply, 405, None, "use")
+
+
+async def test_a_client_secret_pasted_as_the_bearer_token_gets_the_long_lived_token_hint(client: Client) -> None:
+    """Issue 14 item 8: Entra's Secret Token field holding the client secret instead of a long-lived token."""
+    reply = await client.get(USERS, token=CLIENT_SECRET)
+    assert reply.status == 401
+    detail = reply.json["detail"]
+    assert "not a well-formed JWT" in detail and "scimctl token issue --client <client-id> --long-lived" in detail
+    assert CLIENT_SECRET not in reply.body.decode()
