@@ -47,8 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the function app locally on real HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7071)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7071, help="port to listen on (default 7071)")
 
     catalog.register(sub)
     access.register(sub)
@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check a deployment as Entra would", parents=[json_flag()])
     doctor.add_argument("--base-url", required=True, help="the SCIM Base URL (Entra's Tenant URL), .../scim/v2")
-    doctor.add_argument("--client-id", required=True)
+    doctor.add_argument("--client-id", required=True, help="the client id Entra uses, or a doctor-only client's")
     doctor.add_argument("--client-secret", help=f"default: ${SECRET_ENV}, else a prompt")
     doctor.add_argument("--token-url", help="default: /oauth2/token beside the Base URL")
     doctor.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP call")
@@ -67,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--federated-issuer", help="with --federated: the issuer, if the client has its own")
 
     check = leaf(sub, "check", _check, "verify a directory's index entities and memberships")
-    check.add_argument("--directory", required=True)
-    check.add_argument("--repair", action="store_true")
+    check.add_argument("--directory", required=True, help="the directory id")
+    check.add_argument("--repair", action="store_true", help="remove orphans and restore missing entries")
     return parser
 
 

@@ -74,8 +74,11 @@ def emit(result: Any, as_json: bool) -> None:
 
 
 def _human(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "-"
+    """A value for a `key=value` line; nested objects print as compact JSON, never as Python reprs."""
+    if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+        return ",".join(_human(v) for v in value) or "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
     return "-" if value is None else str(value)
 
 

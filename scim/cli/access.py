@@ -47,8 +47,14 @@ async def _client_create(app: App, admin: AdminService, args: argparse.Namespace
             raise AdminError(str(exc)) from None
     elif args.federated_audience or args.federated_subject or args.federated_issuer:
         raise AdminError("--federated-audience, --federated-subject and --federated-issuer need --federated-tenant")
+    if args.networks is None:
+        print(
+            "scimctl: no --networks given, so this client is accepted from any address; pass Entra's ranges"
+            " (docs/deploy.md, service tag AzureActiveDirectory) or later `client set-networks`.",
+            file=sys.stderr,
+        )
     registration = await admin.create_client(
-        args.directory, args.networks, secret_days=args.secret_days, federation=federation
+        args.directory, args.networks or ["any"], secret_days=args.secret_days, federation=federation
     )
     out = {**_client(registration.client), **_federation(app, registration.client)}
     if registration.secret:
@@ -166,8 +172,12 @@ async def _key_retire(app: App, admin: AdminService, args: argparse.Namespace) -
 def register(sub: Subparsers) -> None:
     client = sub.add_parser("client", help="provider clients").add_subparsers(dest="action", required=True)
     create = leaf(client, "create", _client_create, "create a client; prints its id, secret, Base URL and Token URL")
-    create.add_argument("--directory", required=True)
-    create.add_argument("--networks", nargs="+", default=["any"], help="allowed source CIDRs (IPv4/IPv6), or 'any'")
+    create.add_argument("--directory", required=True, help="the directory the client writes into")
+    create.add_argument(
+        "--networks",
+        nargs="+",
+        help="allowed source CIDRs (IPv4/IPv6), e.g. Entra's AzureActiveDirectory ranges; default any (warns)",
+    )
     create.add_argument("--secret-days", type=int, help="secret lifetime in days (default 730; 0 = never expires)")
     fed = "workload identity federation (docs/security.md §2.1): "
     create.add_argument("--federated-tenant", help=fed + "the Entra tenant id; the client gets no secret")
@@ -194,7 +204,7 @@ def register(sub: Subparsers) -> None:
                 help="how long the previous secret keeps working (default 7; 0 = now)",
             )
         if name == "set-networks":
-            parser.add_argument("networks", nargs="+", help="CIDRs or 'any'")
+            parser.add_argument("networks", nargs="+", help="the new allowed source CIDRs (IPv4/IPv6), or 'any'")
 
     token = sub.add_parser("token", help="tokens issued by the admin").add_subparsers(dest="action", required=True)
     issue = leaf(token, "issue", _token_issue, "issue a token for a client (no secret needed: you are the admin)")
@@ -202,9 +212,9 @@ def register(sub: Subparsers) -> None:
     issue.add_argument("--long-lived", action="store_true", help="a revocable token for Entra's Secret Token mode")
     leaf(token, "list", _token_list, "list a client's long-lived tokens")
     revoke = leaf(token, "revoke", _token_revoke, "revoke one long-lived token")
-    revoke.add_argument("--token-id", required=True)
+    revoke.add_argument("--token-id", required=True, help="the id from `scimctl token list`")
     for parser in (issue, token.choices["list"], revoke):
-        parser.add_argument("--client", required=True)
+        parser.add_argument("--client", required=True, help="the client id")
 
     key = sub.add_parser("key", help="the token signing key").add_subparsers(dest="action", required=True)
     leaf(key, "list", _key_list, "list signing keys (never their values)")

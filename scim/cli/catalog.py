@@ -10,7 +10,7 @@ from typing import Any
 
 from scim.app import App
 from scim.cli._common import Subparsers, leaf, progress
-from scim.service.admin import AdminError, AdminService, csv_names
+from scim.service.admin import AdminError, AdminService, csv_names, role_values
 from scim.store.base import Directory, Resource
 
 
@@ -42,8 +42,14 @@ async def _role_list(app: App, admin: AdminService, args: argparse.Namespace) ->
 
 
 async def _role_remove(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    await admin.remove_role(args.directory, args.value)
-    return {"removed": args.value}
+    holders = await admin.remove_role(args.directory, args.value, force=args.force)
+    if holders:
+        print(
+            f"scimctl: {len(holders)} user(s) still show {args.value!r} until Entra replaces their roles;"
+            " Entra's new assignments of it are refused.",
+            file=sys.stderr,
+        )
+    return {"removed": args.value, "held_by": holders}
 
 
 async def _group_add(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
@@ -56,9 +62,15 @@ async def _group_list(app: App, admin: AdminService, args: argparse.Namespace) -
 
 
 async def _group_remove(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    if not await admin.remove_group(args.directory, args.name):
+    members = await admin.remove_group(args.directory, args.name, force=args.force)
+    if members is None:
         raise AdminError(f"User group {args.name!r} does not exist in {args.directory!r}.")
-    return {"removed": args.name}
+    print(
+        f"scimctl: removed with {members} membership(s); if Entra provisions this group, its next update gets 404"
+        " until the name is added again.",
+        file=sys.stderr,
+    )
+    return {"removed": args.name, "memberships_removed": members}
 
 
 async def _import(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
@@ -72,12 +84,14 @@ async def _import(app: App, admin: AdminService, args: argparse.Namespace) -> An
     return {"added": result.added, "existing": result.existing, "refused": [name for name, _ in result.refused]}
 
 
-def _user(user: Resource, *, full: bool = False) -> dict[str, Any]:
+def _user(user: Resource, groups: dict[str, list[str]], *, full: bool = False) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": user.id,
         "userName": user.data.get("userName"),
         "externalId": user.data.get("externalId"),
         "active": user.data.get("active", True),
+        "roles": sorted(role_values(user)),
+        "groups": sorted(groups.get(user.id, [])),
     }
     if full:
         row.update(created=user.created, last_modified=user.last_modified, version=user.version, data=user.data)
@@ -88,11 +102,13 @@ async def _user_list(app: App, admin: AdminService, args: argparse.Namespace) ->
     page = await admin.list_users(args.directory, start_index=args.start, count=args.count)
     if page.total > args.start - 1 + len(page.resources):
         print(f"scimctl: {page.total} users; showing from {args.start}, use --start/--count", file=sys.stderr)
-    return [_user(u) for u in page.resources]
+    groups = await admin.group_names_by_member(args.directory)
+    return [_user(u, groups) for u in page.resources]
 
 
 async def _user_show(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    return _user(await admin.find_user(args.directory, args.user), full=True)
+    user = await admin.find_user(args.directory, args.user)
+    return _user(user, await admin.group_names_by_member(args.directory), full=True)
 
 
 def register(sub: Subparsers) -> None:
@@ -104,9 +120,17 @@ def register(sub: Subparsers) -> None:
         ("set-policy", _directory_set_policy, "change an existing directory's policies"),
     ):
         parser = leaf(directory, name, run, text)
-        parser.add_argument("directory")
-        parser.add_argument("--policy", choices=["strict", "normalize", "create"])
-        parser.add_argument("--role-mode", choices=["single", "multiple"])
+        parser.add_argument("directory", help="the directory id (letters, digits and dashes), e.g. contoso")
+        parser.add_argument(
+            "--policy",
+            choices=["strict", "normalize", "create"],
+            help="how group and role names from Entra match the catalog (default strict; README)",
+        )
+        parser.add_argument(
+            "--role-mode",
+            choices=["single", "multiple"],
+            help="single: a PATCH adding a role replaces it; multiple: adds (default single)",
+        )
     leaf(directory, "list", _directory_list, "list directories")
 
     for noun, key in (("role", "value"), ("group", "name")):
@@ -114,24 +138,28 @@ def register(sub: Subparsers) -> None:
             dest="action", required=True
         )
         add = leaf(actions, "add", _role_add if noun == "role" else _group_add, f"add a {noun}")
-        add.add_argument(key)
+        add.add_argument(key, help=f"the exact {noun} name Entra sends (no spaces, no accents)")
         if noun == "role":
-            add.add_argument("--display-name")
+            add.add_argument("--display-name", help="a display name (default: the value)")
         leaf(actions, "list", _role_list if noun == "role" else _group_list, f"list {noun}s")
         remove = leaf(actions, "remove", _role_remove if noun == "role" else _group_remove, f"remove a {noun}")
-        remove.add_argument(key)
+        remove.add_argument(key, help=f"the {noun} name to remove")
+        remove.add_argument(
+            "--force",
+            action="store_true",
+            help="remove it even though users hold it (role) or it has members (group)",
+        )
         imported = leaf(actions, "import", _import, f"add {noun}s from a CSV file (name[,display name]); - is stdin")
-        imported.add_argument("csv")
+        imported.add_argument("csv", help="the CSV file, or - for stdin")
         imported.set_defaults(noun=noun)
-        for parser in (add, remove, imported):
-            parser.add_argument("--directory", required=True)
-        actions.choices["list"].add_argument("--directory", required=True)
+        for parser in (add, remove, imported, actions.choices["list"]):
+            parser.add_argument("--directory", required=True, help="the directory id")
 
     users = sub.add_parser("user", help="provisioned users (read-only)").add_subparsers(dest="action", required=True)
     listing = leaf(users, "list", _user_list, "list a directory's users")
-    listing.add_argument("--directory", required=True)
+    listing.add_argument("--directory", required=True, help="the directory id")
     listing.add_argument("--start", type=int, default=1, help="1-based index of the first user")
     listing.add_argument("--count", type=int, default=100, help="users to show (at most 1000)")
     show = leaf(users, "show", _user_show, "show one user by id or userName")
-    show.add_argument("--directory", required=True)
-    show.add_argument("user")
+    show.add_argument("--directory", required=True, help="the directory id")
+    show.add_argument("user", help="the user's id or userName")

@@ -37,6 +37,21 @@ def _check_catalog_name(kind: str, name: str) -> None:
         raise AdminError(f"{kind} {name!r} is not a valid catalog name: {rule}. Entra names must match it exactly.")
 
 
+def role_values(user: Resource) -> set[str]:
+    """The role values a stored user holds (roles and entitlements are one set, README)."""
+    return {str(r.get("value")) for r in user.data.get("roles") or [] if isinstance(r, dict)}
+
+
+def _count(items: list[str] | int, noun: str) -> str:
+    n = items if isinstance(items, int) else len(items)
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _sample(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def csv_names(text: str) -> list[tuple[str, str]]:
     """(name, display name) rows from CSV: first column the name, optional second the display name.
 
@@ -95,10 +110,42 @@ class AdminService:
         await self._require_directory(directory)
         return await self._store.list_roles(directory)
 
-    async def remove_role(self, directory: str, value: str) -> None:
+    async def remove_role(self, directory: str, value: str, *, force: bool = False) -> list[str]:
+        """Remove a role; refused while users hold it unless ``force``. Returns the holders' userNames."""
         await self._require_directory(directory)
-        if not await self._store.delete_role(directory, value):
+        if value not in {r.value for r in await self._store.list_roles(directory)}:
             raise AdminError(f"Role {value!r} does not exist in {directory!r}.")
+        holders = [str(u.data.get("userName")) for u in await self.users_with_role(directory, value)]
+        if holders and not force:
+            raise AdminError(
+                f"Role {value!r} is held by {_count(holders, 'user')} ({_sample(holders)}). Removing it leaves it on"
+                " them until Entra next replaces their roles, and Entra can no longer assign it: new assignments"
+                " are refused with 400 invalidValue. Re-run with --force to remove it anyway."
+            )
+        await self._store.delete_role(directory, value)
+        return holders
+
+    async def users_with_role(self, directory: str, value: str) -> list[Resource]:
+        """Every user holding ``value`` (a scan: an admin question, never on the request path)."""
+        found: list[Resource] = []
+        start = 1
+        while True:
+            page = await self._store.query_users(directory, lookup=None, match=None, start_index=start, count=MAX_LIST)
+            found += [u for u in page.resources if value in role_values(u)]
+            start += len(page.resources)
+            if not page.resources or start > page.total:
+                return found
+
+    async def group_names_by_member(self, directory: str) -> dict[str, list[str]]:
+        """user id -> the catalog groups it belongs to (one scan of the groups with their members)."""
+        page = await self._store.query_groups(
+            directory, lookup=None, match=None, start_index=1, count=10**9, with_members=True
+        )
+        names: dict[str, list[str]] = {}
+        for group in page.resources:
+            for member in group.members or []:
+                names.setdefault(member, []).append(str(group.data.get("displayName")))
+        return names
 
     async def add_group(self, directory: str, name: str) -> Resource:
         """Add a user group to the catalog; Entra groups link to it by displayName."""
@@ -119,11 +166,23 @@ class AdminService:
         )
         return page.resources
 
-    async def remove_group(self, directory: str, name: str) -> bool:
+    async def remove_group(self, directory: str, name: str, *, force: bool = False) -> int | None:
+        """Remove a user group; refused while it has members unless ``force``. None when it does not exist,
+        else the number of memberships removed with it."""
         for group in await self.list_groups(directory):
             if group.data.get("displayName") == name:
-                return await self._store.delete_group(directory, group.id)
-        return False
+                full = await self._store.get_group(directory, group.id, with_members=True)
+                members = len(full.members or []) if full else 0
+                if members and not force:
+                    raise AdminError(
+                        f"User group {name!r} has {_count(members, 'member')} and Entra refers to it by its id"
+                        f" {group.id}. Removing it deletes those memberships, and Entra's next update of the group"
+                        " gets 404 (its provisioning log shows the failure) until the name is added again and"
+                        " Entra links to the new group. Re-run with --force to remove it anyway."
+                    )
+                await self._store.delete_group(directory, group.id)
+                return members
+        return None
 
     async def import_catalog(
         self, directory: str, kind: str, rows: Iterable[tuple[str, str]], progress: Progress | None = None

@@ -94,7 +94,7 @@ def test_catalog_and_csv_import(cli: Cli, tmp_path: Path) -> None:
     assert result == {"added": ["Operator", "Admin"], "existing": ["Auditor"], "refused": ["Não"]}
     assert "importing roles: 4/4" in cli.err and "skipped 'Não'" in cli.err
     assert [r["value"] for r in cli("role", "list", "--directory", "contoso")] == ["Admin", "Auditor", "Operator"]
-    assert cli("role", "remove", "--directory", "contoso", "Admin") == {"removed": "Admin"}
+    assert cli("role", "remove", "--directory", "contoso", "Admin") == {"removed": "Admin", "held_by": []}
     cli("role", "remove", "--directory", "contoso", "Admin", code=1)
 
     groups = tmp_path / "groups.csv"
@@ -104,7 +104,7 @@ def test_catalog_and_csv_import(cli: Cli, tmp_path: Path) -> None:
     listed = cli("group", "list", "--directory", "contoso")
     assert len(listed) == 60 and {"id", "display_name"} <= set(listed[0])
     cli("group", "add", "--directory", "contoso", "Team1", code=1)
-    assert cli("group", "remove", "--directory", "contoso", "Team1") == {"removed": "Team1"}
+    assert cli("group", "remove", "--directory", "contoso", "Team1") == {"removed": "Team1", "memberships_removed": 0}
     cli("group", "list", "--directory", "nowhere", code=1)
     cli("role", "import", "--directory", "contoso", str(tmp_path / "missing.csv"), code=1)
 
