@@ -60,6 +60,12 @@ class Azurite:
         """Launch the process and wait until it accepts connections."""
         if not BINARY.exists():
             raise RuntimeError(f"{BINARY} is missing: run `npm ci` first")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            # Without this check the readiness probe below would find the other process and report success.
+            raise RuntimeError(
+                f"port {self.port} is already in use (another Azurite, e.g. another `make run`?); stop it or set "
+                "SCIM_AZURITE_PORT"
+            )
         args = [str(BINARY), "--tableHost", "127.0.0.1", "--tablePort", str(self.port)]
         args += ["--disableTelemetry", "--skipApiVersionCheck", "--silent"]
         # Idle connections outlive the client's 15 s pool timeout, so the client always closes first:
@@ -72,7 +78,11 @@ class Azurite:
             args += ["--location", str(self.location)]
         # Output goes to a file, not a pipe: a pipe nobody drains would block the emulator once full.
         log = self._log = tempfile.TemporaryFile()  # noqa: SIM115
-        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own arguments
+        # A session of its own: Ctrl-C in the terminal reaches only our process, which then stops Azurite with one
+        # SIGINT (Azurite saves on its first SIGINT; a second one, straight from the terminal, would kill it unsaved).
+        self._process = subprocess.Popen(  # noqa: S603 - our own arguments
+            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import shlex
+import signal
+import socket
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
+from typing import Any
 
 from scim.app import App, build_app, install_app
 from scim.config import Settings, SettingsError, load_settings
@@ -21,6 +25,7 @@ from scim.telemetry import configure_local
 ROOT = Path(__file__).resolve().parents[1]
 DEV_DIRECTORY = "dev"
 DATA_DIR = ROOT / ".data"
+DEV_CLIENT_FILE = "dev-client.env"
 
 
 def load_function_app(path: Path = ROOT / "function_app.py") -> ModuleType:
@@ -98,54 +103,170 @@ def banner(settings: Settings, client_id: str, secret: str, *, admin_env: str = 
     )
 
 
+def data_dir(env: Mapping[str, str]) -> Path:
+    """Where the local host keeps Azurite's data, the secrets file and the dev client (SCIM_DATA_DIR)."""
+    return Path(env.get("SCIM_DATA_DIR") or DATA_DIR)
+
+
+def dev_credentials(env: Mapping[str, str], where: Path) -> tuple[str, str]:
+    """The dev client: from SCIM_DEV_CLIENT_ID/SECRET, else remembered in <data dir>/dev-client.env, else new and
+    remembered there, so restarts reuse one client instead of adding another with networks=any each time."""
+    path = where / DEV_CLIENT_FILE
+    remembered: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, _, value = line.partition("=")
+            remembered[name.strip()] = value.strip()
+    client_id = env.get("SCIM_DEV_CLIENT_ID") or remembered.get("SCIM_DEV_CLIENT_ID") or str(uuid.uuid4())
+    secret = env.get("SCIM_DEV_CLIENT_SECRET") or remembered.get("SCIM_DEV_CLIENT_SECRET") or _new_secret()
+    if not (env.get("SCIM_DEV_CLIENT_ID") and env.get("SCIM_DEV_CLIENT_SECRET")):
+        where.mkdir(parents=True, exist_ok=True)
+        # Shell syntax, so `. .data/dev-client.env` defines them (README "Try it"); 0600 like the secrets file.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(f"SCIM_DEV_CLIENT_ID={client_id}\nSCIM_DEV_CLIENT_SECRET={secret}\n")
+    return client_id, secret
+
+
+def _new_secret() -> str:
+    return uuid.uuid4().hex + uuid.uuid4().hex
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the HTTP port before anything else starts, so a second `make run` fails before it seeds or prints."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only; a live listener still refuses
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(False)
+    return sock
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: stop like Ctrl-C, through the finally blocks that stop Azurite."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
+
+
 def serve(host: str, port: int) -> int:
-    """Run until interrupted; with SCIM_STORE=tables and no Table service named, Azurite runs with data under .data/."""
+    """Run until SIGINT or SIGTERM; with SCIM_STORE=tables and no Table service named, Azurite runs with data under
+    the data directory and is stopped (gracefully, so it saves) however the host stops."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _serve(host, port)
+    except (KeyboardInterrupt, _Stopped):
+        print("scimctl: stopped", file=sys.stderr)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(host: str, port: int) -> int:
     import uvicorn
 
     from scim.azurite import Azurite
 
     env = dict(os.environ)
     env.setdefault("SCIM_PUBLIC_BASE_URL", f"http://{host}:{port}")
+    where = data_dir(env)
+    try:
+        sock = _listen(host, port)
+    except OSError as exc:
+        print(
+            f"scimctl: cannot listen on {host}:{port} ({exc.strerror}); is another `make run` or `scimctl serve`"
+            " running? Stop it, or pass --port.",
+            file=sys.stderr,
+        )
+        return 1
     azurite: Azurite | None = None
     wants_azurite = env.get("SCIM_STORE", "").strip().lower() == "tables" and not (
         env.get("SCIM_TABLES_CONNECTION_STRING") or env.get("SCIM_TABLES_ENDPOINT")
     )
-    if wants_azurite:
-        azurite = Azurite(location=DATA_DIR / "azurite", port=int(env.get("SCIM_AZURITE_PORT", "10002")))
-        azurite.start()
-        env["SCIM_TABLES_CONNECTION_STRING"] = azurite.connection_string
-        env.setdefault("SCIM_SECRETS_FILE", str(DATA_DIR / "secrets.json"))
+    try:
+        if wants_azurite:
+            azurite = Azurite(location=where / "azurite", port=int(env.get("SCIM_AZURITE_PORT", "10002")))
+            try:
+                azurite.start()
+            except RuntimeError as exc:
+                azurite = None
+                print(f"scimctl: {exc}", file=sys.stderr)
+                return 1
+            env["SCIM_TABLES_CONNECTION_STRING"] = azurite.connection_string
+            env.setdefault("SCIM_SECRETS_FILE", str(where / "secrets.json"))
+        return _run(sock, host, port, env, where, show_admin_env=wants_azurite, server_class=_server_class(uvicorn))
+    finally:
+        sock.close()
+        if azurite is not None:
+            azurite.stop()
+
+
+def _server_class(uvicorn: ModuleType) -> type[Any]:
+    class Server(uvicorn.Server):  # type: ignore[name-defined,misc]
+        """uvicorn's server without its signal re-raise: after a graceful stop it re-raises the signal, which for
+        SIGTERM kills the process before Azurite is stopped and for SIGINT prints a KeyboardInterrupt traceback."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            handled = (signal.SIGINT, signal.SIGTERM)
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
+def _run(
+    sock: socket.socket,
+    host: str,
+    port: int,
+    env: dict[str, str],
+    where: Path,
+    *,
+    show_admin_env: bool,
+    server_class: type[Any],
+) -> int:
+    import uvicorn
+
     try:
         settings = load_settings(env)
     except SettingsError as exc:
-        if azurite is not None:
-            azurite.stop()
         print(f"scimctl: {exc}", file=sys.stderr)
         return 2
-    client_id = os.environ.get("SCIM_DEV_CLIENT_ID") or str(uuid.uuid4())
-    secret = os.environ.get("SCIM_DEV_CLIENT_SECRET") or uuid.uuid4().hex + uuid.uuid4().hex
-    policy = os.environ.get("SCIM_NAME_POLICY", "strict")
+    policy = env.get("SCIM_NAME_POLICY", "strict")
     if policy not in ("strict", "normalize", "create"):
         print(f"SCIM_NAME_POLICY must be strict, normalize or create, not {policy!r}", file=sys.stderr)
         return 2
-    role_mode = os.environ.get("SCIM_DEV_ROLE_MODE") or None
+    role_mode = env.get("SCIM_DEV_ROLE_MODE") or None
     if role_mode not in (None, "single", "multiple"):
         print(f"SCIM_DEV_ROLE_MODE must be single or multiple, not {role_mode!r}", file=sys.stderr)
         return 2
+    client_id, secret = dev_credentials(env, where)
     # Catalog entries for throwaway memory runs, which no scimctl can reach (comma-separated names).
-    roles = _names(os.environ.get("SCIM_DEV_ROLES", ""))
-    groups = _names(os.environ.get("SCIM_DEV_GROUPS", ""))
-    try:
-        module = load_function_app()
-        asgi = FunctionsAsgi(module.app, max_body_bytes=settings.max_body_bytes)
+    roles = _names(env.get("SCIM_DEV_ROLES", ""))
+    groups = _names(env.get("SCIM_DEV_GROUPS", ""))
+    module = load_function_app()
+    asgi = FunctionsAsgi(module.app, max_body_bytes=settings.max_body_bytes)
 
-        configure_local()
+    configure_local()
 
-        async def main() -> None:
-            app = build_app(settings)
-            install_app(app)
+    async def main() -> None:
+        app = build_app(settings)
+        # scimctl runs in other processes; without a cache here its client changes apply at once (security.md §7).
+        app.clients.cache_for(0)
+        install_app(app)
+        try:
             await seed(app, client_id, secret, policy, role_mode=role_mode, roles=roles, groups=groups)
-            print(banner(settings, client_id, secret, admin_env=_admin_env(env) if wants_azurite else ""), flush=True)
+            print(banner(settings, client_id, secret, admin_env=_admin_env(env) if show_admin_env else ""), flush=True)
             config = uvicorn.Config(
                 asgi,
                 host=host,
@@ -156,14 +277,10 @@ def serve(host: str, port: int) -> int:
                 access_log=False,
                 log_level="warning",
             )
-            try:
-                await uvicorn.Server(config).serve()
-            finally:
-                await app.close()
-                install_app(None)
+            await server_class(config).serve(sockets=[sock])
+        finally:
+            await app.close()
+            install_app(None)
 
-        asyncio.run(main())
-    finally:
-        if azurite is not None:
-            azurite.stop()
+    asyncio.run(main())
     return 0

@@ -44,11 +44,14 @@ class Registration:
 
 
 class _Cache(dict[str, tuple[float, T | None]]):
-    """A small TTL cache: entries older than CLIENT_CACHE_SECONDS are misses; full means cleared."""
+    """A small TTL cache: entries older than CLIENT_CACHE_SECONDS (or ``ttl``) are misses; full means cleared."""
+
+    ttl: float | None = None
 
     def fresh(self, key: str) -> tuple[bool, T | None]:
         hit = self.get(key)
-        if hit is not None and time.monotonic() - hit[0] < CLIENT_CACHE_SECONDS:
+        ttl = CLIENT_CACHE_SECONDS if self.ttl is None else self.ttl
+        if hit is not None and time.monotonic() - hit[0] < ttl:
             return True, hit[1]
         return False, None
 
@@ -73,6 +76,10 @@ class ClientRegistry:
         self._secrets = secret_store
         self._clients: _Cache[Client] = _Cache()
         self._directories: _Cache[Directory] = _Cache()
+
+    def cache_for(self, seconds: float) -> None:
+        """Keep client and directory records ``seconds`` (0: read on every request, as the local host does)."""
+        self._clients.ttl = self._directories.ttl = seconds
 
     async def register(
         self,
