@@ -11,6 +11,41 @@ param environmentName string
 
 @minLength(1)
 @description('Azure region for every resource; it must offer Flex Consumption (az functionapp list-flexconsumption-locations).')
+// The Flex Consumption regions of the Azure-Samples Flex quickstart (functions-quickstart-python-http-azd), less its
+// canary region; azd offers only these. Re-check with `az functionapp list-flexconsumption-locations` when adding one.
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({
   azd: {
     type: 'location'
@@ -40,6 +75,8 @@ param resourceGroupName string = ''
 ])
 param instanceMemoryMB int = 2048
 
+// Flex Consumption's documented bounds: "the lowest maximum instance count value is 1, and the highest ... 1000"
+// (event-driven-scaling.md, "Limit scale-out"; azure-stack.md §7). The Flex samples' @minValue(40) is the preview limit.
 @description('Upper bound of instances the app scales out to (1-1000).')
 @minValue(1)
 @maxValue(1000)
@@ -59,6 +96,22 @@ param allowEntraOnly bool = false
 
 @description('Public host name of a TLS-terminating front end for the app (no scheme); empty uses the default host name.')
 param customDomain string = ''
+
+@description('Admit only this Azure Front Door profile (its X-Azure-FDID) from the AzureFrontDoor.Backend service tag; empty admits no Front Door rule.')
+param frontDoorId string = ''
+
+@description('Header holding the caller address (SCIM_CLIENT_ADDRESS_HEADER, docs/security.md §4.2); empty keeps the last X-Forwarded-For hop. Behind Front Door: x-azure-socketip.')
+param clientAddressHeader string = ''
+
+@description('Put refusal details, which may quote a userName, into the logs (SCIM_LOG_PII; docs/runbook.md).')
+param logPii bool = false
+
+@description('Key Vault purge protection. Off lets `azd down --purge` free the vault name at once; on keeps a deleted vault (and its name) for 90 days.')
+param keyVaultPurgeProtection bool = true
+
+@description('Up to 6 letters or digits appended to the vault name, for a new vault after `azd down` while the old name is still reserved.')
+@maxLength(6)
+param keyVaultNameSuffix string = ''
 
 // A fresh 256-bit-class random value on every deployment: two GUIDs without dashes, 64 hex
 // characters. newGuid() is only allowed in a parameter default. Each deployment therefore adds a
@@ -125,9 +178,10 @@ module keyVault './app/keyvault.bicep' = {
   name: 'keyvault'
   scope: rg
   params: {
-    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    name: '${abbrs.keyVaultVaults}${resourceToken}${toLower(keyVaultNameSuffix)}'
     location: location
     tags: tags
+    purgeProtection: keyVaultPurgeProtection
     signingKeyValue: signingKey
     signingKeyExpiresOn: signingKeyExpiresOn
   }
@@ -168,6 +222,9 @@ module api './app/api.bicep' = {
     alwaysReadyInstances: alwaysReadyInstances
     allowEntraOnly: allowEntraOnly
     customDomain: customDomain
+    frontDoorId: frontDoorId
+    clientAddressHeader: clientAddressHeader
+    logPii: logPii
   }
   // The host starts as soon as the site exists; granting its roles first avoids a first start
   // that fails to reach storage.
@@ -179,7 +236,7 @@ module api './app/api.bicep' = {
 // Values azd stores in the environment (`azd env get-values`). No output carries a secret.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
-output RESOURCE_GROUP string = rg.name
+output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_NAME string = api.outputs.name
 output SERVICE_API_NAME string = api.outputs.name
 output AZURE_KEYVAULT_URL string = keyVault.outputs.uri

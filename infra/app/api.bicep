@@ -72,6 +72,15 @@ param allowEntraOnly bool = false
 @description('Custom host name served by a TLS-terminating front end; empty uses the default host name.')
 param customDomain string = ''
 
+@description('Azure Front Door profile id (X-Azure-FDID) admitted from the AzureFrontDoor.Backend tag; empty adds no rule.')
+param frontDoorId string = ''
+
+@description('SCIM_CLIENT_ADDRESS_HEADER: the header holding the caller address; empty keeps X-Forwarded-For.')
+param clientAddressHeader string = ''
+
+@description('SCIM_LOG_PII: refusal details (which may quote a userName) in the logs.')
+param logPii bool = false
+
 // Python on Flex handles one request per instance unless perInstanceConcurrency is raised; the
 // handlers are async, so one instance serves many Entra requests (azure-stack.md §7).
 var alwaysReady = (alwaysReadyInstances > 0) ? [
@@ -93,6 +102,25 @@ var entraOnlyRules = [
     priority: 100
   }
 ]
+
+// Behind Front Door, only this profile's requests may reach the app: the service tag alone admits every
+// Front Door customer, the X-Azure-FDID header narrows it to ours (docs/security.md §4.2).
+var frontDoorRules = [
+  {
+    name: 'AllowFrontDoor'
+    description: 'Azure Front Door profile of this deployment'
+    action: 'Allow'
+    tag: 'ServiceTag'
+    ipAddress: 'AzureFrontDoor.Backend'
+    priority: 110
+    headers: {
+      'x-azure-fdid': [
+        frontDoorId
+      ]
+    }
+  }
+]
+var restrictionRules = concat(allowEntraOnly ? entraOnlyRules : [], empty(frontDoorId) ? [] : frontDoorRules)
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -116,7 +144,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_17: Entra's provisioning service presents no client certificate; callers authenticate with bearer tokens.
   // checkov:skip=CKV_AZURE_78: ftpsState is on the Flex Consumption "don't set" list; FTP is off through basicPublishingCredentialsPolicies (ftp and scm allow=false) below.
-  // checkov:skip=CKV_AZURE_222: The SCIM endpoint must be reachable by Entra's provisioning service over the internet; allowEntraOnly narrows it to the AzureActiveDirectory service tag.
+  // checkov:skip=CKV_AZURE_222: The SCIM endpoint must be reachable by Entra's provisioning service over the internet; allowEntraOnly narrows it to the AzureActiveDirectory service tag, frontDoorId to one Front Door profile.
   // checkov:skip=CKV_AZURE_212: numberOfWorkers is not a Flex Consumption setting; instances scale per request within functionAppConfig.scaleAndConcurrency, with alwaysReadyInstances as the warm floor.
   // checkov:skip=CKV_AZURE_213: No platform health check: the app scales to zero by default, so there is often no instance to probe or replace; GET /health is probed by `scimctl doctor` instead.
   name: name
@@ -142,8 +170,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       cors: {
         allowedOrigins: []
       }
-      ipSecurityRestrictions: allowEntraOnly ? entraOnlyRules : []
-      ipSecurityRestrictionsDefaultAction: allowEntraOnly ? 'Deny' : 'Allow'
+      ipSecurityRestrictions: restrictionRules
+      ipSecurityRestrictionsDefaultAction: empty(restrictionRules) ? 'Allow' : 'Deny'
       // Deployments (azd deploy, func publish) go through the scm site with an Entra token, so
       // the Entra-only rule would block them if it applied there too.
       scmIpSecurityRestrictionsUseMain: false
@@ -214,7 +242,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SCIM_TABLES_ENDPOINT: tablesEndpoint
     SCIM_KEYVAULT_URL: keyVaultUri
     SCIM_PUBLIC_BASE_URL: publicBaseUrl
-    SCIM_LOG_PII: 'false'
+    SCIM_LOG_PII: logPii ? 'true' : 'false'
+    SCIM_CLIENT_ADDRESS_HEADER: clientAddressHeader
     AZURE_CLIENT_ID: identityClientId
     AZURE_TOKEN_CREDENTIALS: 'managedidentitycredential'
   }

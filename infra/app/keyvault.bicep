@@ -24,6 +24,10 @@ param signingKeyValue string
 @description('Expiry of this signing key version, in seconds since the Unix epoch.')
 param signingKeyExpiresOn int
 
+// Purge protection cannot be turned off once on, and Key Vault rejects `false` for it: off means leaving it unset.
+@description('Purge protection: a deleted vault stays (and keeps its name) for the retention period.')
+param purgeProtection bool = true
+
 @description('Days a deleted vault or secret stays recoverable.')
 @minValue(7)
 @maxValue(90)
@@ -44,7 +48,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: softDeleteRetentionInDays
-    enablePurgeProtection: true
+    enablePurgeProtection: purgeProtection ? true : null
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false

@@ -22,6 +22,8 @@ from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+# The service's 403 names the address it saw ("... requests from 192.0.2.7 are not allowed ...").
+_SEEN_ADDRESS = re.compile(r"[Rr]equests from (\S+) are not allowed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +67,14 @@ def explain_status(status: int, url: str, body: Any, headers: dict[str, str]) ->
     if status == 401:
         return f"401 bad credentials: the client id or secret is wrong, or the client is disabled.{said}"
     if status == 403:
+        seen = _SEEN_ADDRESS.search(said)
+        address = seen.group(1) if seen else "<your-address>"
         return (
             "403 network: this machine's address is not in the client's allowed networks (or the app's "
-            f"access restriction blocks it); run doctor from an allowed network or `client set-networks`.{said}"
+            f"access restriction blocks it).{said} A client limited to Entra's ranges refuses doctor from here: "
+            f"check with a doctor-only client instead (`scimctl client create --directory <directory> --networks "
+            f"{address}`, run doctor with its id and secret, then `scimctl client delete --client <its id>`), "
+            "or run doctor from an allowed network."
         )
     if status == 404:
         return f"404 wrong Base URL: nothing serves {url}; the Base URL ends in /scim/v2.{said}"

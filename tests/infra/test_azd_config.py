@@ -111,7 +111,21 @@ def test_funcignore_keeps_the_app_and_drops_the_rest() -> None:
         "scim/__pycache__/x.pyc",
         ".azure/dev/.env",
         "requirements-dev.txt",
+        "package.json",
+        "package-lock.json",
     ]:
         assert _ignored(patterns, path), f"{path} would be deployed"
     for path in ["function_app.py", "host.json", "requirements.txt", "scim/http.py", "scim/store/tables.py"]:
         assert not _ignored(patterns, path), f"{path} would be left out"
+
+
+def test_new_parameters_are_azd_variables(azd_params: dict[str, Any]) -> None:
+    """Issue 14 item 10/12: settable with `azd env set`, so they survive the next provision."""
+    expected = {
+        "logPii": "${SCIM_LOG_PII=false}",
+        "clientAddressHeader": "${SCIM_CLIENT_ADDRESS_HEADER}",
+        "frontDoorId": "${SCIM_FRONT_DOOR_ID}",
+        "keyVaultPurgeProtection": "${SCIM_KEYVAULT_PURGE_PROTECTION=true}",
+        "keyVaultNameSuffix": "${SCIM_KEYVAULT_NAME_SUFFIX}",
+    }
+    assert {name: azd_params[name]["value"] for name in expected} == expected

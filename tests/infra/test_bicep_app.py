@@ -32,7 +32,6 @@ LITERAL_SETTINGS = {
     "OTEL_TRACES_SAMPLER": "microsoft.fixed_percentage",
     "OTEL_TRACES_SAMPLER_ARG": "1.0",
     "SCIM_STORE": "tables",
-    "SCIM_LOG_PII": "false",
     "AZURE_TOKEN_CREDENTIALS": "managedidentitycredential",
 }
 WIRED_SETTINGS = {
@@ -43,6 +42,7 @@ WIRED_SETTINGS = {
     "SCIM_TABLES_ENDPOINT": "tablesEndpoint",
     "SCIM_KEYVAULT_URL": "keyVaultUri",
     "SCIM_PUBLIC_BASE_URL": "publicBaseUrl",
+    "SCIM_CLIENT_ADDRESS_HEADER": "clientAddressHeader",
 }
 
 
@@ -144,13 +144,53 @@ def test_entra_only_restriction_admits_the_azure_active_directory_tag(
     api: dict[str, Any], site: dict[str, Any]
 ) -> None:
     config = site["properties"]["siteConfig"]
-    rules = config["ipSecurityRestrictions"]["operator"]["operands"]
-    assert rules["condition"] == "allowEntraOnly"
-    assert rules["false_value"] == []
-    (rule,) = api["variables"][rules["true_value"]]["value"]
+    assert config["ipSecurityRestrictions"] == "restrictionRules"
+    parts = api["variables"]["restrictionRules"]["value"]["function"]
+    assert parts["type"] == "concat"
+    entra = parts["parameters"]["arg_1"]["operator"]["operands"]
+    assert (entra["condition"], entra["true_value"], entra["false_value"]) == ("allowEntraOnly", "entraOnlyRules", [])
+    (rule,) = api["variables"]["entraOnlyRules"]["value"]
     assert (rule["action"], rule["tag"], rule["ipAddress"]) == ("Allow", "ServiceTag", "AzureActiveDirectory")
     default = config["ipSecurityRestrictionsDefaultAction"]["operator"]["operands"]
-    assert (default["condition"], default["true_value"], default["false_value"]) == ("allowEntraOnly", "Deny", "Allow")
+    assert default["condition"]["function"] == {"type": "empty", "parameters": {"item_to_test": "restrictionRules"}}
+    assert (default["true_value"], default["false_value"]) == ("Allow", "Deny")
+
+
+def test_front_door_restriction_admits_only_this_profile(api: dict[str, Any]) -> None:
+    """Issue 14 item 12: the Front Door restriction of security.md §4.2 is a parameter, not a hand-made rule."""
+    parts = api["variables"]["restrictionRules"]["value"]["function"]["parameters"]
+    front_door = parts["arg_2"]["operator"]["operands"]
+    assert front_door["condition"]["function"] == {"type": "empty", "parameters": {"item_to_test": "frontDoorId"}}
+    assert (front_door["true_value"], front_door["false_value"]) == ([], "frontDoorRules")
+    (rule,) = api["variables"]["frontDoorRules"]["value"]
+    assert (rule["action"], rule["tag"], rule["ipAddress"]) == ("Allow", "ServiceTag", "AzureFrontDoor.Backend")
+    assert {unquote(k): v for k, v in rule["headers"].items()} == {"x-azure-fdid": ["frontDoorId"]}
+
+
+def test_settings_that_used_to_be_set_by_hand_are_parameters(settings: dict[str, Any]) -> None:
+    """App settings set in the portal vanish on the next `azd provision`; these come from azd variables."""
+    pii = settings["SCIM_LOG_PII"]["operator"]["operands"]
+    assert (pii["condition"], pii["true_value"], pii["false_value"]) == ("logPii", "true", "false")
+    assert settings["SCIM_CLIENT_ADDRESS_HEADER"] == "clientAddressHeader"
+    main = parse(MAIN)
+    for name, default in {"logPii": False, "clientAddressHeader": "", "frontDoorId": ""}.items():
+        assert main["parameters"][name]["default"] == default
+        assert main["modules"]["api"]["config"]["params"][name] == name
+        assert parse(INFRA / "app" / "api.bicep")["parameters"][name]["default"] == default
+
+
+def test_location_is_limited_to_flex_consumption_regions() -> None:
+    allowed = decorator(parse(MAIN)["parameters"]["location"], "allowed")
+    assert isinstance(allowed, list) and len(allowed) >= 20
+    assert {"westeurope", "eastus", "northeurope", "swedencentral", "australiaeast"} <= set(allowed)
+    assert "eastus2euap" not in allowed  # a canary region, not for customers
+
+
+def test_maximum_instance_count_bounds_are_flex_documented_ones() -> None:
+    """event-driven-scaling.md "Limit scale-out": lowest 1, highest 1000 (azure-stack.md §7)."""
+    for path in (MAIN, INFRA / "app" / "api.bicep"):
+        param = parse(path)["parameters"]["maximumInstanceCount"]
+        assert (decorator(param, "min_value"), decorator(param, "max_value")) == (1, 1000)
 
 
 def test_site_carries_azd_tags(site: dict[str, Any]) -> None:
@@ -167,7 +207,7 @@ def test_main_outputs_are_the_documented_set() -> None:
     assert set(outputs) == {
         "AZURE_LOCATION",
         "AZURE_TENANT_ID",
-        "RESOURCE_GROUP",
+        "AZURE_RESOURCE_GROUP",
         "AZURE_FUNCTION_NAME",
         "SERVICE_API_NAME",
         "AZURE_KEYVAULT_URL",

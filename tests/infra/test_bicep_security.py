@@ -75,8 +75,26 @@ def test_key_vault_is_rbac_only_with_soft_delete_and_purge_protection() -> None:
     props = only(module("keyvault"), "Microsoft.KeyVault/vaults").body["properties"]
     assert props["enableRbacAuthorization"] is True
     assert props["enableSoftDelete"] is True
-    assert props["enablePurgeProtection"] is True
+    # On by default; `false` is not a value Key Vault accepts, so opting out leaves the property unset (issue 14).
+    purge = props["enablePurgeProtection"]["operator"]["operands"]
+    assert (purge["condition"], purge["true_value"], purge["false_value"]) == ("purgeProtection", True, None)
+    assert parse(INFRA / "app" / "keyvault.bicep")["parameters"]["purgeProtection"]["default"] is True
     assert "accessPolicies" not in props
+
+
+def test_vault_purge_protection_and_name_suffix_are_main_parameters() -> None:
+    """`azd down` + `azd up` of one environment: opt out of purge protection, or give the new vault another name."""
+    main = parse(MAIN)
+    assert main["parameters"]["keyVaultPurgeProtection"]["default"] is True
+    assert main["parameters"]["keyVaultNameSuffix"]["default"] == ""
+    params = main["modules"]["keyVault"]["config"]["params"]
+    assert params["purgeProtection"] == "keyVaultPurgeProtection"
+    assert params["name"] == "${abbrs.keyVaultVaults}${resourceToken}${toLower(keyVaultNameSuffix)}"
+    # kv- (3) + the 13-character resource token + at most 6: within Key Vault's 24-character limit.
+    max_length = [
+        d["argument"] for d in main["parameters"]["keyVaultNameSuffix"]["decorators"] if d["type"] == "max_length"
+    ]
+    assert max_length == [6]
 
 
 def test_signing_key_secret_comes_from_a_secure_parameter_with_expiry() -> None:
