@@ -1,0 +1,186 @@
+"""Every shell command in README.md and docs/*.md runs here, against a `scimctl serve` this test starts.
+
+The convention, for anyone writing docs (README "Commands in the docs are tested"):
+
+* A fenced block labelled ``sh`` or ``bash`` is run. The blocks of one page run in order in one bash
+  (``set -euo pipefail``) in a temp dir, against a fresh local host on Table Storage (its own Azurite),
+  so later blocks see what earlier ones created. Every command must exit 0.
+* A block that cannot run here (Azure, a real Entra tenant, a terminal of its own) carries a line
+  ``# needs: <what and why>``. It is not run, and it is reported as skipped with that reason.
+* Every other block is labelled ``text``, ``json`` or ``kusto``; an unlabelled block fails the test.
+* ``127.0.0.1:7071`` (make run's address) becomes the test host's address. The environment is what
+  make run's banner export line and `azd env get-values` would give: SCIM_STORE, SCIM_TABLES_CONNECTION_STRING,
+  SCIM_SECRETS_FILE, SCIM_PUBLIC_BASE_URL and SCIM_BASE_URL, pointed at the test host.
+* Placeholders, in angle brackets, are filled in as a reader would (PLACEHOLDERS below); any other
+  ``<name>`` in a runnable block fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from scim.azurite import connection_string, free_port
+from scim.localrun import DEV_CLIENT_FILE
+from tests.e2e.conftest import ROOT, Host
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SHELL = {"sh", "bash"}
+NOT_COMMANDS = {"text", "json", "kusto"}
+MARKER = re.compile(r"^\s*# needs: (?P<reason>\S.*)$", re.MULTILINE)
+FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
+PLACEHOLDER = re.compile(r"<([a-z][a-z-]*)>")
+# What each placeholder stands for, and what the test puts in its place.
+PLACEHOLDERS = {
+    "client-id": "the client id the page's last `client create` / `client show` printed",
+    "client-secret": "the client secret the page's last `client create` / `rotate-secret` printed",
+    "token-id": "the long-lived token id the page's last `token issue --long-lived` printed",
+    "entra-ranges": "Entra's AzureActiveDirectory prefixes (printed by a `# needs:` az block); here two of them",
+    "your-address": "the address the service sees for the reader; here 127.0.0.1",
+    "base-url": "the deployment's Base URL; here the test host's",
+}
+ENTRA_RANGES = "20.190.128.0/18 40.126.0.0/18"
+# Each scimctl call records the ids it printed, so later commands can use them (as a reader copies them).
+PRELUDE = r"""
+set -euo pipefail
+scimctl() {
+  local out rc=0
+  out=$(command scimctl "$@") || rc=$?
+  printf '%s\n' "$out"
+  if [ "$rc" -ne 0 ]; then return "$rc"; fi
+  local v
+  v=$(printf '%s\n' "$out" | sed -n 's/.*client_id=\([^ ]*\).*/\1/p' | tail -n 1)
+  if [ -n "$v" ]; then DOCS_CLIENT_ID=$v; fi
+  v=$(printf '%s\n' "$out" | sed -n 's/.*client_secret=\([^ ]*\).*/\1/p' | tail -n 1)
+  if [ -n "$v" ]; then DOCS_CLIENT_SECRET=$v; fi
+  v=$(printf '%s\n' "$out" | sed -n 's/.*token_id=\([^ ]*\).*/\1/p' | tail -n 1)
+  if [ -n "$v" ]; then DOCS_TOKEN_ID=$v; fi
+  return 0
+}
+"""
+
+
+@dataclass(frozen=True)
+class Block:
+    page: Path
+    line: int
+    lang: str
+    text: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+    @property
+    def needs(self) -> str | None:
+        marker = MARKER.search(self.text)
+        return marker["reason"].strip() if marker else None
+
+
+def blocks(page: Path) -> list[Block]:
+    """The fenced blocks of a page, with the line of their opening fence."""
+    found: list[Block] = []
+    opening: tuple[int, str, str] | None = None
+    body: list[str] = []
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        fence = FENCE.match(line)
+        if opening is None and fence:
+            opening, body = (number, fence["lang"], fence["indent"]), []
+        elif opening is not None and line.strip() == "```":
+            found.append(Block(page, opening[0], opening[1], "\n".join(body)))
+            opening = None
+        elif opening is not None:
+            body.append(line[len(opening[2]) :] if line.startswith(opening[2]) else line)
+    assert opening is None, f"{page.relative_to(ROOT)}:{opening[0]}: a fence is never closed"
+    return found
+
+
+ALL = [b for page in PAGES for b in blocks(page)]
+MARKED = [b for b in ALL if b.lang in SHELL and b.needs is not None]
+RUNNABLE = [b for b in ALL if b.lang in SHELL and b.needs is None]
+RUN_PAGES = sorted({b.page for b in RUNNABLE})
+
+
+def script_for(page_blocks: list[Block], port: int, base_url: str) -> str:
+    """One bash script: the prelude, then each block, announced so a failure names its block."""
+    parts = [PRELUDE]
+    values = {
+        "client-id": '"$DOCS_CLIENT_ID"',
+        "client-secret": '"$DOCS_CLIENT_SECRET"',
+        "token-id": '"$DOCS_TOKEN_ID"',
+        "entra-ranges": ENTRA_RANGES,
+        "your-address": "127.0.0.1",
+        "base-url": base_url,
+    }
+    for block in page_blocks:
+        text = block.text.replace("127.0.0.1:7071", f"127.0.0.1:{port}")
+        text = PLACEHOLDER.sub(lambda m: values[m[1]], text)
+        parts.append(f"echo '>>> {block.where}' >&2\n{text}\n")
+    return "\n".join(parts)
+
+
+def test_every_block_is_labelled() -> None:
+    unlabelled = [f"{b.where} ```{b.lang}" for b in ALL if b.lang not in SHELL | NOT_COMMANDS]
+    assert unlabelled == [], "label each block sh/bash (run here) or text/json/kusto (not commands)"
+
+
+def test_runnable_blocks_use_only_known_placeholders() -> None:
+    unknown = [f"{b.where}: <{name}>" for b in RUNNABLE for name in PLACEHOLDER.findall(b.text)]
+    unknown = [u for u in unknown if u.rsplit("<", 1)[1].rstrip(">") not in PLACEHOLDERS]
+    assert unknown == [], f"write the value, add a `# needs:` line, or add the placeholder to PLACEHOLDERS: {unknown}"
+
+
+def test_the_docs_have_runnable_and_marked_blocks() -> None:
+    """Guards the extraction itself: if it found nothing, every other test here would pass vacuously."""
+    assert len(RUNNABLE) >= 8 and len(MARKED) >= 8
+    assert {b.page.name for b in RUNNABLE} >= {"README.md", "deploy.md", "security.md"}
+
+
+@pytest.mark.parametrize("block", MARKED, ids=lambda b: b.where)
+def test_blocks_that_need_azure_say_why(block: Block) -> None:
+    reason = block.needs or ""
+    assert len(reason) >= 10, f"{block.where}: say what the block needs, e.g. `# needs: Azure subscription`"
+    pytest.skip(f"{block.where} is not run: needs {reason}")
+
+
+@pytest.fixture
+def docs_host(tmp_path: Path) -> Iterator[tuple[Host, dict[str, str]]]:
+    """`make run` in a temp dir: `scimctl serve` on tables, with its own Azurite under ./.data."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}
+    azurite_port = free_port()
+    env.update(SCIM_STORE="tables", SCIM_DATA_DIR=str(tmp_path / ".data"), SCIM_AZURITE_PORT=str(azurite_port))
+    host = Host(free_port(), env, tmp_path / "serve.log")
+    host.start()
+    assert (tmp_path / ".data" / DEV_CLIENT_FILE).exists()
+    shell_env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}
+    shell_env.update(
+        PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        SCIM_STORE="tables",
+        SCIM_TABLES_CONNECTION_STRING=connection_string(azurite_port),
+        SCIM_SECRETS_FILE=str(tmp_path / ".data" / "secrets.json"),
+        SCIM_PUBLIC_BASE_URL=host.url,
+        SCIM_BASE_URL=host.scim_url,
+    )
+    yield host, shell_env
+    host.stop()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("page", RUN_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_commands_of_a_page_run(page: Path, docs_host: tuple[Host, dict[str, str]], tmp_path: Path) -> None:
+    host, env = docs_host
+    script = script_for([b for b in RUNNABLE if b.page == page], host.port, host.scim_url)
+    run = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    failed_at = ([line for line in run.stderr.splitlines() if line.startswith(">>> ")] or ["(before any block)"])[-1]
+    output = f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    assert run.returncode == 0, f"{failed_at} failed (exit {run.returncode}):\n{output}"
+    assert "Traceback" not in run.stdout + run.stderr
