@@ -1,0 +1,149 @@
+"""`make run` (scimctl serve on Table Storage with its own Azurite) as an operator lives with it (issue 14):
+a second start while one runs changes nothing, restarts reuse one dev client, and SIGTERM or Ctrl-C stop
+the host and its Azurite cleanly, with the data saved."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scim.azurite import connection_string, free_port
+from scim.cli import main
+from scim.localrun import DEV_CLIENT_FILE
+from tests.e2e.conftest import ROOT, SCIMCTL, Host
+
+pytestmark = [pytest.mark.e2e, pytest.mark.azurite, pytest.mark.slow]
+
+
+@dataclass
+class MakeRun:
+    host: Host
+    data: Path
+    azurite_port: int
+
+    def admin_env(self) -> dict[str, str]:
+        """The banner's export line: what points scimctl at this host's store."""
+        return {
+            "SCIM_STORE": "tables",
+            "SCIM_TABLES_CONNECTION_STRING": connection_string(self.azurite_port),
+            "SCIM_SECRETS_FILE": str(self.data / "secrets.json"),
+        }
+
+    def dev_credentials(self) -> dict[str, str]:
+        lines = (self.data / DEV_CLIENT_FILE).read_text(encoding="utf-8").splitlines()
+        return dict(line.split("=", 1) for line in lines)
+
+
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+@pytest.fixture
+def make_run(tmp_path: Path) -> Iterator[MakeRun]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}
+    azurite_port = free_port()
+    env.update(SCIM_STORE="tables", SCIM_DATA_DIR=str(tmp_path / ".data"), SCIM_AZURITE_PORT=str(azurite_port))
+    host = Host(free_port(), env, tmp_path / "serve.log")
+    host.start()
+    yield MakeRun(host, tmp_path / ".data", azurite_port)
+    host.stop()
+
+
+def _clients(run: MakeRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    for name, value in run.admin_env().items():
+        monkeypatch.setenv(name, value)
+    assert main(["client", "list", "--json"]) == 0
+    return [c["client_id"] for c in json.loads(capsys.readouterr().out)]
+
+
+def test_a_second_start_fails_before_it_prints_or_writes_anything(
+    make_run: MakeRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Item 2: the second `make run` used to print a new banner and add a `dev` client, then fail on the port."""
+    before = _clients(make_run, monkeypatch, capsys)
+    remembered = make_run.dev_credentials()
+    second = subprocess.run(
+        [str(SCIMCTL), "serve", "--port", str(make_run.host.port)],
+        env={**make_run.host.env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 1
+    assert "cannot listen on" in second.stderr and "another `make run`" in second.stderr
+    assert "Client secret" not in second.stdout + second.stderr and "Traceback" not in second.stderr
+    # Same HTTP port free but Azurite's taken: refused before seeding, too.
+    other_port = subprocess.run(
+        [str(SCIMCTL), "serve", "--port", str(free_port())],
+        env={**make_run.host.env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert other_port.returncode == 1 and "already in use (another Azurite" in other_port.stderr
+    assert "Client secret" not in other_port.stdout
+    assert _clients(make_run, monkeypatch, capsys) == before
+    assert make_run.dev_credentials() == remembered
+    assert httpx.get(f"{make_run.host.url}/health", timeout=5).status_code == 200  # the first one is untouched
+
+
+def test_restarts_reuse_one_dev_client(
+    make_run: MakeRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Item 2: each start used to add another `dev` client with networks=any."""
+    first = _clients(make_run, monkeypatch, capsys)
+    credentials = make_run.dev_credentials()
+    assert first == [credentials["SCIM_DEV_CLIENT_ID"]]
+    assert (make_run.data / DEV_CLIENT_FILE).stat().st_mode & 0o077 == 0
+    make_run.host.restart()
+    make_run.host.restart()
+    assert _clients(make_run, monkeypatch, capsys) == first
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": credentials["SCIM_DEV_CLIENT_ID"],
+        "client_secret": credentials["SCIM_DEV_CLIENT_SECRET"],
+    }
+    assert httpx.post(f"{make_run.host.url}/oauth2/token", data=form, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_host_and_its_azurite_with_the_data_saved(
+    make_run: MakeRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sig: signal.Signals
+) -> None:
+    """Item 3: SIGTERM used to leave Azurite running, SIGINT to print a KeyboardInterrupt traceback."""
+    for name, value in make_run.admin_env().items():
+        monkeypatch.setenv(name, value)
+    # Written just before the signal, well inside Azurite's 5 s autosave: only a graceful stop keeps it.
+    assert main(["directory", "create", "saved", "--json"]) == 0
+    capsys.readouterr()
+    process = make_run.host.process
+    assert process is not None and _listening(make_run.azurite_port)
+    process.send_signal(sig)
+    assert process.wait(timeout=30) == 0
+    output = make_run.host.output()
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+    deadline = time.monotonic() + 10
+    while _listening(make_run.azurite_port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _listening(make_run.azurite_port), "Azurite outlived the host"
+    make_run.host.process = None
+    make_run.host.start()
+    assert main(["directory", "list", "--json"]) == 0
+    assert '"saved"' in capsys.readouterr().out
