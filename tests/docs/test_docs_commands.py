@@ -17,6 +17,7 @@ The convention, for anyone writing docs (README "Commands in the docs are tested
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -27,7 +28,9 @@ from pathlib import Path
 import pytest
 
 from scim.azurite import connection_string, free_port
+from scim.errors import InvalidValue
 from scim.localrun import DEV_CLIENT_FILE
+from scim.service.names import resolve
 from tests.e2e.conftest import ROOT, Host
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -123,6 +126,14 @@ def script_for(page_blocks: list[Block], port: int, base_url: str) -> str:
         text = PLACEHOLDER.sub(lambda m: values[m[1]], text)
         parts.append(f"echo '>>> {block.where}' >&2\n{text}\n")
     return "\n".join(parts)
+
+
+def test_the_readme_refusal_example_is_what_the_service_says() -> None:
+    """README's example detail is the real one for 'Finance Team' against a catalog holding FinanceTeam."""
+    (example,) = [json.loads(b.text) for b in ALL if b.lang == "json" and "invalidValue" in b.text]
+    with pytest.raises(InvalidValue) as refused:
+        resolve("group", "Finance Team", ["FinanceTeam"], "strict")
+    assert example["detail"] == refused.value.detail
 
 
 def test_every_block_is_labelled() -> None:
