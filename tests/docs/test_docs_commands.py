@@ -38,7 +38,8 @@ SHELL = {"sh", "bash"}
 NOT_COMMANDS = {"text", "json", "kusto"}
 MARKER = re.compile(r"^\s*# needs: (?P<reason>\S.*)$", re.MULTILINE)
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
-PLACEHOLDER = re.compile(r"<([a-z][a-z-]*)>")
+# Anything in angle brackets that starts with a letter (a shell redirection never does: `< file`, `2>&1`).
+PLACEHOLDER = re.compile(r"<([A-Za-z][A-Za-z0-9 _.-]*)>")
 # What each placeholder stands for, and what the test puts in its place.
 PLACEHOLDERS = {
     "client-id": "the client id the page's last `client create` / `client show` printed",
@@ -47,6 +48,9 @@ PLACEHOLDERS = {
     "entra-ranges": "Entra's AzureActiveDirectory prefixes (printed by a `# needs:` az block); here two of them",
     "your-address": "the address the service sees for the reader; here 127.0.0.1",
     "base-url": "the deployment's Base URL; here the test host's",
+    "tenant-id": "the Entra tenant id (a GUID); here an example one",
+    "audience": "Audience (aud) from Entra's Connectivity page; here an example api:// URI",
+    "subject": "Subject (sub) from Entra's Connectivity page; here an example GUID",
 }
 ENTRA_RANGES = "20.190.128.0/18 40.126.0.0/18"
 # Each scimctl call records the ids it printed, so later commands can use them (as a reader copies them).
@@ -120,6 +124,9 @@ def script_for(page_blocks: list[Block], port: int, base_url: str) -> str:
         "entra-ranges": ENTRA_RANGES,
         "your-address": "127.0.0.1",
         "base-url": base_url,
+        "tenant-id": "6f1c3a52-8d7e-4b90-a1c2-3d4e5f607182",
+        "audience": "api://0c7e9d21-5b3a-4f68-9e10-2a3b4c5d6e7f",
+        "subject": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
     }
     for block in page_blocks:
         text = block.text.replace("127.0.0.1:7071", f"127.0.0.1:{port}")
