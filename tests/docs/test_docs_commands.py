@@ -202,3 +202,22 @@ def test_the_commands_of_a_page_run(page: Path, docs_host: tuple[Host, dict[str,
     output = f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert run.returncode == 0, f"{failed_at} failed (exit {run.returncode}):\n{output}"
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_deploy_md_walks_the_entra_side_end_to_end() -> None:
+    """Issue 14 item 11: the manual Entra steps around the product, each where an admin looks for it."""
+    deploy = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    steps = [
+        "### 1. Create the enterprise application",
+        "### 2. Create one app role per catalog role",
+        "### 3. Assign users and groups",
+        "### 4. Admin Credentials",
+        "### 5. Mappings",
+        "### 6. Try one user: provision on demand",
+        "### 7. Turn provisioning on and start it",
+        "### 8. Where the provisioning logs are",
+    ]
+    positions = [deploy.find(step) for step in steps]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(steps, positions, strict=True))
+    for fact in ("| Value | the catalog name, exactly", "**Default attribute mappings.**", "Start provisioning"):
+        assert fact in deploy, fact
