@@ -36,7 +36,8 @@ from tests.e2e.conftest import ROOT, Host
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash"}
 NOT_COMMANDS = {"text", "json", "kusto"}
-MARKER = re.compile(r"^\s*# needs: (?P<reason>\S.*)$", re.MULTILINE)
+# `# needs: <reason>`; the colon may be left out (`# needs a real Entra tenant`, which tests/entra/test_docs.py reads).
+MARKER = re.compile(r"^\s*# needs:?\s+(?P<reason>\S.*)$", re.MULTILINE)
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
 # Anything in angle brackets that starts with a letter (a shell redirection never does: `< file`, `2>&1`).
 PLACEHOLDER = re.compile(r"<([A-Za-z][A-Za-z0-9 _.-]*)>")
