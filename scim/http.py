@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,12 +24,15 @@ from scim.errors import (
     UnsupportedMediaType,
 )
 from scim.protocol.schema import ERROR_SCHEMA
+from scim.protocol.text import may_hold_surrogate, refuse_surrogates
 
 log = logging.getLogger("scim.http")
 
 SCIM_JSON = "application/scim+json; charset=utf-8"
 _JSON_TYPES = ("application/scim+json", "application/json")
 MAX_JSON_DEPTH = 32
+# No SCIM attribute here is a number this long; Python refuses 4,300 digits with a ValueError (CVE-2020-10735).
+MAX_NUMBER_DIGITS = 100
 
 
 @dataclass(slots=True)
@@ -109,7 +113,7 @@ def read_json(request: Request, max_bytes: int) -> Any:
     if not request.body.strip():
         raise InvalidSyntax("The request body is empty; send a JSON object.")
     try:
-        doc = json.loads(request.body, parse_constant=_reject_constant)
+        doc = json.loads(request.body, parse_constant=_reject_constant, parse_int=_int, parse_float=_float)
     except UnicodeDecodeError:
         raise InvalidSyntax("The body is not UTF-8 encoded JSON.") from None
     except json.JSONDecodeError as exc:
@@ -118,7 +122,22 @@ def read_json(request: Request, max_bytes: int) -> Any:
         raise InvalidSyntax(f"The body nests deeper than {MAX_JSON_DEPTH} levels.") from None
     if _depth(doc) > MAX_JSON_DEPTH:
         raise InvalidSyntax(f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
+    if may_hold_surrogate(request.body):
+        refuse_surrogates(doc)  # one check for every string of every body: POST, PUT and PATCH values alike
     return doc
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise InvalidSyntax(f"The body holds a number of {len(text)} digits; the limit is {MAX_NUMBER_DIGITS}.")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidSyntax(f"The body holds the number {text[:20]!r}, which is out of range for a JSON number.")
+    return value
 
 
 def _reject_constant(name: str) -> Any:

@@ -31,6 +31,7 @@ from scim.protocol.filter_ast import (
     is_core,
 )
 from scim.protocol.filter_match import matches
+from scim.protocol.text import has_surrogate
 
 __all__ = [
     "MAX_DEPTH",
@@ -92,6 +93,8 @@ def _tokenize(text: str) -> list[Token]:
                     raw = json.loads(text[i : j + 1])
                 except ValueError:
                     raise _error(i, "a JSON string with valid escapes", text[i : j + 1]) from None
+                if has_surrogate(raw):
+                    raise _error(i, "Unicode characters, not a lone UTF-16 surrogate escape", text[i : j + 1])
             append(("str", raw, i))
             i = j + 1
         elif c in _PUNCT:

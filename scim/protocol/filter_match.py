@@ -22,6 +22,10 @@ from scim.protocol.filter_ast import (
     is_core,
 )
 from scim.protocol.schema import Attribute
+from scim.protocol.text import identity_key
+
+# Identifiers compare in their one normalised form (scim.protocol.text), as the store's unique indexes do.
+_IDENTIFIERS = frozenset({"userName", "displayName", "externalId"})
 
 _MISSING: Any = object()
 
@@ -133,6 +137,9 @@ def _compare(node: Compare, obj: Mapping[str, Any], parent: Attribute | None) ->
     exact = name == "$ref" or (definition is not None and definition.case_exact)
     dates = None if definition is None else definition.type == "dateTime"
     op, want = node.op, node.value
+    identifier = parent is None and definition is not None and definition.name in _IDENTIFIERS and op in ("eq", "ne")
+    if identifier and isinstance(want, str):
+        want = identity_key(want, case_exact=exact)
     values = _values(node.path, obj)
     if want is None and op in ("eq", "ne"):
         return (not values) == (op == "eq")
@@ -143,6 +150,8 @@ def _compare(node: Compare, obj: Mapping[str, Any], parent: Attribute | None) ->
         have = _get(value, "value") if isinstance(value, Mapping) else value
         if have is _MISSING:
             continue
+        if identifier and isinstance(have, str):
+            have = identity_key(have, case_exact=exact)
         pair = _pair(op, have, want, exact, dates)
         if pair is None:
             hit = op == "ne"

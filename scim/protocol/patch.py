@@ -43,6 +43,7 @@ from scim.protocol.path import (
     parse_path,
 )
 from scim.protocol.schema import PATCH_OP, Attribute
+from scim.protocol.text import check_identifiers
 
 __all__ = ["PatchResult", "apply_patch", "normalize_roles"]
 
@@ -82,6 +83,7 @@ def apply_patch(data: Mapping[str, Any], body: Any, *, resource_type: ResourceTy
             error.args = (error.detail,)
             raise
     members = patch.members.change()
+    check_identifiers(patch.data, resource_type, previous=data)
     return PatchResult(patch.data, members, patch.data != dict(data) or bool(members))
 
 

@@ -17,11 +17,12 @@ from scim.protocol.schema import (
     Attribute,
     attribute_index,
 )
+from scim.protocol.text import check_identifiers
 
 ResourceType = Literal["User", "Group"]
 
 MAX_VALUES = 100
-_CORE_PREFIXES = ("urn:ietf:params:scim:schemas:core:2.0:user:", "urn:ietf:params:scim:schemas:core:2.0:group:")
+_CORE_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:"
 # Read-only or service-managed keys a client may echo back; RFC 7643 §3.1 lets the service ignore them.
 _IGNORED = frozenset({"id", "meta", "schemas", "groups", "password"})
 _ROLE_ALIASES = frozenset({"roles", "entitlements"})
@@ -114,13 +115,17 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
     index = attribute_index(resource_type)
     data: dict[str, Any] = {}
     members: list[str] | None = None
+    own_prefix = f"{_CORE_PREFIX}{resource_type.lower()}:"
     for key, value in body.items():
         folded = key.lower()
+        if folded.startswith(own_prefix):
+            # RFC 7644 §3.10: `urn:…:User:password` is `password`; strip first, so the rules below apply to it too.
+            folded = folded[len(own_prefix) :]
+        elif folded.startswith(_CORE_PREFIX) and ":" in folded[len(_CORE_PREFIX) :]:
+            continue  # an attribute of another core schema (a Group key on a User): not this resource's
         if value is None or folded in _IGNORED:
             continue  # nulls on POST are tolerated (reference §1.0)
-        if folded.startswith(_CORE_PREFIXES):
-            folded = folded.rsplit(":", 1)[1]
-        elif folded.startswith("urn:"):
+        if folded.startswith("urn:"):
             if folded == ENTERPRISE_SCHEMA.lower():
                 if resource_type == "User":
                     data[ENTERPRISE_SCHEMA] = _enterprise(value)
@@ -140,6 +145,7 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
     required = "userName" if resource_type == "User" else "displayName"
     if not str(data.get(required, "")).strip():
         raise InvalidValue(f"{required} is required and must be a non-empty string")
+    check_identifiers(data, resource_type)
     # RFC 7644 §3.5.1: an empty list or object is the same state as unassigned; store neither, as PATCH does,
     # so `"roles": []` (S1's POST body) is no roles and reads back as absent, not as `roles: []`.
     return {k: v for k, v in data.items() if v not in ([], {})}, members

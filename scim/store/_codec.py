@@ -3,8 +3,8 @@
 Layout of ``{prefix}resources`` (one partition per directory and kind, so a resource and its index
 entities commit in one entity-group transaction):
 
-``u|<dir>``  ``id|<id>`` user, ``un|<sha256(casefold(userName))>``, ``ux|<sha256(externalId)>``
-``g|<dir>``  ``id|<id>`` group, ``dn|<sha256(casefold(displayName))>``,
+``u|<dir>``  ``id|<id>`` user, ``un|<sha256(fold(userName))>``, ``ux|<sha256(fold_exact(externalId))>``
+``g|<dir>``  ``id|<id>`` group, ``dn|<sha256(fold(displayName))>`` (the folds: scim.protocol.text),
              ``m|<group>|<member>`` membership and ``r|<member>|<group>`` its reverse entry
 
 ``{prefix}admin`` holds ``directory``/``client`` rows and ``role|<dir>`` partitions.
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scim.errors import InvalidValue
-from scim.store._common import fold
+from scim.store._common import fold, fold_exact
 from scim.store.base import Resource
 
 # Azure limits (learn.microsoft.com "Understanding the Table service data model").
@@ -80,7 +80,7 @@ def user_name_rk(user_name: str) -> str:
 
 
 def external_id_rk(external_id: str) -> str:
-    return f"ux|{digest(external_id)}"
+    return f"ux|{digest(fold_exact(external_id))}"
 
 
 def display_name_rk(display_name: str) -> str:

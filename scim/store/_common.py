@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from scim.protocol.text import identity_key
 from scim.store.base import Lookup, Page, Resource
 
 
 def fold(value: str) -> str:
-    """userName and displayName are caseExact=false (RFC 7643 §4.1.1, §4.2): compare case-folded."""
-    return value.casefold()
+    """userName and displayName are caseExact=false (RFC 7643 §4.1.1, §4.2): their one comparison form."""
+    return identity_key(value)
+
+
+def fold_exact(value: str) -> str:
+    """externalId is caseExact (RFC 7643 §3.1): the same form without case mapping."""
+    return identity_key(value, case_exact=True)
 
 
 def lookup_matches(resource: Resource, lookup: Lookup) -> bool:
@@ -19,7 +25,7 @@ def lookup_matches(resource: Resource, lookup: Lookup) -> bool:
         return False
     if lookup.attribute in ("userName", "displayName"):
         return fold(actual) == fold(lookup.value)
-    return actual == lookup.value
+    return fold_exact(actual) == fold_exact(lookup.value)
 
 
 def page_of(resources: list[Resource], start_index: int, count: int) -> Page:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import Conflict, VersionMismatch
-from scim.store._common import fold, lookup_matches, page_of
+from scim.store._common import fold, fold_exact, lookup_matches, page_of
 from scim.store.base import Client, Directory, Lookup, Match, MemberChange, Page, Resource, Role
 
 
@@ -41,7 +41,7 @@ def _candidates(items: dict[str, Resource], index: dict[str, str] | None, lookup
     if lookup.attribute == "id":
         found = items.get(lookup.value)
     elif index is not None:
-        key = lookup.value if lookup.attribute == "externalId" else fold(lookup.value)
+        key = fold_exact(lookup.value) if lookup.attribute == "externalId" else fold(lookup.value)
         found = items.get(index.get(key, ""))
     else:
         return [r for r in items.values() if lookup_matches(r, lookup)]
@@ -59,7 +59,7 @@ class _Space:
 
     users: dict[str, Resource] = field(default_factory=dict)
     user_names: dict[str, str] = field(default_factory=dict)  # folded userName -> id
-    external_ids: dict[str, str] = field(default_factory=dict)  # externalId -> id
+    external_ids: dict[str, str] = field(default_factory=dict)  # fold_exact(externalId) -> id
     groups: dict[str, Resource] = field(default_factory=dict)
     display_names: dict[str, str] = field(default_factory=dict)  # folded displayName -> id
     members: dict[str, set[str]] = field(default_factory=dict)  # group id -> member ids
@@ -92,14 +92,14 @@ class MemoryStore:
         external = _str_attr(user.data, "externalId")
         if name is not None and fold(name) in space.user_names:
             raise Conflict("userName")
-        if external is not None and external in space.external_ids:
+        if external is not None and fold_exact(external) in space.external_ids:
             raise Conflict("externalId")
         stored = Resource(user.id, _copy_json(user.data), user.created, user.last_modified, self._version())
         space.users[user.id] = stored
         if name is not None:
             space.user_names[fold(name)] = user.id
         if external is not None:
-            space.external_ids[external] = user.id
+            space.external_ids[fold_exact(external)] = user.id
         return _clone(stored)
 
     async def get_user(self, directory: str, user_id: str) -> Resource | None:
@@ -133,16 +133,16 @@ class MemoryStore:
         old_ext, new_ext = _str_attr(current.data, "externalId"), _str_attr(user.data, "externalId")
         if new_name is not None and space.user_names.get(fold(new_name), user.id) != user.id:
             raise Conflict("userName")
-        if new_ext is not None and space.external_ids.get(new_ext, user.id) != user.id:
+        if new_ext is not None and space.external_ids.get(fold_exact(new_ext), user.id) != user.id:
             raise Conflict("externalId")
         if old_name is not None:
             space.user_names.pop(fold(old_name), None)
         if old_ext is not None:
-            space.external_ids.pop(old_ext, None)
+            space.external_ids.pop(fold_exact(old_ext), None)
         if new_name is not None:
             space.user_names[fold(new_name)] = user.id
         if new_ext is not None:
-            space.external_ids[new_ext] = user.id
+            space.external_ids[fold_exact(new_ext)] = user.id
         stored = Resource(user.id, _copy_json(user.data), current.created, user.last_modified, self._version())
         space.users[user.id] = stored
         return _clone(stored)
@@ -157,7 +157,7 @@ class MemoryStore:
         if name is not None:
             space.user_names.pop(fold(name), None)
         if external is not None:
-            space.external_ids.pop(external, None)
+            space.external_ids.pop(fold_exact(external), None)
         for members in space.members.values():
             members.discard(user_id)
         return True
