@@ -12,6 +12,7 @@ from typing import TypeAlias, cast
 
 from scim.errors import InvalidFilter
 from scim.protocol.filter_ast import (
+    MAX_CLAUSES,
     MAX_DEPTH,
     MAX_LENGTH,
     OPS,
@@ -34,6 +35,7 @@ from scim.protocol.filter_match import matches
 from scim.protocol.text import has_surrogate
 
 __all__ = [
+    "MAX_CLAUSES",
     "MAX_DEPTH",
     "MAX_LENGTH",
     "And",
@@ -154,13 +156,14 @@ def _literal(token: Token) -> Value:
 
 
 class _Parser:
-    __slots__ = ("brackets", "depth", "i", "text", "tokens")
+    __slots__ = ("brackets", "clauses", "depth", "i", "text", "tokens")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
         self.depth = 0
+        self.clauses = 0
         self.brackets = False
 
     def _peek(self) -> Token | None:
@@ -200,7 +203,7 @@ class _Parser:
             expr = self._condition(_attr_path(first[1], first[2]))
             if self.i == 3:
                 return expr
-            self.i = 0
+            self.i = self.clauses = 0
         expr = self._or()
         if self.i < len(self.tokens):
             raise self._fail("'and', 'or' or the end of the filter")
@@ -273,6 +276,13 @@ class _Parser:
         return ValuePath(path, inner)
 
     def _condition(self, path: AttrPath) -> Expr:
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            token = self.tokens[self.i - 1]
+            raise InvalidFilter(
+                f"Invalid filter at position {token[2] + 1}: a filter may hold at most {MAX_CLAUSES} comparisons"
+                " (eq, pr, ... clauses); split the query."
+            )
         token = self._peek()
         op = token[1].lower() if token is not None and token[0] == "word" else ""
         if op == "pr":

@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
+from scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError, TooMany
 from scim.model import MemberChange, RoleMode
 from scim.protocol.filter import matches
 from scim.protocol.patch_values import (
+    MAX_MEMBER_VALUES,
     MAX_VALUES,
     MemberOps,
     OpName,
@@ -49,6 +50,8 @@ __all__ = ["PatchResult", "apply_patch", "normalize_roles"]
 
 _OPS: dict[str, OpName] = {"add": "add", "replace": "replace", "remove": "remove"}
 MAX_OPERATIONS = 1000
+# Member ids added plus removed by one PATCH: each one is an existence check or a write in the store.
+MAX_MEMBER_CHANGES = MAX_MEMBER_VALUES
 # Within emails, phoneNumbers and addresses a type appears once (S1, reference §1.0).
 _TYPE_UNIQUE = frozenset({"emails", "phoneNumbers", "addresses"})
 # What is left of a value once its sub-attributes are removed but these: nothing worth keeping.
@@ -82,6 +85,11 @@ def apply_patch(data: Mapping[str, Any], body: Any, *, resource_type: ResourceTy
             error.detail = f"Operations[{index}]: {error.detail}"
             error.args = (error.detail,)
             raise
+        if len(patch.members.add) + len(patch.members.remove) > MAX_MEMBER_CHANGES:
+            raise TooMany(
+                f"A PATCH may add and remove at most {MAX_MEMBER_CHANGES} members in all (Operations[{index}] goes"
+                " past it); split the change over several PATCH requests."
+            )
     members = patch.members.change()
     check_identifiers(patch.data, resource_type, previous=data)
     return PatchResult(patch.data, members, patch.data != dict(data) or bool(members))
@@ -99,7 +107,7 @@ def _operations(body: Any) -> list[Any]:
     if not isinstance(operations, list) or not operations:
         raise InvalidSyntax('"Operations" must be a non-empty list of {"op", "path", "value"} objects.')
     if len(operations) > MAX_OPERATIONS:
-        raise InvalidSyntax(f"Send at most {MAX_OPERATIONS} operations per PATCH; got {len(operations)}.")
+        raise TooMany(f"Send at most {MAX_OPERATIONS} operations per PATCH; got {len(operations)}.")
     return operations
 
 

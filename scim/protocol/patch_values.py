@@ -18,7 +18,10 @@ from scim.protocol.schema import Attribute
 
 OpName = Literal["add", "replace", "remove"]
 
-MAX_VALUES = 10_000
+# Values per operation (issue 12 budgets): a multi-valued attribute other than members takes at most MAX_VALUES,
+# as on POST (resources.py); members take MAX_MEMBER_VALUES, the same bound as a whole PATCH's member changes.
+MAX_VALUES = 100
+MAX_MEMBER_VALUES = 10_000
 MAX_STRING = 8192  # the same limit as POST/PUT (resources.py)
 
 
@@ -137,8 +140,8 @@ def manager_id(value: Any) -> str | None:
 def member_ids(value: Any) -> list[str]:
     """Ids from [{"value": id, "$ref": null}], bare id strings (Postman "Group tests with garbage") or one object."""
     items = value if isinstance(value, list) else [value]
-    if len(items) > MAX_VALUES:
-        raise InvalidValue(f"members takes at most {MAX_VALUES} values per operation; got {len(items)}.")
+    if len(items) > MAX_MEMBER_VALUES:
+        raise InvalidValue(f"members takes at most {MAX_MEMBER_VALUES} values per operation; got {len(items)}.")
     ids: list[str] = []
     for item in items:
         member = get_ci(item, "value") if isinstance(item, dict) else item

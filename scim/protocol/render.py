@@ -11,6 +11,9 @@ from scim.protocol.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE,
 
 # RFC 7643 §7 "returned: always" plus what every Entra response needs (reference §1.0).
 _ALWAYS = frozenset({"id", "schemas", "meta"})
+# Paths per attributes/excludedAttributes parameter: projecting costs paths × attributes per resource. The schemas
+# hold about 60 attribute paths; Entra sends one (`excludedAttributes=members`, `attributes=id`).
+MAX_PROJECTION_PATHS = 100
 
 
 def render_user(user: Resource, base_url: str) -> dict[str, Any]:
@@ -75,7 +78,12 @@ def _paths(text: str | None) -> tuple[tuple[str, ...], ...]:
     if not text:
         return ()
     out: list[tuple[str, ...]] = []
-    for raw in _split(text):
+    parts = _split(text)
+    if len(parts) > MAX_PROJECTION_PATHS:
+        raise InvalidValue(
+            f"attributes and excludedAttributes take at most {MAX_PROJECTION_PATHS} paths each; got {len(parts)}."
+        )
+    for raw in parts:
         name = raw.strip()
         if not name:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from scim.errors import Conflict, InvalidValue, Uniqueness
@@ -15,6 +16,11 @@ from scim.service.query import ListRequest, plan
 from scim.store.base import Lookup, Match, MemberChange, Page, Resource, Store
 
 MAX_MEMBERS_PER_REQUEST = 10_000
+# A list response that carries members holds at most this many groups and, past its first group, at most this many
+# member values (RFC 7644 §3.4.2.4 lets a page be shorter than count; totalResults stays exact, so clients page on).
+# Entra never lists members: it asks with excludedAttributes=members (reference §1.5).
+MAX_GROUPS_WITH_MEMBERS = 50
+MAX_LISTED_MEMBERS = 1000
 
 
 def _names_members(expr: Expr) -> bool:
@@ -70,7 +76,20 @@ class GroupService:
         return group
 
     async def query(self, caller: Caller, request: ListRequest) -> Page:
-        with_members = request.projection.wants_members
+        if not request.projection.wants_members:
+            return await self._query(caller, request, False)
+        page = await self._query(caller, replace(request, count=min(request.count, MAX_GROUPS_WITH_MEMBERS)), True)
+        kept: list[Resource] = []
+        listed = 0
+        for group in page.resources:
+            size = len(group.members or ())
+            if kept and listed + size > MAX_LISTED_MEMBERS:
+                break
+            kept.append(group)
+            listed += size
+        return Page(kept, page.total)
+
+    async def _query(self, caller: Caller, request: ListRequest, with_members: bool) -> Page:
         lookup, match = plan(request.filter, self.render)
         if match is not None and _names_members(parse_filter(request.filter or "")):
             return await self._member_filtered(caller, request, lookup, match, with_members)
