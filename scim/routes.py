@@ -45,7 +45,7 @@ async def _caller(app: App, request: Request) -> Caller:
         return await app.clients.caller(claims, request.client_address)
     except ScimError as exc:
         if exc.status in (401, 403):
-            log.info("bearer token refused from %s: %s", request.client_address, exc.detail)
+            log.info("bearer token refused from %s: %s", request.client_address, telemetry.escape(exc.detail))
         raise
 
 
@@ -245,5 +245,5 @@ def _log_refusal(app: App, operation: str, exc: ScimError) -> None:
     """Refusals are logged for on-call; the detail can quote user data, so it is included only with SCIM_LOG_PII."""
     fields = {"scim.operation": operation, "scim.status": exc.status, "scim.scim_type": exc.scim_type or ""}
     if app.settings.log_pii:
-        fields["scim.detail"] = exc.detail
+        fields["scim.detail"] = telemetry.escape(exc.detail)  # the detail may quote request values
     log.info("request refused: %s %s %s", operation, exc.status, exc.scim_type or "", extra=fields)

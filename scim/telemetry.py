@@ -13,6 +13,7 @@ import functools
 import inspect
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -80,12 +81,31 @@ def request_span(route: str, method: str, operation: str) -> Iterator[Span]:
             _round_trips.reset(token)
 
 
+# C0/C1 controls, DEL, Unicode line and paragraph separators, bidi overrides and isolates, and the backslash that
+# starts an escape (so an escaped value never reads as another value): what could forge or repaint a log line.
+_UNSAFE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+MAX_LOGGED = 1024
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\\\" if char == "\\" else f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def escape(value: object) -> str:
+    """A request value made safe for one log line or span attribute: controls escaped, length bounded."""
+    text = str(value)
+    if len(text) > MAX_LOGGED:
+        text = text[:MAX_LOGGED] + "…"
+    return _UNSAFE.sub(_escaped, text)
+
+
 def annotate(**attributes: str | int | None) -> None:
-    """Set ``scim.*`` attributes on the current span; names use dots for underscores-free keys."""
+    """Set ``scim.*`` attributes on the current span; strings (request values among them) are escaped."""
     span = trace.get_current_span()
     for key, value in attributes.items():
         if value is not None:
-            span.set_attribute(f"scim.{key}", value)
+            span.set_attribute(f"scim.{key}", escape(value) if isinstance(value, str) else value)
 
 
 def finish(span: Span, status: int, scim_type: str | None) -> None:

@@ -10,6 +10,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind
 
+from scim.telemetry import escape
+
 
 class RequestLineExporter(SpanExporter):
     """`12:00:01 201 user.create 3.1ms rt=1 dir=dev client=… id=… trace=…` for each request span."""
@@ -35,7 +37,8 @@ class RequestLineExporter(SpanExporter):
                 ("scim.oauth_error", "error"),
             ):
                 if key in a:
-                    parts.append(f"{label}={a[key]}")
+                    # annotate() escapes already; a span set by other code may not have been.
+                    parts.append(f"{label}={escape(a[key])}")
             parts.append(f"trace={span.context.trace_id:032x}" if span.context else "")
             print(" ".join(parts), file=sys.stderr, flush=True)
         return SpanExportResult.SUCCESS

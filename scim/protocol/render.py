@@ -11,7 +11,7 @@ from scim.protocol.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE,
 
 # RFC 7643 §7 "returned: always" plus what every Entra response needs (reference §1.0).
 _ALWAYS = frozenset({"id", "schemas", "meta"})
-# Paths per attributes/excludedAttributes parameter: projecting costs paths × attributes per resource. The schemas
+# Paths per attributes/excludedAttributes parameter: projecting costs paths times attributes per resource. The schemas
 # hold about 60 attribute paths; Entra sends one (`excludedAttributes=members`, `attributes=id`).
 MAX_PROJECTION_PATHS = 100
 

@@ -20,10 +20,14 @@ import precis_i18n
 from scim.errors import InvalidValue
 
 # RFC 8266 §2: "NicknameCaseMapped" for caseExact=false identifiers; the case-preserving profile for externalId.
-_PROFILES = {False: precis_i18n.get_profile("NicknameCaseMapped"), True: precis_i18n.get_profile("NicknameCasePreserved")}
+_PROFILES = {
+    False: precis_i18n.get_profile("NicknameCaseMapped"),
+    True: precis_i18n.get_profile("NicknameCasePreserved"),
+}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
-_REFUSED_KEY = "\x00"  # never part of an enforced PRECIS string, so a refused value's fallback key matches nothing valid
+# Never part of an enforced PRECIS string, so a refused value's fallback key matches nothing valid.
+_REFUSED_KEY = "\x00"
 
 
 def has_surrogate(text: str) -> bool:

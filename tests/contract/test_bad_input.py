@@ -244,9 +244,7 @@ E = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
             [PATCH_OP],
             id="wrong schema",
         ),
-        pytest.param(
-            patch(*[op("add", "title", "x")] * 1001), 400, "tooMany", ["at most 1000"], id="1001 operations"
-        ),
+        pytest.param(patch(*[op("add", "title", "x")] * 1001), 400, "tooMany", ["at most 1000"], id="1001 operations"),
         pytest.param(patch("add"), 400, "invalidSyntax", ["Each operation must be an object"], id="operation a string"),
         pytest.param(patch(op("merge", "title", "x")), 400, "invalidSyntax", ['"op" must be', "'merge'"], id="bad op"),
         pytest.param(patch({"path": "title", "value": "x"}), 400, "invalidSyntax", ['"op" must be'], id="op missing"),

@@ -53,7 +53,10 @@ async def test_a_surrogate_pair_is_one_character_and_accepted(client: Client, ap
 async def test_lone_surrogates_in_patch_values_and_group_names_are_refused(client: Client, app: App) -> None:
     created = await client.post(USERS, {"schemas": [USER_SCHEMA], "userName": "target@x"})
     user_id = created.json["id"]
-    raw = b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"\\ud800"}]}'
+    raw = (
+        b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],'
+        b'"Operations":[{"op":"replace","path":"displayName","value":"\\ud800"}]}'
+    )
     reply = await client.patch(f"{USERS}/{user_id}", raw=raw)
     assert_error(reply, 400, "invalidValue", "Operations[0].value", "surrogate")
     assert "displayName" not in (await stored_user(app, user_id)).data
