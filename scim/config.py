@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -41,6 +42,7 @@ class Settings:
     client_address_header: str = "x-forwarded-for"
     entra_jwks_url_template: str = ENTRA_JWKS_URL_TEMPLATE
     entra_issuer_template: str = ENTRA_ISSUER_TEMPLATE
+    trusted_proxies: tuple[str, ...] = ()  # the local host only: peers whose address header it keeps as sent
 
     @property
     def base_url(self) -> str:
@@ -104,6 +106,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             except ValueError as exc:
                 raise SettingsError(str(exc)) from None
         templates.append(value)
+    proxies = tuple(p.strip() for p in env.get("SCIM_TRUSTED_PROXIES", "").split(",") if p.strip())
+    try:
+        trusted = tuple(str(ipaddress.ip_network(p, strict=False)) for p in proxies)
+    except ValueError:
+        raise SettingsError(
+            f"SCIM_TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs, not {proxies!r}"
+        ) from None
     return Settings(
         store=store,  # type: ignore[arg-type]
         tables_connection_string=connection,
@@ -118,4 +127,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         client_address_header=header,
         entra_jwks_url_template=templates[0],
         entra_issuer_template=templates[1],
+        trusted_proxies=trusted,
     )

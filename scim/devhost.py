@@ -1,11 +1,14 @@
 """Serve function_app's registered triggers over real HTTP, so `make run` needs no Core Tools.
 
 Routes, methods and handlers come from ``app.get_functions()``: the local host serves exactly what
-Azure serves. The socket peer is appended to X-Forwarded-For, as the platform's front end does.
+Azure serves. The socket peer is appended to X-Forwarded-For, as the platform's front end does, and
+written into any other configured address header; only a peer named in SCIM_TRUSTED_PROXIES keeps
+the address header it sent (docs/security.md §4.2). uvicorn's own proxy-header handling stays off.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -71,9 +74,21 @@ def routes_of(app: func.FunctionApp) -> list[Route]:
 class FunctionsAsgi:
     """An ASGI application that turns each request into a func.HttpRequest for the matching trigger."""
 
-    def __init__(self, app: func.FunctionApp, *, max_body_bytes: int) -> None:
+    _trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    _address_header = "x-forwarded-for"
+
+    def __init__(
+        self,
+        app: func.FunctionApp,
+        *,
+        max_body_bytes: int,
+        trusted_proxies: tuple[str, ...] = (),
+        address_header: str = "x-forwarded-for",
+    ) -> None:
         self._routes = routes_of(app)
         self._max_body = max_body_bytes
+        self._trusted = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+        self._address_header = address_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -91,7 +106,7 @@ class FunctionsAsgi:
             return
         route, match = allowed[0]
         body = await self._body(receive)
-        headers = _headers(scope)
+        headers = _headers(scope, self._address_header, self._trusted)
         response = await route.handler(
             func.HttpRequest(
                 method=method,
@@ -120,15 +135,34 @@ class FunctionsAsgi:
         return b"".join(chunks)[: self._max_body + 1]
 
 
-def _headers(scope: Scope) -> dict[str, str]:
+def _headers(
+    scope: Scope,
+    address_header: str = "x-forwarded-for",
+    trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (),
+) -> dict[str, str]:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    peer = (scope.get("client") or ("",))[0]
+    # The socket peer (uvicorn runs with proxy_headers=False, so scope["client"] is never a header's value).
+    peer = str((scope.get("client") or ("",))[0])
+    if _is_trusted(peer, trusted) and headers.get(address_header):
+        return headers  # a named proxy wrote the header: its last hop is the caller
     forwarded = headers.get("x-forwarded-for")
     headers["x-forwarded-for"] = f"{forwarded}, {peer}" if forwarded else peer
+    if address_header != "x-forwarded-for":
+        headers[address_header] = peer
     return headers
+
+
+def _is_trusted(peer: str, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    if not trusted:
+        return False
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in trusted)
 
 
 def _url(scope: Scope, headers: dict[str, str]) -> str:

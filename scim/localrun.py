@@ -255,7 +255,12 @@ def _run(
     roles = _names(env.get("SCIM_DEV_ROLES", ""))
     groups = _names(env.get("SCIM_DEV_GROUPS", ""))
     module = load_function_app()
-    asgi = FunctionsAsgi(module.app, max_body_bytes=settings.max_body_bytes)
+    asgi = FunctionsAsgi(
+        module.app,
+        max_body_bytes=settings.max_body_bytes,
+        trusted_proxies=settings.trusted_proxies,
+        address_header=settings.client_address_header,
+    )
 
     configure_local()
 
@@ -276,6 +281,8 @@ def _run(
                 lifespan="off",
                 access_log=False,
                 log_level="warning",
+                # The caller's address is the socket's; devhost trusts SCIM_TRUSTED_PROXIES only (issue 12).
+                proxy_headers=False,
             )
             await server_class(config).serve(sockets=[sock])
         finally:

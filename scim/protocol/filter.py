@@ -278,9 +278,9 @@ class _Parser:
     def _condition(self, path: AttrPath) -> Expr:
         self.clauses += 1
         if self.clauses > MAX_CLAUSES:
-            token = self.tokens[self.i - 1]
+            at = self.tokens[self.i - 1][2]
             raise InvalidFilter(
-                f"Invalid filter at position {token[2] + 1}: a filter may hold at most {MAX_CLAUSES} comparisons"
+                f"Invalid filter at position {at + 1}: a filter may hold at most {MAX_CLAUSES} comparisons"
                 " (eq, pr, ... clauses); split the query."
             )
         token = self._peek()
