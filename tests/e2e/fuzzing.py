@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,9 @@ class Watch:
     state: str = ""
     started: float = field(default_factory=time.monotonic)
     requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    user_ids: list[str] = field(default_factory=list)
+    group_ids: list[str] = field(default_factory=list)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -49,7 +53,14 @@ class Watch:
         users = self.http.get(f"{self.host.scim_url}/Users?count=1000", headers=self.auth)
         groups = self.http.get(f"{self.host.scim_url}/Groups?count=1000", headers=self.auth)
         assert users.status_code == groups.status_code == 200, (users.text, groups.text)
+        self.user_ids = [r["id"] for r in users.json()["Resources"]]
+        self.group_ids = [r["id"] for r in groups.json()["Resources"]]
         return users.text + groups.text
+
+    def some_id(self, path: str) -> str:
+        """The id of a user (or, for a Groups path, a group) the directory holds now, else a made-up one."""
+        pool = self.group_ids if "groups" in path.lower() else self.user_ids
+        return pool[self.requests % len(pool)] if pool else "00000000-0000-0000-0000-000000000000"
 
     def refresh(self) -> None:
         self.state = self.snapshot()
@@ -60,6 +71,7 @@ class Watch:
     def judge(self, method: str, status: int, body: bytes, what: str) -> None:
         """Fail on a 5xx, a leak, or a refused write that changed the directory; track state after writes."""
         self.requests += 1
+        self.statuses[status] += 1
         text = body.decode("utf-8", "replace")
         assert status < 500, f"{what} -> {status}: {text[:500]}"
         assert not LEAK.search(text), f"{what} -> {status} leaks: {text[:500]}"
