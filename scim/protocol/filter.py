@@ -48,6 +48,7 @@ __all__ = [
     "Present",
     "Value",
     "ValuePath",
+    "clause_count",
     "lookup_hint",
     "matches",
     "parse_filter",
@@ -324,6 +325,22 @@ def parse_filter(text: str) -> Expr:
     if len(text) > MAX_LENGTH:
         raise InvalidFilter(f"The filter is {len(text)} characters long; the limit is {MAX_LENGTH}.")
     return _parse_cached(text)
+
+
+def clause_count(expr: Expr) -> int:
+    """Comparisons and ``pr`` tests in ``expr``, the unit of the filter budgets (MAX_CLAUSES)."""
+    count, stack = 0, [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, And | Or):
+            stack += (node.left, node.right)
+        elif isinstance(node, Not):
+            stack.append(node.expr)
+        elif isinstance(node, ValuePath):
+            stack.append(node.filter)
+        else:
+            count += 1
+    return count
 
 
 _HINTS = {"id": "id", "username": "userName", "externalid": "externalId", "displayname": "displayName"}

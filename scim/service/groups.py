@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -121,7 +122,12 @@ class GroupService:
         page = await self._store.query_groups(
             caller.directory.id, lookup=lookup, match=None, start_index=1, count=10**9, with_members=True
         )
-        hits = [g for g in page.resources if match(g)]
+        hits = []
+        for n, group in enumerate(page.resources, 1):
+            if match(group):
+                hits.append(group)
+            if n % 20 == 0:
+                await asyncio.sleep(0)  # a long member scan lets /health and other requests run in between
         start = request.start_index - 1
         selected = hits[start : start + request.count]
         if not with_members:

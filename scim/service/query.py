@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from scim.errors import InvalidValue
-from scim.protocol.filter import Expr, lookup_hint, matches, parse_filter
+from scim.errors import InvalidValue, TooMany
+from scim.protocol.filter import Expr, clause_count, lookup_hint, matches, parse_filter
 from scim.protocol.render import Projection
 from scim.store.base import Lookup, Match, Resource
+
+# Comparisons evaluated per filtered list request (resources scanned x clauses); README "Hostile input".
+MAX_FILTER_WORK = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,18 @@ def plan(filter_text: str | None, render: Callable[[Resource], dict[str, Any]]) 
     expr: Expr = parse_filter(filter_text)
     hint = lookup_hint(expr)
     lookup = Lookup(hint[0], hint[1]) if hint else None  # type: ignore[arg-type]
+    clauses = clause_count(expr)
+    spent = [0]
 
     def match(resource: Resource) -> bool:
+        # Issue 12: a scan costs candidates x clauses (members count as candidates of a member filter). An indexed
+        # eq (Entra's userName/externalId/displayName/id) leaves one candidate, so only scans meet this budget.
+        spent[0] += clauses * (1 + len(resource.members or ()))
+        if spent[0] > MAX_FILTER_WORK:
+            raise TooMany(
+                f"The filter would be evaluated more than {MAX_FILTER_WORK} times (resources x comparisons) in this"
+                " directory; add an indexed comparison (id, userName, externalId or displayName eq) or fewer clauses."
+            )
         return matches(expr, render(resource))
 
     return lookup, match

@@ -15,6 +15,7 @@ from scim.protocol.patch_values import MAX_MEMBER_VALUES, MAX_VALUES
 from scim.protocol.render import MAX_PROJECTION_PATHS
 from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA
 from scim.service.groups import MAX_GROUPS_WITH_MEMBERS, MAX_LISTED_MEMBERS
+from scim.service.query import MAX_FILTER_WORK
 from scim.store.base import Resource
 from tests.conftest import Client
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, filter_url, op, patch, stored_group
@@ -123,3 +124,24 @@ async def test_a_group_listing_with_members_holds_a_bounded_number_of_groups(cli
 async def test_a_post_of_a_group_with_a_lone_surrogate_member_is_refused(client: Client) -> None:
     raw = b'{"schemas":["' + GROUP_SCHEMA.encode() + b'"],"displayName":"G","members":[{"value":"\\ud800"}]}'
     assert_error(await client.post(GROUPS, raw=raw), 400, "invalidValue", "members[0].value")
+
+
+async def test_an_unindexed_filter_past_the_work_budget_is_too_many(client: Client, app: App) -> None:
+    clauses = MAX_CLAUSES
+    for i in range(MAX_FILTER_WORK // clauses + 1):
+        user = Resource(id=f"s{i:06d}", data={"userName": f"s{i}@x"}, created="", last_modified="")
+        await app.store.create_user("dev", user)
+    scan = " or ".join(f'title eq "nope{i}"' for i in range(clauses))
+    assert_error(await client.get(filter_url(USERS, scan)), 400, "tooMany", str(MAX_FILTER_WORK), "indexed")
+    # Entra's match query and the legacy manager check are indexed: one candidate, whatever the directory size.
+    indexed = f'userName eq "s1@x" and ({" or ".join(f"title eq {chr(34)}t{i}{chr(34)}" for i in range(clauses - 1))})'
+    assert (await client.get(filter_url(USERS, indexed))).status == 200
+    assert_list(await client.get(filter_url(USERS, 'userName eq "s7@x"')), 1)
+    assert (await client.get(filter_url(USERS, 'id eq "s000003" and manager eq "x"') + "&attributes=id")).status == 200
+
+
+async def test_a_member_filter_counts_members_against_the_work_budget(client: Client, app: App) -> None:
+    await _groups_with_members(app, 2, MAX_FILTER_WORK // (2 * MAX_CLAUSES) + 1)
+    text = " or ".join(f'members[value eq "nobody{i}"]' for i in range(MAX_CLAUSES))
+    assert_error(await client.get(filter_url(GROUPS, text)), 400, "tooMany", str(MAX_FILTER_WORK))
+    assert (await client.get(filter_url(GROUPS, 'members[value eq "u000001"]'))).status == 200
