@@ -21,13 +21,16 @@ from scim.protocol.filter_ast import (
     definition_of,
     is_core,
 )
-from scim.protocol.schema import Attribute
+from scim.protocol.schema import GROUP_INDEX, USER_INDEX, Attribute
 from scim.protocol.text import identity_key
 
 # Identifiers compare in their one normalised form (scim.protocol.text), as the store's unique indexes do.
 _IDENTIFIERS = frozenset({"userName", "displayName", "externalId"})
 
 _MISSING: Any = object()
+# A core attribute's name never means an extension's (RFC 7644 §3.10 applies to names the core does not define), so
+# an absent core attribute needs no search of the extensions: that search was most of a scan's cost (issue 12).
+_CORE_NAMES = frozenset({*USER_INDEX, *GROUP_INDEX, "meta"})
 
 
 def _get(obj: Mapping[str, Any], name: str) -> Any:
@@ -36,7 +39,7 @@ def _get(obj: Mapping[str, Any], name: str) -> Any:
         return obj[name]
     folded = name.lower()
     for key, value in obj.items():
-        if isinstance(key, str) and key.lower() == folded:
+        if key.__class__ is str and key.lower() == folded:
             return value
     return _MISSING
 
@@ -57,7 +60,7 @@ def _values(path: AttrPath, obj: Mapping[str, Any]) -> list[Any]:
         if not isinstance(container, Mapping):
             return []
     raw = _get(container, path.attr)
-    if raw is _MISSING and path.urn is None:
+    if raw is _MISSING and path.urn is None and path.attr.lower() not in _CORE_NAMES:
         # RFC 7644 §3.10: an unqualified name may be an extension attribute (Entra's legacy `manager eq <id>`).
         for key, extension in obj.items():
             if isinstance(extension, Mapping) and isinstance(key, str) and key[:4].lower() == "urn:":
