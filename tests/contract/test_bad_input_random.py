@@ -25,12 +25,16 @@ KEYS = [
     "roles", "entitlements", "members", "displayName", "value", "type", "primary", "display", "$ref",
     "Operations", "op", "path", "manager", ENTERPRISE_SCHEMA, "meta", "id", "phoneNumbers", "addresses",
     "nickName", "title", "department", "employeeNumber", "urn:acme:ext:1.0:User", "x509Certificates", "groups",
+    "urn:ietf:params:scim:schemas:core:2.0:User:password", "urn:ietf:params:scim:schemas:core:2.0:User:id",
+    "urn:ietf:params:scim:schemas:core:2.0:Group:id", "\ud800",
 ]  # fmt: skip
 STRINGS = [
     "", " ", "True", "False", "true", "maybe", "Admin", "FinanceTeam", "Finance Team", "Administração",
     '{"id": "x", "value": "Admin", "displayName": "Admin"}', '{"value": 5}', "{", "[", "null", "work", "other",
     'emails[type eq "work"].value', 'members[value eq "x"]', "manager", f"{ENTERPRISE_SCHEMA}:manager",
     "urn:", "urn:x", "a" * 300, "\u0000", "\ud7ff", "😀", "%00", "../..", "<script>", "eq", "and", "()",
+    # Issue 12: lone surrogates, invisible and control characters, fullwidth twins, log-line forgeries.
+    "\ud800", "a\udfffb", "\u200b", "\u00ad", "\uff41lice", " padded ", "x\n12:00:01 200 forged", "\x1b[31m",
 ]  # fmt: skip
 PATHS = [
     "userName", "active", "displayName", "name.givenName", "NAME.FAMILYNAME", 'emails[type eq "work"].value',
@@ -38,6 +42,8 @@ PATHS = [
     'roles[primary eq "True"].value', "entitlements", "members", 'members[value eq "{id}"]', "manager",
     f"{ENTERPRISE_SCHEMA}:manager", f"{ENTERPRISE_SCHEMA}:department", ENTERPRISE_SCHEMA, 'manager[value eq "x"]',
     "externalId", "urn:acme:ext:1.0:User:badge", "id", "meta", "schemas", "groups", "x509Certificates",
+    "urn:ietf:params:scim:schemas:core:2.0:User:password", "urn:ietf:params:scim:schemas:core:2.0:User:id",
+    "urn:ietf:params:scim:schemas:core:2.0:Group:id",
 ]  # fmt: skip
 OPS = ["add", "Add", "ADD", "replace", "Replace", "remove", "Remove"]
 BAD_OPS = ["merge", "", None, 5, ["add"]]
