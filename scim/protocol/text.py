@@ -1,16 +1,18 @@
 """Text rules shared by every layer: Unicode scalar values only, and the one comparison form of identifiers.
 
-userName, externalId and group displayName compare in the PRECIS form of RFC 8266 (Nicknames, through the
-maintained ``precis-i18n`` library): width and compatibility forms folded (NFKC), leading and trailing spaces
-trimmed, inner runs of spaces made one, and, except for the caseExact externalId, case mapped. Control
-characters, default-ignorable ones (zero-width space, soft hyphen) and unassigned code points are refused,
-so two identifiers that look the same are the same key. The memory store and the Table key codec both call
+userName, externalId and group displayName compare in the PRECIS NicknameCasePreserved form of RFC 8266
+(through the maintained ``precis-i18n`` library): width and compatibility forms folded (NFKC), leading and
+trailing spaces trimmed, inner runs of spaces made one. Except for the caseExact externalId the key is then
+case folded (Unicode full case folding, so "Straße" is "STRASSE" as before) and NFKC-normalised again.
+Control characters, default-ignorable ones (zero-width space, soft hyphen) and unassigned code points are
+refused, so two identifiers that look the same are the same key. The memory store and the Table key codec both call
 ``identity_key``; changing it changes index keys (README "Hostile input").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
@@ -19,11 +21,9 @@ import precis_i18n
 
 from scim.errors import InvalidValue
 
-# RFC 8266 §2: "NicknameCaseMapped" for caseExact=false identifiers; the case-preserving profile for externalId.
-_PROFILES = {
-    False: precis_i18n.get_profile("NicknameCaseMapped"),
-    True: precis_i18n.get_profile("NicknameCasePreserved"),
-}
+# RFC 8266 §2 without its toLowerCase step: the case fold is Unicode full case folding (str.casefold), the
+# rule the stores used before, so existing keys of plain names stay the same.
+_NICKNAME = precis_i18n.get_profile("NicknameCasePreserved")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 # Never part of an enforced PRECIS string, so a refused value's fallback key matches nothing valid.
@@ -74,7 +74,8 @@ def refuse_surrogates(doc: Any) -> None:
 
 @lru_cache(maxsize=4096)
 def _enforce(value: str, case_exact: bool) -> str:
-    return str(_PROFILES[case_exact].enforce(value))
+    preserved = str(_NICKNAME.enforce(value))
+    return preserved if case_exact else unicodedata.normalize("NFKC", preserved.casefold())
 
 
 def check_identifier(value: str, attribute: str) -> None:
