@@ -74,6 +74,10 @@ def refuse_surrogates(doc: Any) -> None:
 
 @lru_cache(maxsize=4096)
 def _enforce(value: str, case_exact: bool) -> str:
+    if value.isascii() and value.isprintable() and value == value.strip(" ") and "  " not in value and value:
+        # Printable ASCII, trimmed, single spaces: the PRECIS form is the value itself (every such code point is
+        # PVALID in the FreeformClass and NFKC leaves it alone), so the library's cost is skipped for Entra's UPNs.
+        return value if case_exact else value.lower()
     preserved = str(_NICKNAME.enforce(value))
     return preserved if case_exact else unicodedata.normalize("NFKC", preserved.casefold())
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+import precis_i18n
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scim.errors import InvalidValue
 from scim.protocol.text import check_identifier, has_surrogate, identity_key, surrogate_at
@@ -50,3 +55,14 @@ def test_surrogates_are_found_and_located() -> None:
     assert surrogate_at({"emails": [{"value": "ok"}, {"value": "\udc00"}]}) == "emails[1].value"
     assert surrogate_at({"name": {"\ud800": 1}}) == "a key of name"
     assert surrogate_at({"ok": ["fine"]}) is None
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30))
+def test_the_printable_ascii_shortcut_agrees_with_the_library(text: str) -> None:
+    profile = precis_i18n.get_profile("NicknameCasePreserved")
+    try:
+        expected = unicodedata.normalize("NFKC", str(profile.enforce(text)).casefold())
+    except UnicodeEncodeError:
+        expected = "\x00" + text.casefold()
+    assert identity_key(text) == expected
