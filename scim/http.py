@@ -70,7 +70,12 @@ def scim_response(status: int, doc: Any, *, version: str | None = None, location
         headers["ETag"] = version
     if location:
         headers["Location"] = location
-    return Response(status, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode(), headers)
+    try:
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate stored before bodies were checked (issue 12): escaped, so the directory stays readable.
+        body = json.dumps(doc, separators=(",", ":")).encode()
+    return Response(status, body, headers)
 
 
 def no_content(*, version: str | None = None) -> Response:

@@ -10,6 +10,7 @@ import pytest
 
 from scim.app import App
 from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA
+from scim.store.base import Resource
 from tests.conftest import Client
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, filter_url, op, patch, stored_user
 
@@ -63,6 +64,16 @@ async def test_lone_surrogates_in_patch_values_and_group_names_are_refused(clien
     group = await client.post(GROUPS, raw=b'{"schemas":["' + GROUP_SCHEMA.encode() + b'"],"displayName":"G\\udbff"}')
     assert_error(group, 400, "invalidValue", "displayName", "surrogate")
     assert (await client.get(f"{USERS}/{user_id}")).status == 200
+
+
+async def test_a_surrogate_stored_before_the_check_does_not_poison_reads(client: Client, app: App) -> None:
+    """Issue 12: one such user made GET by id, every list and the userName filter answer 500."""
+    await app.store.create_user(
+        "dev", Resource(id="legacy", data={"userName": "old\ud800@x"}, created="", last_modified="")
+    )
+    assert (await client.get(f"{USERS}/legacy")).json["userName"] == "old\ud800@x"
+    assert_list(await client.get(USERS), 1)
+    assert_list(await client.get(filter_url(USERS, 'userName eq "nobody@x"')), 0)
 
 
 async def test_a_lone_surrogate_in_a_filter_is_invalid_filter(client: Client) -> None:
