@@ -44,6 +44,14 @@ def watch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watch]:
         host.stop()
 
 
+def test_the_document_is_valid_openapi_3_1() -> None:
+    """Checked against the OpenAPI 3.1 meta-schema (what API Management's import expects); unique operationIds."""
+    assert str(LOADED.raw_schema["openapi"]).startswith("3.1")
+    LOADED.validate()
+    ids = [op.definition.raw["operationId"] for op in OPERATIONS.values()]
+    assert len(ids) == len(set(ids)) == len(OPERATIONS)
+
+
 def test_the_document_describes_every_route_of_function_app() -> None:
     documented = {label.split(" ", 1)[1].replace("{id}", "x") for label in OPERATIONS}
     for route in ROUTES:
