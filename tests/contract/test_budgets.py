@@ -145,3 +145,10 @@ async def test_a_member_filter_counts_members_against_the_work_budget(client: Cl
     text = " or ".join(f'members[value eq "nobody{i}"]' for i in range(MAX_CLAUSES))
     assert_error(await client.get(filter_url(GROUPS, text)), 400, "tooMany", str(MAX_FILTER_WORK))
     assert (await client.get(filter_url(GROUPS, 'members[value eq "u000001"]'))).status == 200
+
+
+async def test_a_membership_check_on_a_large_group_stays_within_the_work_budget(client: Client, app: App) -> None:
+    """A client asking whether one user is in a 5,000-member group (id eq … and members[value eq …]) is answered."""
+    [group] = await _groups_with_members(app, 1, 5_000)
+    text = f'id eq "{group}" and members[value eq "u004999"]'
+    assert_list(await client.get(filter_url(GROUPS, text) + "&excludedAttributes=members"), 1)
