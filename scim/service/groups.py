@@ -170,7 +170,11 @@ class GroupService:
                 await self._check_rename(caller, current, result.data)
             change = result.members
             change.add = await self._existing_members(caller, change.add)
-            return await self._update(caller, current, result.data if result.changed else None, change)
+            if not result.changed:
+                # Member changes commute, so without If-Match they need no version check: concurrent
+                # PATCHes of one group all land at once instead of retrying against each other.
+                return await self._update(caller, current, None, change, conditional=if_match is not None)
+            return await self._update(caller, current, result.data, change)
 
         return await with_retries(attempt, conditional=if_match is not None)
 
@@ -179,7 +183,13 @@ class GroupService:
             raise not_found("Group", group_id)
 
     async def _update(
-        self, caller: Caller, current: Resource, data: dict[str, Any] | None, change: MemberChange
+        self,
+        caller: Caller,
+        current: Resource,
+        data: dict[str, Any] | None,
+        change: MemberChange,
+        *,
+        conditional: bool = True,
     ) -> Resource:
         try:
             updated = await self._store.update_group(
@@ -188,7 +198,7 @@ class GroupService:
                 data=data,
                 last_modified=now(),
                 members=change,
-                expected_version=current.version,
+                expected_version=current.version if conditional else None,
             )
         except Conflict:
             name = (data or {}).get("displayName", "")

@@ -1,13 +1,18 @@
 """Groups and memberships for TableStore (see scim.store._codec for the key layout).
 
 A group, its displayName index entry and its memberships (each with a reverse entry) share the
-directory's group partition, so the group's version and up to 48 member changes commit in one
+directory's group partition, so the group's version and up to 49 member changes commit in one
 entity-group transaction; larger changes continue in transactions of 50 pairs.
+
+A member change without If-Match merges only ``LastModified`` into the group entity, unconditionally
+(If-Match: *): Azure gives the entity a new ETag (the group's meta.version) for every such commit, and
+concurrent changes never refuse each other, so none retries. Adds and removes of distinct members commute,
+so no condition is needed to lose nothing; the merge still fails with 404 once the group is deleted, so
+no membership of the first transaction lands in a deleted group. README "Memberships at scale".
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import Any
@@ -15,8 +20,13 @@ from typing import Any
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of
-from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, read_for_write
+from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
 from scim.store.base import Lookup, Match, MemberChange, Page, Resource
+
+
+# Transactions a sweep keeps in flight: a 100,000-member group is 2,000 transactions, which one at a time
+# outlast Entra's request timeout; four at a time stay well inside one partition's throughput target.
+SWEEP_FAN_OUT = 4
 
 
 def pair_ops(pk: str, group_id: str, add: list[str], remove: list[str]) -> list[list[Op]]:
@@ -93,27 +103,31 @@ class TableGroups:
     _io: TableIO
     _seen: Seen
 
-    async def _transact_all(self, batches: list[list[Op]]) -> None:
-        """Commit batches one after another (each is atomic; together they are not), stopping at a failure.
+    async def _transact_all(self, batches: list[list[Op]], limit: int = 1) -> None:
+        """Commit batches (each is atomic; together they are not), ``limit`` at a time, stopping at a failure.
 
-        Sequential on purpose: Entra changes a few members per PATCH, and Azurite resets connections
-        when several large batches queue up on one table.
+        Sequential by default: Entra changes a few members per PATCH, and Azurite resets connections
+        when many large batches queue up on one table.
         """
-        for ops in batches:
-            await self._io.transact("resources", ops)
+        await bounded((lambda ops=ops: self._io.transact("resources", ops) for ops in batches), limit)
 
     async def _members(self, pk: str, group_id: str) -> list[str]:
         rows = await self._io.range("resources", pk, *k.members_range(group_id), select=["Member"])
         return sorted(str(e["Member"]) for e, _ in rows)
 
     async def _sweep(self, pk: str, low: str, high: str) -> None:
-        """Delete membership pairs found in a forward or reverse key range."""
-        rows = await self._io.range("resources", pk, low, high, select=["Group", "Member"])
-        pairs = []
-        for entity, _ in rows:
-            forward, reverse = k.member_entities(pk, str(entity["Group"]), str(entity["Member"]))
-            pairs.append([Op("delete", forward, missing_ok=True), Op("delete", reverse, missing_ok=True)])
-        await self._transact_all(chunks(pairs, 0)[1])
+        """Delete membership pairs found in a forward or reverse key range, a query page at a time.
+
+        Memory stays at one page (1,000 rows) whatever the group's size; each page's 20 transactions run
+        SWEEP_FAN_OUT at a time. Every pair goes in one transaction, so an interrupted sweep leaves whole
+        pairs, which the same call (a retried DELETE) or check --repair finishes.
+        """
+        async for rows in self._io.range_pages("resources", pk, low, high, select=["Group", "Member"]):
+            pairs = []
+            for entity, _ in rows:
+                forward, reverse = k.member_entities(pk, str(entity["Group"]), str(entity["Member"]))
+                pairs.append([Op("delete", forward, missing_ok=True), Op("delete", reverse, missing_ok=True)])
+            await self._transact_all(chunks(pairs, 0)[1], SWEEP_FAN_OUT)
 
     def _group_out(self, entity: Entity, etag: str) -> Resource:
         self._seen.put(entity, etag)
@@ -184,7 +198,7 @@ class TableGroups:
         hits = [g for g in candidates if (lookup is None or lookup_matches(g, lookup)) and (match is None or match(g))]
         page = page_of(hits, start_index, count)
         if with_members:
-            lists = await asyncio.gather(*(self._members(pk, g.id) for g in page.resources))
+            lists = await bounded(lambda g=g: self._members(pk, g.id) for g in page.resources)
             for resource, ids in zip(page.resources, lists, strict=True):
                 resource.members = ids
         return page
@@ -199,35 +213,40 @@ class TableGroups:
         members: MemberChange,
         expected_version: str | None,
     ) -> Resource | None:
-        """A conditional write of the group (new ETag) with the first member changes, then the rest.
+        """One transaction writes the group (new ETag) with the first member changes, then the rest follow.
 
-        The group's own entity carries the version, so it is written in the first transaction with
-        If-Match: a concurrent writer loses with VersionMismatch before any of its memberships land.
+        With data or an expected version the group's write is conditional (If-Match), so a concurrent
+        writer loses with VersionMismatch before any of its memberships land. A member change alone with
+        no expected version merges LastModified unconditionally: no read, no retry, whatever else commits.
         """
         if not k.id_fits(group_id):
             return None
         pk, rk = k.group_pk(directory), k.id_rk(group_id)
-        found = await read_for_write(self._io, self._seen, pk, rk, expected_version)
-        if found is None:
-            return None
-        current, etag = found
-        old = k.resource_from(current, etag)
+        current: Entity | None = None
         head: list[Op]
-        if data is None:
-            entity: Entity = {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified}
-            head = [Op("update", entity, etag=etag, merge=True)]
-            new_entity = {**current, "LastModified": last_modified}
+        if data is None and expected_version is None:
+            head = [Op("update", {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified}, merge=True)]
         else:
-            new = Resource(group_id, data, old.created, last_modified)
-            new_entity = k.resource_entity(pk, new, created=old.created)
-            head = [Op("update", new_entity, etag=etag)]
-            head += index_moves(pk, k.group_index_rks(old.data), k.group_index_rks(data), group_id)
+            found = await read_for_write(self._io, self._seen, pk, rk, expected_version)
+            if found is None:
+                return None
+            current, etag = found
+            old = k.resource_from(current, etag)
+            if data is None:
+                entity: Entity = {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified}
+                head = [Op("update", entity, etag=etag, merge=True)]
+                current = {**current, "LastModified": last_modified}
+            else:
+                new = Resource(group_id, data, old.created, last_modified)
+                current = k.resource_entity(pk, new, created=old.created)
+                head = [Op("update", current, etag=etag)]
+                head += index_moves(pk, k.group_index_rks(old.data), k.group_index_rks(data), group_id)
         add = sorted(set(members.add))
         if members.remove_all:
             remove = sorted(set(await self._members(pk, group_id)) - set(add))
         elif len(set(members.remove) - set(add)) > 1:
             # Deleting an absent membership fails its transaction (404) and costs a retry each, so
-            # several removals first ask which are present (one query per 14); one removal just tries.
+            # several removals first ask which are present (point reads); one removal just tries.
             wanted = sorted(set(members.remove) - set(add))
             rows = await self._io.keyed_rows("resources", pk, [k.member_rk(group_id, m) for m in wanted], ["Member"])
             remove = sorted(str(e["Member"]) for e in rows)
@@ -241,13 +260,28 @@ class TableGroups:
             return None
         new_etag = str(results[0]["etag"]) if results[0] else ""
         await self._transact_all(rest)
-        return self._group_out(new_entity, new_etag)
+        if current is not None:
+            return self._group_out(current, new_etag)
+        return await self._merged(pk, rk, last_modified, new_etag)
+
+    async def _merged(self, pk: str, rk: str, last_modified: str, etag: str) -> Resource | None:
+        """The group after an unconditional merge: its data as this process last read it (one read if never).
+
+        Not remembered as that version: another writer may have changed the data in between, and a
+        conditional write must never start from data that version does not hold.
+        """
+        known = self._seen.latest(pk, rk)
+        if known is None:
+            found = await self._io.get("resources", pk, rk)
+            return self._group_out(*found) if found is not None else None
+        return k.resource_from({**known, "LastModified": last_modified}, etag)
 
     async def delete_group(self, directory: str, group_id: str) -> bool:
-        """Delete the group and its index entry in one transaction, then its memberships.
+        """Delete the group and its index entry in one transaction, then its memberships a page at a time.
 
-        A failure between the two leaves memberships of a missing group: invisible to readers,
-        removed by a retried delete or by check --repair.
+        The group is gone for readers and for member changes (their merge answers 404) from the first
+        transaction on. A failure in the sweep leaves memberships of a missing group, which a retried
+        delete (it sweeps even when the group is gone) or check --repair removes.
         """
         if not k.id_fits(group_id):
             return False

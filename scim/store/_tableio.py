@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -32,8 +32,12 @@ if TYPE_CHECKING:
 
 Entity = dict[str, Any]
 Kind = Literal["resources", "admin"]
+T = TypeVar("T")
 _UNAVAILABLE = {408, 429, 500, 502, 503, 504}
-_OR_CHUNK = 14
+# Calls one request keeps in flight at once: enough to hide latency, few enough that one request cannot
+# flood a partition (Azure's target is 2,000 entities/s per partition) or Azurite's connection pool.
+FAN_OUT = 8
+_RANGE = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
 _TOO_LARGE = {"EntityTooLarge", "PropertyValueTooLarge", "RequestBodyTooLarge", "TooManyProperties"}
 
 
@@ -103,8 +107,32 @@ class Seen:
         found = self._items.get((pk, rk))
         return found[1] if found is not None and found[0] == etag else None
 
+    def latest(self, pk: str, rk: str) -> Entity | None:
+        """The entity as this process last saw it, whatever its version; never the base of a conditional write."""
+        found = self._items.get((pk, rk))
+        return found[1] if found is not None else None
+
     def drop(self, pk: str, rk: str) -> None:
         self._items.pop((pk, rk), None)
+
+
+async def bounded(calls: Iterable[Callable[[], Awaitable[T]]], limit: int = FAN_OUT) -> list[T]:
+    """Run the calls with at most ``limit`` in flight; results in call order. The first failure cancels the rest."""
+    pending = list(calls)
+    results: list[T | None] = [None] * len(pending)
+    queue = iter(enumerate(pending))
+
+    async def worker() -> None:
+        for position, call in queue:
+            results[position] = await call()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(limit, len(pending))):
+                group.create_task(worker())
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None  # callers handle StoreUnavailable, not groups of it
+    return results  # type: ignore[return-value]
 
 
 async def read_for_write(
@@ -174,12 +202,11 @@ class TableIO:
         self.entities_read += 1
         return dict(entity), str(entity.metadata["etag"])
 
-    async def query(
+    async def pages(
         self, kind: Kind, query_filter: str, parameters: Mapping[str, str], select: list[str] | None = None
-    ) -> list[tuple[Entity, str]]:
-        """Every entity the filter selects, following continuation tokens; one round trip per page."""
+    ) -> AsyncIterator[list[tuple[Entity, str]]]:
+        """The filter's entities one service page (at most 1,000) at a time; one round trip per page."""
         table = await self.client(kind)
-        found: list[tuple[Entity, str]] = []
         with translated():
             pages = table.query_entities(query_filter, parameters=dict(parameters), select=select).by_page()
             while True:
@@ -191,36 +218,36 @@ class TableIO:
                     self._trip()
                     raise
                 self._trip()
-                async for entity in page:
-                    self.entities_read += 1
-                    found.append((dict(entity), str(entity.metadata.get("etag", ""))))
-        return found
+                found = [(dict(entity), str(entity.metadata.get("etag", ""))) async for entity in page]
+                self.entities_read += len(found)
+                yield found
+
+    async def query(
+        self, kind: Kind, query_filter: str, parameters: Mapping[str, str], select: list[str] | None = None
+    ) -> list[tuple[Entity, str]]:
+        """Every entity the filter selects, following continuation tokens; one round trip per page."""
+        return [row async for page in self.pages(kind, query_filter, parameters, select) for row in page]
 
     async def range(
         self, kind: Kind, pk: str, low: str, high: str, select: list[str] | None = None
     ) -> list[tuple[Entity, str]]:
         """Entities of one partition with low <= RowKey < high."""
-        return await self.query(
-            kind,
-            "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
-            {"pk": pk, "low": low, "high": high},
-            select,
-        )
+        return [row async for page in self.range_pages(kind, pk, low, high, select) for row in page]
+
+    def range_pages(
+        self, kind: Kind, pk: str, low: str, high: str, select: list[str] | None = None
+    ) -> AsyncIterator[list[tuple[Entity, str]]]:
+        """Entities of one partition with low <= RowKey < high, a page at a time (bounded memory)."""
+        return self.pages(kind, _RANGE, {"pk": pk, "low": low, "high": high}, select)
 
     async def keyed_rows(self, kind: Kind, pk: str, rks: list[str], select: list[str]) -> list[Entity]:
-        """The entities of one partition among ``rks``: one query per 14 keys (Azure allows 15 comparisons
-        per $filter), run concurrently."""
+        """The entities of one partition among ``rks``, by point reads (at most FAN_OUT in flight).
 
-        async def chunk(part: list[str]) -> list[Entity]:
-            names = [f"r{n}" for n in range(len(part))]
-            # The SDK substitutes @name only between spaces, hence "( ... )".
-            clause = " or ".join(f"RowKey eq @{n}" for n in names)
-            params = {"pk": pk, **dict(zip(names, part, strict=True))}
-            rows = await self.query(kind, f"PartitionKey eq @pk and ( {clause} )", params, select)
-            return [e for e, _ in rows]
-
-        parts = [rks[i : i + _OR_CHUNK] for i in range(0, len(rks), _OR_CHUNK)]
-        return [e for found in await asyncio.gather(*(chunk(p) for p in parts)) for e in found]
+        Not an ``or`` of RowKeys: Azure serves that as a scan of the partition (table design guide), whose
+        cost grows with the partition; a point read costs the same at 10 entities or 100,000.
+        """
+        found = await bounded(lambda rk=rk: self.get(kind, pk, rk) for rk in dict.fromkeys(rks))
+        return [{name: e[name] for name in select if name in e} for e, _ in filter(None, found)]
 
     async def transact(self, kind: Kind, ops: list[Op]) -> list[Mapping[str, Any] | None]:
         """Commit ops (≤ 100, one partition) atomically; results align with ops (None for dropped deletes).

@@ -2,8 +2,9 @@
 
 Round trips (``round_trips`` counts them): create user 1 transaction; get by id 1 read; lookup by
 userName 2 reads; replace at a version this process has seen 1 transaction (else + 1 read); add N
-members ceil((N + 1) / 50) transactions (each member is a membership + reverse entry pair) after a
-read of the group, unless this process has seen that version. Key layout and limits: scim.store._codec.
+members without If-Match ceil((N + 1) / 50) transactions (each member is a membership + reverse entry
+pair) and no read, whatever the group's size; N ids checked for existence N point reads, 8 in flight.
+Key layout and limits: scim.store._codec.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ class TableStore(TableGroups):
         return deleted
 
     async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:
-        """One query per 14 ids, run concurrently."""
+        """One point read per id, FAN_OUT in flight: flat in the directory's size, unlike an ``or`` of RowKeys."""
         wanted = sorted({i for i in ids if k.id_fits(i)})
         rows = await self._io.keyed_rows("resources", k.user_pk(directory), [k.id_rk(i) for i in wanted], ["Id"])
         return {str(e["Id"]) for e in rows}
