@@ -166,11 +166,12 @@ class GroupService:
             result = apply_patch(current.data, body, resource_type="Group", role_mode=caller.directory.role_mode)
             if not result.changed and not result.members:
                 return current
-            if result.changed:
+            data_changed = result.data != current.data
+            if data_changed:
                 await self._check_rename(caller, current, result.data)
             change = result.members
             change.add = await self._existing_members(caller, change.add)
-            if not result.changed:
+            if not data_changed:
                 # Member changes commute, so without If-Match they need no version check: concurrent
                 # PATCHes of one group all land at once instead of retrying against each other.
                 return await self._update(caller, current, None, change, conditional=if_match is not None)
