@@ -65,16 +65,21 @@ class Response:
 
 
 def scim_response(status: int, doc: Any, *, version: str | None = None, location: str | None = None) -> Response:
-    headers = {"Content-Type": SCIM_JSON}
-    if version:
-        headers["ETag"] = version
-    if location:
-        headers["Location"] = location
     try:
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:
         # A lone surrogate stored before bodies were checked (issue 12): escaped, so the directory stays readable.
         body = json.dumps(doc, separators=(",", ":")).encode()
+    return scim_body(status, body, version=version, location=location)
+
+
+def scim_body(status: int, body: bytes, *, version: str | None = None, location: str | None = None) -> Response:
+    """A SCIM response around a body already serialised (a large group's, written without a dict tree)."""
+    headers = {"Content-Type": SCIM_JSON}
+    if version:
+        headers["ETag"] = version
+    if location:
+        headers["Location"] = location
     return Response(status, body, headers)
 
 

@@ -19,11 +19,12 @@ from scim.http import (
     json_response,
     no_content,
     read_json,
+    scim_body,
     scim_response,
     unexpected_error,
 )
 from scim.protocol import discovery
-from scim.protocol.render import list_response, parse_projection, project
+from scim.protocol.render import group_json, list_response, parse_projection, project
 from scim.secrets import SIGNING_KEY_SECRET
 from scim.service.common import Caller
 from scim.service.query import ListRequest, parse_paging
@@ -81,6 +82,9 @@ async def _resources(
         if status == 201:
             location = f"{app.settings.base_url}/{kind}s/{resource.id}"
             telemetry.annotate(resource_id=resource.id)
+        if kind == "Group" and resource.members is not None and not (projection.include or projection.exclude):
+            body = group_json(resource, app.settings.base_url)
+            return scim_body(status, body, version=resource.version, location=location)
         return scim_response(status, project(render(resource), projection), version=resource.version, location=location)
 
     group_args = {"with_members": projection.wants_members} if kind == "Group" else {}

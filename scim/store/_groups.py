@@ -23,7 +23,6 @@ from scim.store._common import lookup_matches, page_of
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
 from scim.store.base import Lookup, Match, MemberChange, Page, Resource
 
-
 # Transactions a sweep keeps in flight: a 100,000-member group is 2,000 transactions, which one at a time
 # outlast Entra's request timeout; four at a time stay well inside one partition's throughput target.
 SWEEP_FAN_OUT = 4
@@ -109,11 +108,15 @@ class TableGroups:
         Sequential by default: Entra changes a few members per PATCH, and Azurite resets connections
         when many large batches queue up on one table.
         """
-        await bounded((lambda ops=ops: self._io.transact("resources", ops) for ops in batches), limit)
+        await bounded(lambda ops: self._io.transact("resources", ops), batches, limit)
 
     async def _members(self, pk: str, group_id: str) -> list[str]:
-        rows = await self._io.range("resources", pk, *k.members_range(group_id), select=["Member"])
-        return sorted(str(e["Member"]) for e, _ in rows)
+        """Member ids, sorted; only one page of entities (1,000) is held at a time beside the ids."""
+        ids: list[str] = []
+        async for rows in self._io.range_pages("resources", pk, *k.members_range(group_id), select=["Member"]):
+            ids += [str(e["Member"]) for e, _ in rows]
+        ids.sort()
+        return ids
 
     async def _sweep(self, pk: str, low: str, high: str) -> None:
         """Delete membership pairs found in a forward or reverse key range, a query page at a time.
@@ -198,7 +201,7 @@ class TableGroups:
         hits = [g for g in candidates if (lookup is None or lookup_matches(g, lookup)) and (match is None or match(g))]
         page = page_of(hits, start_index, count)
         if with_members:
-            lists = await bounded(lambda g=g: self._members(pk, g.id) for g in page.resources)
+            lists = await bounded(lambda g: self._members(pk, g.id), page.resources)
             for resource, ids in zip(page.resources, lists, strict=True):
                 resource.members = ids
         return page

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 Entity = dict[str, Any]
 Kind = Literal["resources", "admin"]
 T = TypeVar("T")
+X = TypeVar("X")
 _UNAVAILABLE = {408, 429, 500, 502, 503, 504}
 # Calls one request keeps in flight at once: enough to hide latency, few enough that one request cannot
 # flood a partition (Azure's target is 2,000 entities/s per partition) or Azurite's connection pool.
@@ -116,15 +117,15 @@ class Seen:
         self._items.pop((pk, rk), None)
 
 
-async def bounded(calls: Iterable[Callable[[], Awaitable[T]]], limit: int = FAN_OUT) -> list[T]:
-    """Run the calls with at most ``limit`` in flight; results in call order. The first failure cancels the rest."""
-    pending = list(calls)
+async def bounded(call: Callable[[X], Awaitable[T]], items: Iterable[X], limit: int = FAN_OUT) -> list[T]:
+    """``call`` on every item with at most ``limit`` in flight; results in item order. A failure cancels the rest."""
+    pending = list(items)
     results: list[T | None] = [None] * len(pending)
     queue = iter(enumerate(pending))
 
     async def worker() -> None:
-        for position, call in queue:
-            results[position] = await call()
+        for position, item in queue:
+            results[position] = await call(item)
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -246,7 +247,7 @@ class TableIO:
         Not an ``or`` of RowKeys: Azure serves that as a scan of the partition (table design guide), whose
         cost grows with the partition; a point read costs the same at 10 entities or 100,000.
         """
-        found = await bounded(lambda rk=rk: self.get(kind, pk, rk) for rk in dict.fromkeys(rks))
+        found = await bounded(lambda rk: self.get(kind, pk, rk), dict.fromkeys(rks))
         return [{name: e[name] for name in select if name in e} for e, _ in filter(None, found)]
 
     async def transact(self, kind: Kind, ops: list[Op]) -> list[Mapping[str, Any] | None]:

@@ -144,7 +144,9 @@ async def test_round_trips_meet_the_budget(tables: TableStore) -> None:
         seen = await tables.get_group(D, "g1", with_members=False)
         assert seen is not None
         change = MemberChange(add=[f"c{n}-{i}" for i in range(n)])
-        write = tables.update_group(D, "g1", data=None, last_modified="m", members=change, expected_version=seen.version)
+        write = tables.update_group(
+            D, "g1", data=None, last_modified="m", members=change, expected_version=seen.version
+        )
         assert await counted(tables, write) == math.ceil((n + 1) / 50), "a version this process read needs no read"
     assert created.version
 
