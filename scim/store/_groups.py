@@ -23,9 +23,9 @@ from scim.store._common import lookup_matches, page_of
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
 from scim.store.base import Lookup, Match, MemberChange, Page, Resource
 
-# Transactions a sweep keeps in flight: a 100,000-member group is 2,000 transactions, which one at a time
-# outlast Entra's request timeout; four at a time stay well inside one partition's throughput target.
-SWEEP_FAN_OUT = 4
+# Transactions one change keeps in flight: a 100,000-member group is 2,000 transactions, which one at a
+# time outlast Entra's request timeout; four at a time stay well inside one partition's throughput target.
+BATCH_FAN_OUT = 4
 
 
 def pair_ops(pk: str, group_id: str, add: list[str], remove: list[str]) -> list[list[Op]]:
@@ -102,13 +102,12 @@ class TableGroups:
     _io: TableIO
     _seen: Seen
 
-    async def _transact_all(self, batches: list[list[Op]], limit: int = 1) -> None:
-        """Commit batches (each is atomic; together they are not), ``limit`` at a time, stopping at a failure.
+    async def _transact_all(self, batches: list[list[Op]]) -> None:
+        """Commit batches (each is atomic; together they are not), BATCH_FAN_OUT at a time, stopping at a failure.
 
-        Sequential by default: Entra changes a few members per PATCH, and Azurite resets connections
-        when many large batches queue up on one table.
+        Bounded: Azurite resets connections when many large batches queue up on one table.
         """
-        await bounded(lambda ops: self._io.transact("resources", ops), batches, limit)
+        await bounded(lambda ops: self._io.transact("resources", ops), batches, BATCH_FAN_OUT)
 
     async def _members(self, pk: str, group_id: str) -> list[str]:
         """Member ids, sorted; only one page of entities (1,000) is held at a time beside the ids."""
@@ -122,7 +121,7 @@ class TableGroups:
         """Delete membership pairs found in a forward or reverse key range, a query page at a time.
 
         Memory stays at one page (1,000 rows) whatever the group's size; each page's 20 transactions run
-        SWEEP_FAN_OUT at a time. Every pair goes in one transaction, so an interrupted sweep leaves whole
+        BATCH_FAN_OUT at a time. Every pair goes in one transaction, so an interrupted sweep leaves whole
         pairs, which the same call (a retried DELETE) or check --repair finishes.
         """
         async for rows in self._io.range_pages("resources", pk, low, high, select=["Group", "Member"]):
@@ -130,7 +129,7 @@ class TableGroups:
             for entity, _ in rows:
                 forward, reverse = k.member_entities(pk, str(entity["Group"]), str(entity["Member"]))
                 pairs.append([Op("delete", forward, missing_ok=True), Op("delete", reverse, missing_ok=True)])
-            await self._transact_all(chunks(pairs, 0)[1], SWEEP_FAN_OUT)
+            await self._transact_all(chunks(pairs, 0)[1])
 
     def _group_out(self, entity: Entity, etag: str) -> Resource:
         self._seen.put(entity, etag)
