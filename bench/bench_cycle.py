@@ -70,8 +70,9 @@ class Phase:
         shown = f"{rate:>8.1f}/s" if self.wall else f"{'':>10}"
         text = (
             f"{self.name:<32} {len(self.latencies):>6} {shown}  p50 {quantile(self.latencies, 0.5) * 1000:7.1f}"
-            f"  p99 {quantile(self.latencies, 0.99) * 1000:7.1f} ms  non-2xx {self.non_2xx:>3}"
-            f"  RSS {self.rss / 2**20:6.0f} MiB"
+            f"  p99 {quantile(self.latencies, 0.99) * 1000:7.1f} ms  non-2xx {self.non_2xx:>3}"(
+                f"  RSS {self.rss / 2**20:6.0f} MiB" if self.rss else f"{'':>15}"
+            )
         )
         if self.raw_latencies:
             raw_rate = len(self.raw_latencies) / self.raw_wall
@@ -181,6 +182,35 @@ class Raw:
         for m in members:
             ops += [("upsert", e) for e in k.member_entities(self.gpk, f"g{group}", f"r{m}")]
         await self.table.submit_transaction(ops)
+
+    async def get_group(self, members: bool) -> None:
+        await self.table.get_entity(self.gpk, k.id_rk("g0"))
+        if members:
+            async for _ in self.table.query_entities(_RANGE, parameters=self._range("g0"), select=["Member"]):
+                pass
+
+    async def delete_group(self) -> None:
+        """The group and its index in one transaction, then every pair, transactions of 100, 4 in flight."""
+        name_rk = k.display_name_rk("RawGroup00000")
+        await self.table.submit_transaction(
+            [("delete", {"PartitionKey": self.gpk, "RowKey": rk}) for rk in (k.id_rk("g0"), name_rk)]
+        )
+        rows = self.table.query_entities(_RANGE, parameters=self._range("g0"), select=["Group", "Member"])
+        keys = [e for row in [r async for r in rows] for e in k.member_entities(self.gpk, "g0", row["Member"])]
+        gate = asyncio.Semaphore(4)
+
+        async def commit(part: list[dict[str, Any]]) -> None:
+            async with gate:
+                await self.table.submit_transaction([("delete", e) for e in part])
+
+        await asyncio.gather(*(commit(keys[i : i + 100]) for i in range(0, len(keys), 100)))
+
+    def _range(self, group: str) -> dict[str, str]:
+        low, high = k.members_range(group)
+        return {"pk": self.gpk, "low": low, "high": high}
+
+
+_RANGE = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
 
 
 def start_host(azurite: Azurite, prefix: str, log: Path, secrets: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -322,11 +352,13 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
             with RssSampler(pid) as rss:
                 await run_units([lambda p=params: _get(client, group_ids[0], p)] * 3, 1, phase)
             phase.rss = rss.peak
+            await run_raw([lambda p=params: raw.get_group(not p)] * 3, 1, phase)
             phases.append(phase)
         phase = Phase("DELETE large group")
         with RssSampler(pid) as rss:
             await run_units([lambda: _delete(client, group_ids[0])], 1, phase)
         phase.rss = rss.peak
+        await run_raw([raw.delete_group], 1, phase)
         phases.append(phase)
     return phases
 

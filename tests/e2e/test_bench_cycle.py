@@ -19,6 +19,6 @@ def test_the_cycle_benchmark_runs_and_reports_every_phase() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for phase in ("users (filter + POST)", "memberships (PATCH add 10)", "GET large group", "DELETE large group"):
         line = next(line for line in done.stdout.splitlines() if line.startswith(phase))
-        assert "non-2xx   0" in line and "RSS" in line, line
+        assert "non-2xx   0" in line and "MiB" in line, line
     assert "| raw" in next(line for line in done.stdout.splitlines() if line.startswith("memberships")), done.stdout
     assert "group.patch" in done.stdout, "round trips per request come from the host's log"
