@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scim.errors import PreconditionFailed
+from scim.errors import PreconditionFailed, StoreUnavailable
 from scim.service.common import Caller
 from scim.service.groups import GroupService
 from scim.store import _codec as k
@@ -184,3 +184,25 @@ async def test_deleting_a_user_in_many_groups_and_a_large_group(tables_store: Ta
     assert (report.groups, report.memberships) == (60, 60)
     page = await store.query_groups(D, lookup=None, match=None, start_index=1, count=100, with_members=True)
     assert all(g.members == ["u2"] for g in page.resources) and page.total == 60
+
+
+async def test_an_interrupted_large_delete_is_finished_by_repeating_it(azurite: Azurite) -> None:
+    from azure.data.tables.aio import TableServiceClient
+
+    transport = FaultyTransport()
+    service = TableServiceClient.from_connection_string(azurite.connection_string, transport=transport, retry_total=0)
+    store = TableStore(service, table_prefix())
+    try:
+        await group_of(store, "big", 1_200)  # two query pages
+        transport.arm(6, "after")  # read, delete, first page, then a transaction of the first sweep
+        with pytest.raises(StoreUnavailable):
+            await store.delete_group(D, "big")
+        transport.disarm()
+        assert await store.get_group(D, "big", with_members=False) is None
+        left = await store._io.range("resources", k.group_pk(D), "m|", "s")
+        assert left, "the fault stopped the sweep part way"
+        assert await store.delete_group(D, "big") is False, "the group is gone, and the retry still sweeps"
+        assert await store._io.range("resources", k.group_pk(D), "m|", "s") == []
+        assert (await check_directory(store, D, repair=False)).consistent
+    finally:
+        await store.close()
