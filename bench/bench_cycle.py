@@ -32,8 +32,8 @@ from typing import Any
 import httpx
 import psutil
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
+from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from scim.azurite import Azurite, free_port
@@ -70,10 +70,9 @@ class Phase:
         shown = f"{rate:>8.1f}/s" if self.wall else f"{'':>10}"
         text = (
             f"{self.name:<32} {len(self.latencies):>6} {shown}  p50 {quantile(self.latencies, 0.5) * 1000:7.1f}"
-            f"  p99 {quantile(self.latencies, 0.99) * 1000:7.1f} ms  non-2xx {self.non_2xx:>3}"(
-                f"  RSS {self.rss / 2**20:6.0f} MiB" if self.rss else f"{'':>15}"
-            )
+            f"  p99 {quantile(self.latencies, 0.99) * 1000:7.1f} ms  non-2xx {self.non_2xx:>3}"
         )
+        text += f"  RSS {self.rss / 2**20:6.0f} MiB" if self.rss else f"{'':>15}"
         if self.raw_latencies:
             raw_rate = len(self.raw_latencies) / self.raw_wall
             raw50, raw99 = quantile(self.raw_latencies, 0.5), quantile(self.raw_latencies, 0.99)
@@ -200,8 +199,19 @@ class Raw:
         gate = asyncio.Semaphore(4)
 
         async def commit(part: list[dict[str, Any]]) -> None:
+            # Azurite resets connections when large batches queue up on a big table; retry as the store's
+            # SDK client does. A batch is atomic, so a 404 on the retry means the first attempt landed.
             async with gate:
-                await self.table.submit_transaction([("delete", e) for e in part])
+                for _ in range(3):
+                    try:
+                        await self.table.submit_transaction([("delete", e) for e in part])
+                        return
+                    except ServiceRequestError:
+                        continue
+                    except TableTransactionError as failed:
+                        if failed.status_code == 404:
+                            return
+                        raise
 
         await asyncio.gather(*(commit(keys[i : i + 100]) for i in range(0, len(keys), 100)))
 
