@@ -56,6 +56,8 @@ class Directory:
     id: str
     name_policy: NamePolicy = "strict"
     role_mode: RoleMode = "single"
+    # README "externalId": shared by default (Entra maps mailNickname, which it does not keep unique).
+    unique_external_id: bool = False
 
 
 @dataclass(slots=True)

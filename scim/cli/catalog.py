@@ -15,17 +15,30 @@ from scim.store.base import Directory, Resource
 
 
 def _directory(d: Directory) -> dict[str, Any]:
-    return {"directory": d.id, "name_policy": d.name_policy, "role_mode": d.role_mode}
+    external_id = "unique" if d.unique_external_id else "shared"
+    return {"directory": d.id, "name_policy": d.name_policy, "role_mode": d.role_mode, "external_id": external_id}
+
+
+def _unique(args: argparse.Namespace) -> bool | None:
+    return None if args.external_id is None else args.external_id == "unique"
 
 
 async def _directory_create(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    return _directory(await admin.ensure_directory(args.directory, policy=args.policy, role_mode=args.role_mode))
+    return _directory(
+        await admin.ensure_directory(
+            args.directory, policy=args.policy, role_mode=args.role_mode, unique_external_id=_unique(args)
+        )
+    )
 
 
 async def _directory_set_policy(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    if args.policy is None and args.role_mode is None:
-        raise AdminError("Give --policy and/or --role-mode.")
-    return _directory(await admin.set_policy(args.directory, policy=args.policy, role_mode=args.role_mode))
+    if args.policy is None and args.role_mode is None and args.external_id is None:
+        raise AdminError("Give --policy, --role-mode and/or --external-id.")
+    return _directory(
+        await admin.set_policy(
+            args.directory, policy=args.policy, role_mode=args.role_mode, unique_external_id=_unique(args)
+        )
+    )
 
 
 async def _directory_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
@@ -130,6 +143,11 @@ def register(sub: Subparsers) -> None:
             "--role-mode",
             choices=["single", "multiple"],
             help="single: a PATCH adding a role replaces it; multiple: adds (default single)",
+        )
+        parser.add_argument(
+            "--external-id",
+            choices=["shared", "unique"],
+            help="whether two users may share an externalId (default shared; set before the first user; README)",
         )
     leaf(directory, "list", _directory_list, "list directories")
 

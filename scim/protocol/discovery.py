@@ -7,6 +7,7 @@ from typing import Any
 
 from scim.config import MAX_PAGE_SIZE
 from scim.protocol.schema import (
+    COMMON_ATTRIBUTES,
     ENTERPRISE_ATTRIBUTES,
     ENTERPRISE_SCHEMA,
     GROUP_ATTRIBUTES,
@@ -93,9 +94,11 @@ def _attribute(a: Attribute) -> dict[str, Any]:
 @cache
 def _schema_list() -> tuple[tuple[str, str, str, tuple[Attribute, ...]], ...]:
     return (
-        (USER_SCHEMA, "User", "User Account", USER_ATTRIBUTES),
+        # id and externalId are common attributes (RFC 7643 §3.1); the Logic App's Schema_Discoverability_Test
+        # looks every mapped attribute up in the core schemas, externalId included, so they are listed there.
+        (USER_SCHEMA, "User", "User Account", (*COMMON_ATTRIBUTES, *USER_ATTRIBUTES)),
         (ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise User", ENTERPRISE_ATTRIBUTES),
-        (GROUP_SCHEMA, "Group", "Group", GROUP_ATTRIBUTES),
+        (GROUP_SCHEMA, "Group", "Group", (*COMMON_ATTRIBUTES, *GROUP_ATTRIBUTES)),
     )
 
 

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from scim.errors import InvalidPath, InvalidValue
+from scim.errors import InvalidPath, InvalidValue, Mutability
 from scim.model import MemberChange
 from scim.protocol.path import PatchPath, filter_ids
-from scim.protocol.schema import Attribute
+from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA, Attribute
 
 OpName = Literal["add", "replace", "remove"]
 
@@ -25,42 +25,50 @@ MAX_MEMBER_VALUES = 10_000
 MAX_STRING = 8192  # the same limit as POST/PUT (resources.py)
 
 
-def normalize_roles(value: Any) -> list[dict[str, Any]]:
-    """Roles as {"value", "display"?, "type"?, "primary"?} from any Entra shape (§4); POST and PUT use it too."""
+def normalize_roles(value: Any, name: str = "roles") -> list[dict[str, Any]]:
+    """Roles as {"value"?, "display"?, "type"?, "primary"?} from any Entra shape (§4); POST and PUT use it too.
+
+    A role may lack its value for a while: the SCIM Validator and the Logic App build the primary role field by
+    field (``roles[primary eq "True"].display`` before ``.value``), so a partial role is kept as sent."""
     items = value if isinstance(value, list) else [] if value is None else [value]
     if len(items) > MAX_VALUES:
-        raise InvalidValue(f"roles takes at most {MAX_VALUES} values; got {len(items)}.")
-    roles = [_role(item) for item in items]
-    one_primary(roles, "roles")
+        raise InvalidValue(f"{name} takes at most {MAX_VALUES} values; got {len(items)}.")
+    roles = [role for role in (_role(item, name) for item in items) if role]
+    one_primary(roles, name)
     return roles
 
 
-def _role(item: Any) -> dict[str, Any]:
+def _role(item: Any, name: str = "roles") -> dict[str, Any]:
     if isinstance(item, str):
         item = _role_json(item) if item.lstrip().startswith("{") else {"value": item}
     if not isinstance(item, dict):
-        raise InvalidValue(f'Each role must be an object with a "value"; got {kind(item)}.')
+        raise InvalidValue(f'Each {name} value must be an object with a "value"; got {kind(item)}.')
     fields = {k.lower(): v for k, v in item.items() if isinstance(k, str)}
     inner = fields.get("value")
     if isinstance(inner, str) and inner.lstrip().startswith("{"):
         # Entra quirk (§4.1, §4.2): PATCH sends {"value": "{\"id\":…,\"value\":\"25\",\"displayName\":…}"}.
         # The role is the JSON's own "value"; without one there is no role (never the JSON text itself).
         outer = {k: v for k, v in fields.items() if k != "value"}
-        fields = {**outer, **{k.lower(): v for k, v in _role_json(inner).items() if isinstance(k, str)}}
+        inside = {k.lower(): v for k, v in _role_json(inner).items() if isinstance(k, str)}
+        if inside.get("value") is None:
+            raise InvalidValue(f'A {name} value sent as JSON needs its own "value": the app role\'s Value (§4).')
+        fields = {**outer, **inside}
     value = fields.get("value")
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)  # a numeric app-role Value inside the JSON string still names the role
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue('Each role needs a non-empty "value": the app role\'s Value, not its id (§4).')
-    role: dict[str, Any] = {"value": value}
+    role: dict[str, Any] = {}
+    if value is not None and value != "":
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidValue(f'Each {name} "value" must be the app role\'s Value, a non-empty string (§4).')
+        role["value"] = value
     # "display" in the assertive form (§4.3), "displayName" in the stringified one (§4.1); the Entra
     # assignment "id" is not the role and is dropped.
     display = fields.get("display") if fields.get("display") is not None else fields.get("displayname")
     for key, given in (("display", display), ("type", fields.get("type"))):
         if given is not None:
-            role[key] = string(given, f"roles.{key}")
+            role[key] = string(given, f"{name}.{key}")
     if fields.get("primary") is not None:
-        role["primary"] = boolean(fields["primary"], "roles.primary")
+        role["primary"] = boolean(fields["primary"], f"{name}.primary")
     return role
 
 
@@ -72,6 +80,22 @@ def _role_json(text: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise InvalidValue('A role sent as a JSON string must hold an object such as {"value": "Admin"}.')
     return parsed
+
+
+def check_echoed(key: str, value: Any, resource_type: str, resource_id: str | None) -> None:
+    """A read-only value sent back must be the current one (RFC 7644 §3.5.1 ignores it; a different one is a
+    client mistake worth naming): id, meta.resourceType and the other resource type's core schema."""
+    folded = key.lower()
+    if folded == "id" and resource_id is not None and value != resource_id:
+        raise Mutability(f"id is read-only: this {resource_type} is {resource_id!r}; send that id or none.")
+    if folded == "meta" and isinstance(value, dict):
+        sent = next((v for k, v in value.items() if isinstance(k, str) and k.lower() == "resourcetype"), None)
+        if sent is not None and (not isinstance(sent, str) or sent.lower() != resource_type.lower()):
+            raise Mutability(f"meta.resourceType is read-only and is {resource_type!r} here.")
+    if folded == "schemas" and isinstance(value, list):
+        other = GROUP_SCHEMA if resource_type == "User" else USER_SCHEMA
+        if any(isinstance(s, str) and s.lower() == other.lower() for s in value):
+            raise Mutability(f"schemas names {other}, but this resource is a {resource_type}.")
 
 
 def one_primary(values: list[dict[str, Any]], name: str) -> None:

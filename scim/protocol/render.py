@@ -31,9 +31,6 @@ def render_user(user: Resource, base_url: str) -> dict[str, Any]:
         # RFC 7643 §4.3: manager is returned as a complex value with its $ref.
         ref = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
         doc[ENTERPRISE_SCHEMA] = {**doc[ENTERPRISE_SCHEMA], "manager": ref}
-    if "roles" in doc:
-        # Roles arrive as `roles` or `entitlements` (DESIGN "Name matching"); echo both so either reads back equal.
-        doc["entitlements"] = doc["roles"]
     doc["meta"] = _meta("User", user, base_url)
     return doc
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from scim.errors import InvalidSyntax, InvalidValue
-from scim.protocol.patch import normalize_roles
-from scim.protocol.patch_values import boolean, manager_id, member_ids, show, string
+from scim.errors import InvalidSyntax, InvalidValue, ScimError
+from scim.protocol.patch import apply_patch, normalize_roles
+from scim.protocol.patch_values import boolean, check_echoed, manager_id, member_ids, show, string
 from scim.protocol.schema import (
     ENTERPRISE_INDEX,
     ENTERPRISE_SCHEMA,
+    PATCH_OP,
     Attribute,
     attribute_index,
 )
@@ -69,18 +70,12 @@ def _value(attribute: Attribute, value: Any, name: str) -> Any:
 
 
 def _one_per_value(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One role per value, as PATCH keeps them, and one primary at most (RFC 7643 §2.4): the first one sent,
-    so a primary role and a primary entitlement merged into one set keep the role's."""
-    kept: dict[str, dict[str, Any]] = {}
+    """One role per value, as PATCH keeps them (partial roles without a value stay apart)."""
+    kept: dict[Any, dict[str, Any]] = {}
     for role in roles:
-        first = kept.setdefault(role["value"], role)
+        first = kept.setdefault(role.get("value", id(role)), role)
         if first is not role and role.get("primary") is True:
             first["primary"] = True
-    primary_seen = False
-    for role in kept.values():
-        if role.get("primary") is True:
-            role["primary"] = not primary_seen
-            primary_seen = True
     return list(kept.values())
 
 
@@ -108,22 +103,50 @@ def _extension(urn: str, value: Any) -> dict[str, Any]:
     return {k: string(v, f"{urn}:{k}") for k, v in value.items() if v is not None and not isinstance(v, dict | list)}
 
 
-def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str, Any], list[str] | None]:
-    """Return (data, member ids) for a POST/PUT body; member ids only for groups that sent ``members``."""
+def _apply_paths(data: dict[str, Any], paths: list[tuple[str, Any]], resource_type: ResourceType) -> dict[str, Any]:
+    """Keys such as ``roles[primary eq "True"].display`` or ``name.givenName``: the SCIM Validator's default
+    attribute list sends them in POST bodies; each is applied as a PATCH add of that path (RFC 7644 §3.5.2.1)."""
+    paths = [(key, value) for key, value in paths if value is not None]  # nulls are tolerated, as above
+    operations = [{"op": "add", "path": key, "value": value} for key, value in paths]
+    if not operations:
+        return data
+    try:
+        body = {"schemas": [PATCH_OP], "Operations": operations}
+        return apply_patch(data, body, resource_type=resource_type, role_mode="multiple").data
+    except ScimError as error:
+        index = int(error.detail.split("]", 1)[0].rsplit("[", 1)[1]) if error.detail.startswith("Operations[") else 0
+        error.detail = f"{paths[index][0]}: {error.detail.split(': ', 1)[-1]}"
+        error.args = (error.detail,)
+        raise
+
+
+def normalize_resource(
+    body: Any, resource_type: ResourceType, *, resource_id: str | None = None
+) -> tuple[dict[str, Any], list[str] | None]:
+    """Return (data, member ids) for a POST/PUT body; member ids only for groups that sent ``members``.
+
+    ``resource_id`` is the resource a PUT replaces: an echoed ``id`` must equal it (check_echoed)."""
     if not isinstance(body, dict):
         raise InvalidSyntax(f"The body must be a JSON object holding a {resource_type}")
     index = attribute_index(resource_type)
     data: dict[str, Any] = {}
     members: list[str] | None = None
+    paths: list[tuple[str, Any]] = []
     own_prefix = f"{_CORE_PREFIX}{resource_type.lower()}:"
     for key, value in body.items():
         folded = key.lower()
+        if not folded.startswith("urn:") and ("[" in folded or "." in folded):
+            paths.append((key, value))  # a sub-attribute path as a key, applied below
+            continue
         if folded.startswith(own_prefix):
             # RFC 7644 §3.10: `urn:…:User:password` is `password`; strip first, so the rules below apply to it too.
             folded = folded[len(own_prefix) :]
         elif folded.startswith(_CORE_PREFIX) and ":" in folded[len(_CORE_PREFIX) :]:
             continue  # an attribute of another core schema (a Group key on a User): not this resource's
-        if value is None or folded in _IGNORED:
+        if folded in _IGNORED:
+            check_echoed(folded, value, resource_type, resource_id)
+            continue
+        if value is None:
             continue  # nulls on POST are tolerated (reference §1.0)
         if folded.startswith("urn:"):
             if folded == ENTERPRISE_SCHEMA.lower():
@@ -133,7 +156,8 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
                 data[key] = _extension(key, value)
             continue
         if resource_type == "User" and folded in _ROLE_ALIASES:
-            data["roles"] = _one_per_value(data.get("roles", []) + normalize_roles(value))
+            # Kept as the attribute they were sent as; both are matched against the role catalog (service).
+            data[folded] = _one_per_value(data.get(folded, []) + normalize_roles(value, folded))
             continue
         if resource_type == "Group" and folded == "members":
             members = list(dict.fromkeys(member_ids(value)))
@@ -142,6 +166,8 @@ def normalize_resource(body: Any, resource_type: ResourceType) -> tuple[dict[str
         if attribute is None:
             continue  # unknown attributes are ignored on POST/PUT, as Microsoft's Postman suite expects
         data[attribute.name] = _value(attribute, value, attribute.name)
+    if paths:
+        data = _apply_paths(data, paths, resource_type)
     required = "userName" if resource_type == "User" else "displayName"
     if not str(data.get(required, "")).strip():
         raise InvalidValue(f"{required} is required and must be a non-empty string")

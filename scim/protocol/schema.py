@@ -188,7 +188,13 @@ COMMON_ATTRIBUTES: tuple[Attribute, ...] = (
         uniqueness="server",
         description="Service-assigned id.",
     ),
-    _s("externalId", case_exact=True, description="The identifier the provisioning client assigned."),
+    # uniqueness "none": whether externalId is unique is a per-directory setting (README "externalId"), and
+    # discovery is anonymous and directory-less, so it states the default.
+    _s(
+        "externalId",
+        case_exact=True,
+        description="The identifier the provisioning client assigned; unique only where the directory says so.",
+    ),
 )
 
 

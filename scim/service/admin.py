@@ -77,20 +77,45 @@ class AdminService:
 
     # Directories ------------------------------------------------------------------------------
     async def ensure_directory(
-        self, directory: str, *, policy: NamePolicy | None = None, role_mode: RoleMode | None = None
+        self,
+        directory: str,
+        *,
+        policy: NamePolicy | None = None,
+        role_mode: RoleMode | None = None,
+        unique_external_id: bool | None = None,
     ) -> Directory:
         """Create the directory, or change its policies when given."""
         if not directory or not directory.replace("-", "").isalnum():
             raise AdminError("A directory id is letters, digits and dashes, e.g. contoso-prod.")
-        current = await self._store.get_directory(directory) or Directory(directory)
-        updated = Directory(directory, policy or current.name_policy, role_mode or current.role_mode)
+        found = await self._store.get_directory(directory)
+        current = found or Directory(directory)
+        unique = current.unique_external_id if unique_external_id is None else unique_external_id
+        if found is not None and unique != current.unique_external_id:
+            users = await self._store.query_users(directory, lookup=None, match=None, start_index=1, count=0)
+            if users.total:
+                # Existing users were written with (or without) externalId index entries; switching now would
+                # leave them unmatched by the new rule.
+                raise AdminError(
+                    f"Directory {directory!r} already has {users.total} users; externalId uniqueness is chosen"
+                    " before the first user arrives."
+                )
+        updated = Directory(directory, policy or current.name_policy, role_mode or current.role_mode, unique)
         await self._store.put_directory(updated)
         return updated
 
-    async def set_policy(self, directory: str, *, policy: NamePolicy | None, role_mode: RoleMode | None) -> Directory:
+    async def set_policy(
+        self,
+        directory: str,
+        *,
+        policy: NamePolicy | None,
+        role_mode: RoleMode | None,
+        unique_external_id: bool | None = None,
+    ) -> Directory:
         """Change an existing directory's policies (create refuses nothing; this refuses a typo'd id)."""
         await self._require_directory(directory)
-        return await self.ensure_directory(directory, policy=policy, role_mode=role_mode)
+        return await self.ensure_directory(
+            directory, policy=policy, role_mode=role_mode, unique_external_id=unique_external_id
+        )
 
     async def _require_directory(self, directory: str) -> Directory:
         found = await self._store.get_directory(directory)

@@ -32,7 +32,8 @@ class RoleCatalog:
     ) -> None:
         """Rewrite each new role value to its catalog spelling in place; refuse unknown ones (or create them)."""
         known = {r.get("value") for r in previous}
-        new = [r for r in roles if r.get("value") not in known]
+        # Only a value names a catalog role; a partial role (display or type first) is matched when it arrives.
+        new = [r for r in roles if isinstance(r.get("value"), str) and r["value"] not in known]
         if not new:
             return
         values = await self._values(directory.id, fresh=False)

@@ -148,7 +148,7 @@ class GroupService:
         return Page(hits[start : start + request.count], len(hits))
 
     async def replace(self, caller: Caller, group_id: str, body: Any, if_match: str | None) -> Resource:
-        data, members = normalize_resource(body, "Group")
+        data, members = normalize_resource(body, "Group", resource_id=group_id)
 
         async def attempt() -> Resource:
             current = await self.get(caller, group_id, with_members=False)
@@ -163,7 +163,9 @@ class GroupService:
         async def attempt() -> Resource:
             current = await self.get(caller, group_id, with_members=False)
             check_if_match(if_match, current.version)
-            result = apply_patch(current.data, body, resource_type="Group", role_mode=caller.directory.role_mode)
+            result = apply_patch(
+                current.data, body, resource_type="Group", role_mode=caller.directory.role_mode, resource_id=group_id
+            )
             if not result.changed and not result.members:
                 return current
             data_changed = result.data != current.data

@@ -108,12 +108,12 @@ def str_attr(data: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def user_index_rks(data: Mapping[str, Any]) -> dict[str, str]:
-    """attribute -> row key of the index entities a user's data needs."""
+def user_index_rks(data: Mapping[str, Any], *, unique_external_id: bool = True) -> dict[str, str]:
+    """attribute -> row key of the index entities a user's data needs (externalId only where it is unique)."""
     keys: dict[str, str] = {}
     if (name := str_attr(data, "userName")) is not None:
         keys["userName"] = user_name_rk(name)
-    if (external := str_attr(data, "externalId")) is not None:
+    if unique_external_id and (external := str_attr(data, "externalId")) is not None:
         keys["externalId"] = external_id_rk(external)
     return keys
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
 async def check_tables(store: TableStore, report: CheckReport, *, repair: bool) -> CheckReport:
     """Fill ``report`` for its directory; the checker belongs to the store, so it reads its I/O layer."""
-    return await _TableCheck(store._io, report, repair).run()
+    directory = await store.get_directory(report.directory)
+    unique = directory is None or directory.unique_external_id
+    return await _TableCheck(store._io, report, repair, unique_external_id=unique).run()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +39,10 @@ Rows = dict[str, tuple[Entity, str]]
 
 
 class _TableCheck:
-    def __init__(self, io: TableIO, report: CheckReport, repair: bool) -> None:
+    def __init__(self, io: TableIO, report: CheckReport, repair: bool, *, unique_external_id: bool = True) -> None:
         self.io, self.repair, self.report = io, repair, report
-        self.users = _Kind("user", k.user_pk(report.directory), k.user_index_rks)
+        user_rks = functools.partial(k.user_index_rks, unique_external_id=unique_external_id)
+        self.users = _Kind("user", k.user_pk(report.directory), user_rks)
         self.groups = _Kind("group", k.group_pk(report.directory), k.group_index_rks)
 
     async def _fix(self, ops: list[Op], issue: str) -> None:

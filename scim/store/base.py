@@ -43,8 +43,10 @@ __all__ = [
 
 class Store(Protocol):
     # Users -----------------------------------------------------------------------------------
-    async def create_user(self, directory: str, user: Resource) -> Resource:
-        """Insert a user and its userName/externalId index entries atomically; Conflict(attr) on a clash."""
+    async def create_user(self, directory: str, user: Resource, *, unique_external_id: bool = True) -> Resource:
+        """Insert a user and its userName/externalId index entries atomically; Conflict(attr) on a clash.
+
+        With ``unique_external_id`` False (the directory's setting) externalId is neither indexed nor unique."""
 
     async def get_user(self, directory: str, user_id: str) -> Resource | None:
         """One read by id."""
@@ -56,8 +58,12 @@ class Store(Protocol):
 
         ``match`` sees the stored resource and must not change it; groups are matched without members."""
 
-    async def replace_user(self, directory: str, user: Resource, *, expected_version: str | None) -> Resource | None:
-        """Write a whole user (moving index entries on rename) if its version is still ``expected_version``."""
+    async def replace_user(
+        self, directory: str, user: Resource, *, expected_version: str | None, unique_external_id: bool = True
+    ) -> Resource | None:
+        """Write a whole user (moving index entries on rename) if its version is still ``expected_version``.
+
+        ``unique_external_id`` must be the value the user was created with (the directory's fixed setting)."""
 
     async def delete_user(self, directory: str, user_id: str) -> bool:
         """Remove a user, its index entries and every membership it has."""

@@ -9,8 +9,13 @@ snapshot, so every suspect is confirmed by point reads before it is reported or 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.store.memory import MemoryStore
+
+if TYPE_CHECKING:
+    from scim.store.tables import TableStore
 
 
 @dataclass(slots=True)
@@ -23,6 +28,8 @@ class CheckReport:
     memberships: int = 0
     issues: list[str] = field(default_factory=list)
     repaired: int = 0
+    # Not an inconsistency (a manager that names no user is stored as sent), so --repair leaves them alone.
+    dangling_managers: list[str] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
@@ -32,14 +39,30 @@ class CheckReport:
 async def check_directory(store: object, directory: str, *, repair: bool) -> CheckReport:
     """Check one directory of a TableStore or MemoryStore; with ``repair`` remove orphans, restore entries."""
     if isinstance(store, MemoryStore):
-        return await _memory_check(store, directory, repair=repair)
-    # Imported here: the Azure SDK loads only where SCIM_STORE=tables.
-    from scim.store._tablecheck import check_tables
-    from scim.store.tables import TableStore
+        report = await _memory_check(store, directory, repair=repair)
+    else:
+        # Imported here: the Azure SDK loads only where SCIM_STORE=tables.
+        from scim.store._tablecheck import check_tables
+        from scim.store.tables import TableStore
 
-    if isinstance(store, TableStore):
-        return await check_tables(store, CheckReport(directory), repair=repair)
-    raise TypeError(f"cannot check a {type(store).__name__}")
+        if not isinstance(store, TableStore):
+            raise TypeError(f"cannot check a {type(store).__name__}")
+        report = await check_tables(store, CheckReport(directory), repair=repair)
+    report.dangling_managers = await _dangling_managers(store, directory)
+    return report
+
+
+async def _dangling_managers(store: MemoryStore | TableStore, directory: str) -> list[str]:
+    """Users whose enterprise manager names no user of the directory (the validators' "SuzzyQ")."""
+    users = (await store.query_users(directory, lookup=None, match=None, start_index=1, count=1 << 30)).resources
+    ids = {u.id for u in users}
+    found = []
+    for user in users:
+        manager = (user.data.get(ENTERPRISE_SCHEMA) or {}).get("manager") or {}
+        value = manager.get("value") if isinstance(manager, dict) else None
+        if isinstance(value, str) and value not in ids:
+            found.append(f"user {user.id} has manager {value!r}, which is not a user of this directory")
+    return found
 
 
 async def _memory_check(store: MemoryStore, directory: str, *, repair: bool) -> CheckReport:

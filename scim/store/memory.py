@@ -40,9 +40,8 @@ def _candidates(items: dict[str, Resource], index: dict[str, str] | None, lookup
         return list(items.values())
     if lookup.attribute == "id":
         found = items.get(lookup.value)
-    elif index is not None:
-        key = fold_exact(lookup.value) if lookup.attribute == "externalId" else fold(lookup.value)
-        found = items.get(index.get(key, ""))
+    elif index is not None and lookup.attribute != "externalId":
+        found = items.get(index.get(fold(lookup.value), ""))
     else:
         return [r for r in items.values() if lookup_matches(r, lookup)]
     return [found] if found is not None and lookup_matches(found, lookup) else []
@@ -83,13 +82,13 @@ class MemoryStore:
         return f'W/"{next(self._counter)}"'
 
     # Users -------------------------------------------------------------------------------------
-    async def create_user(self, directory: str, user: Resource) -> Resource:
+    async def create_user(self, directory: str, user: Resource, *, unique_external_id: bool = True) -> Resource:
         """Insert a user; Conflict('id'|'userName'|'externalId') when a unique key is taken."""
         space = self._space(directory)
         if user.id in space.users:
             raise Conflict("id")
         name = _str_attr(user.data, "userName")
-        external = _str_attr(user.data, "externalId")
+        external = _str_attr(user.data, "externalId") if unique_external_id else None
         if name is not None and fold(name) in space.user_names:
             raise Conflict("userName")
         if external is not None and fold_exact(external) in space.external_ids:
@@ -121,7 +120,9 @@ class MemoryStore:
         page.resources = [_clone(u) for u in page.resources]
         return page
 
-    async def replace_user(self, directory: str, user: Resource, *, expected_version: str | None) -> Resource | None:
+    async def replace_user(
+        self, directory: str, user: Resource, *, expected_version: str | None, unique_external_id: bool = True
+    ) -> Resource | None:
         """Replace data and move index entries; created is kept from the stored user."""
         space = self._space(directory)
         current = space.users.get(user.id)
@@ -131,6 +132,8 @@ class MemoryStore:
             raise VersionMismatch()
         old_name, new_name = _str_attr(current.data, "userName"), _str_attr(user.data, "userName")
         old_ext, new_ext = _str_attr(current.data, "externalId"), _str_attr(user.data, "externalId")
+        if not unique_external_id:
+            old_ext = new_ext = None
         if new_name is not None and space.user_names.get(fold(new_name), user.id) != user.id:
             raise Conflict("userName")
         if new_ext is not None and space.external_ids.get(fold_exact(new_ext), user.id) != user.id:
@@ -156,7 +159,7 @@ class MemoryStore:
         name, external = _str_attr(current.data, "userName"), _str_attr(current.data, "externalId")
         if name is not None:
             space.user_names.pop(fold(name), None)
-        if external is not None:
+        if external is not None and space.external_ids.get(fold_exact(external)) == user_id:
             space.external_ids.pop(fold_exact(external), None)
         for members in space.members.values():
             members.discard(user_id)

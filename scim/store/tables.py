@@ -119,12 +119,13 @@ class TableStore(TableGroups):
         return k.resource_from(entity, etag)
 
     # Users -------------------------------------------------------------------------------------
-    async def create_user(self, directory: str, user: Resource) -> Resource:
+    async def create_user(self, directory: str, user: Resource, *, unique_external_id: bool = True) -> Resource:
         """User and its userName/externalId index entries in one transaction (409 at an index → Conflict)."""
         k.require_id(user.id, "user")
         pk = k.user_pk(directory)
         entity = k.resource_entity(pk, user)
-        ops = [Op("create", entity, attribute="id"), *index_creates(pk, k.user_index_rks(user.data), user.id)]
+        rks = k.user_index_rks(user.data, unique_external_id=unique_external_id)
+        ops = [Op("create", entity, attribute="id"), *index_creates(pk, rks, user.id)]
         results = await self._io.transact("resources", ops)
         return self._out(entity, str(results[0]["etag"]) if results[0] else "")
 
@@ -163,7 +164,9 @@ class TableStore(TableGroups):
         hits = [u for u in candidates if (lookup is None or lookup_matches(u, lookup)) and (match is None or match(u))]
         return page_of(hits, start_index, count)
 
-    async def replace_user(self, directory: str, user: Resource, *, expected_version: str | None) -> Resource | None:
+    async def replace_user(
+        self, directory: str, user: Resource, *, expected_version: str | None, unique_external_id: bool = True
+    ) -> Resource | None:
         """Conditional replace plus index moves in one transaction; created is kept from the stored user.
 
         With no expected_version the write is still conditional on the version read here, so a
@@ -179,7 +182,8 @@ class TableStore(TableGroups):
         old = k.resource_from(current, etag)
         entity = k.resource_entity(pk, user, created=old.created)
         ops = [Op("update", entity, etag=etag)]
-        ops += index_moves(pk, k.user_index_rks(old.data), k.user_index_rks(user.data), user.id)
+        before = k.user_index_rks(old.data, unique_external_id=unique_external_id)
+        ops += index_moves(pk, before, k.user_index_rks(user.data, unique_external_id=unique_external_id), user.id)
         try:
             results = await self._io.transact("resources", ops)
         except Missing:
@@ -239,7 +243,9 @@ class TableStore(TableGroups):
 
     @staticmethod
     def _directory(entity: Entity) -> Directory:
-        return Directory(id=str(entity["Id"]), name_policy=entity["NamePolicy"], role_mode=entity["RoleMode"])
+        # A directory stored before the setting existed kept externalId unique (its users have index entries).
+        unique = bool(entity.get("UniqueExternalId", True))
+        return Directory(str(entity["Id"]), entity["NamePolicy"], entity["RoleMode"], unique_external_id=unique)
 
     async def get_directory(self, directory: str) -> Directory | None:
         """The directory's settings or None."""
@@ -252,7 +258,8 @@ class TableStore(TableGroups):
         """Insert or replace a directory's settings."""
         rk = self._admin_key(directory.id, "directory id")
         entity = {"PartitionKey": "directory", "RowKey": rk, "Id": directory.id}
-        await self._io.upsert("admin", entity | {"NamePolicy": directory.name_policy, "RoleMode": directory.role_mode})
+        entity |= {"NamePolicy": directory.name_policy, "RoleMode": directory.role_mode}
+        await self._io.upsert("admin", entity | {"UniqueExternalId": directory.unique_external_id})
 
     async def list_directories(self) -> list[Directory]:
         """Directories ordered by id."""
