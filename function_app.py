@@ -50,6 +50,13 @@ async def scim_groups(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("groups", req)
 
 
+# RFC 7644 §3.4.3 root-level search over Users and Groups; /Users/.search and /Groups/.search reach the
+# resource triggers as the id ".search".
+@app.route(route="scim/v2/.search", methods=RESOURCE_METHODS)
+async def scim_search(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("search", req)
+
+
 @app.route(route="scim/v2/ServiceProviderConfig", methods=RESOURCE_METHODS)
 async def scim_service_provider_config(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("service_provider_config", req)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,10 +25,10 @@ from scim.http import (
     unexpected_error,
 )
 from scim.protocol import discovery
-from scim.protocol.render import group_json, list_response, parse_projection, project
+from scim.protocol.render import Projection, group_json, list_response, parse_projection, project
 from scim.secrets import SIGNING_KEY_SECRET
 from scim.service.common import Caller
-from scim.service.query import ListRequest, parse_paging
+from scim.service.query import ListRequest, parse_paging, search_request
 from scim.store.base import Resource
 
 log = logging.getLogger("scim.routes")
@@ -87,13 +88,19 @@ async def _resources(
             return scim_body(status, body, version=resource.version, location=location)
         return scim_response(status, project(render(resource), projection), version=resource.version, location=location)
 
+    async def listing(query: ListRequest) -> Response:
+        page = await service.query(caller, query)
+        docs = await _render_all(app, caller, kind, page.resources, query.projection)
+        return scim_response(200, list_response(docs, page.total, query.start_index))
+
     group_args = {"with_members": projection.wants_members} if kind == "Group" else {}
+    if resource_id is not None and resource_id.lower() == ".search":
+        if method != "POST":
+            raise MethodNotAllowed(f"/{kind}s/.search is a POST with a SearchRequest body (RFC 7644 §3.4.3).")
+        return await listing(search_request(read_json(request, max_bytes)))
     if resource_id is None:
         if method == "GET":
-            listing = _list_request(request)
-            page = await service.query(caller, listing)
-            docs = [project(render(r), listing.projection) for r in page.resources]
-            return scim_response(200, list_response(docs, page.total, listing.start_index))
+            return await listing(_list_request(request))
         if method == "POST":
             return one(await service.create(caller, read_json(request, max_bytes)), 201)
         raise MethodNotAllowed(f"{method} needs a resource id: /{kind}s/{{id}}.")
@@ -102,6 +109,9 @@ async def _resources(
         none_match = request.headers.get("if-none-match")
         if none_match and resource.version in {t.strip() for t in none_match.split(",")}:
             return Response(304, b"", {"ETag": resource.version})
+        if kind == "User":
+            (doc,) = await _render_all(app, caller, kind, [resource], projection)
+            return scim_response(200, doc, version=resource.version)
         return one(resource)
     if method == "PUT":
         resource = await service.replace(caller, resource_id, read_json(request, max_bytes), if_match)
@@ -118,6 +128,31 @@ async def _resources(
         await service.delete(caller, resource_id)
         return no_content()
     raise MethodNotAllowed(f"{method} is not supported on /{kind}s/{{id}}.")
+
+
+async def _render_all(
+    app: App, caller: Caller, kind: str, resources: list[Resource], projection: Projection
+) -> list[dict[str, Any]]:
+    if kind == "User":
+        return await app.users.render_all(caller, resources, projection)
+    return [project(app.groups.render(r), projection) for r in resources]
+
+
+async def search(app: App, request: Request) -> Response:
+    """POST /.search (RFC 7644 §3.4.3): Users then Groups, filtered, paged and projected as one list."""
+    caller = await _caller(app, request)
+    if request.method.upper() != "POST":
+        raise MethodNotAllowed("/.search is a POST with a SearchRequest body (RFC 7644 §3.4.3).")
+    query = search_request(read_json(request, app.settings.max_body_bytes))
+    users = await app.users.query(caller, query)
+    # The page continues into Groups where the users run out; a filter naming a User attribute finds no group.
+    group_start = max(query.start_index - users.total, 1)
+    group_count = query.count - len(users.resources)
+    groups_query = dataclasses.replace(query, start_index=group_start, count=max(group_count, 0))
+    groups = await app.groups.query(caller, groups_query)
+    docs = await _render_all(app, caller, "User", users.resources, query.projection)
+    docs += await _render_all(app, caller, "Group", groups.resources, query.projection)
+    return scim_response(200, list_response(docs, users.total + groups.total, query.start_index))
 
 
 async def users(app: App, request: Request) -> Response:
@@ -191,7 +226,7 @@ async def unknown(app: App, request: Request) -> Response:
         )
     raise NotFound(
         f"Nothing is served at {request.path}. Under the Base URL (.../scim/v2) this service serves /Users, "
-        "/Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas; check the Tenant URL in Entra."
+        "/Groups, /.search, /ServiceProviderConfig, /ResourceTypes and /Schemas; check the Tenant URL in Entra."
     )
 
 
@@ -218,6 +253,7 @@ async def health_ready(app: App, request: Request) -> Response:
 HANDLERS: dict[str, Handler] = {
     "users": users,
     "groups": groups,
+    "search": search,
     "service_provider_config": service_provider_config,
     "resource_types": resource_types,
     "schemas": schemas,
@@ -230,7 +266,10 @@ HANDLERS: dict[str, Handler] = {
 
 async def dispatch(app: App, route: str, request: Request) -> Response:
     """Run a route's handler inside the request span; every failure becomes an error response here."""
-    operation = telemetry.operation_name(route, request.method, _resource_id(request) is not None)
+    resource_id = _resource_id(request)
+    operation = telemetry.operation_name(route, request.method, resource_id is not None)
+    if route == "search" or (resource_id or "").lower() == ".search":
+        operation = f"{operation.split('.')[0] if route != 'search' else 'resource'}.search"  # RFC 7644 §3.4.3
     with telemetry.request_span(route, request.method, operation) as span:
         scim_type: str | None = None
         try:

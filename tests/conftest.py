@@ -91,13 +91,14 @@ class Client:
         return await self.request("DELETE", url, **kw)
 
 
-async def make_app(policy: str = "strict", role_mode: str = "single") -> App:
+async def make_app(policy: str = "strict", role_mode: str = "single", *, unique_external_id: bool = False) -> App:
     settings = load_settings({"SCIM_STORE": "memory", "SCIM_PUBLIC_BASE_URL": BASE})
     app = build_app(settings, store=MemoryStore(), secret_store=MemorySecretStore())
     await seed(app, CLIENT_ID, CLIENT_SECRET, policy)
     directory = await app.store.get_directory("dev")
     assert directory is not None
     directory.role_mode = role_mode  # type: ignore[assignment]
+    directory.unique_external_id = unique_external_id
     await app.store.put_directory(directory)
     return app
 

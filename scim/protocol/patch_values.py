@@ -14,7 +14,7 @@ from typing import Any, Literal
 from scim.errors import InvalidPath, InvalidValue, Mutability
 from scim.model import MemberChange
 from scim.protocol.path import PatchPath, filter_ids
-from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA, Attribute
+from scim.protocol.schema import Attribute
 
 OpName = Literal["add", "replace", "remove"]
 
@@ -51,13 +51,13 @@ def _role(item: Any, name: str = "roles") -> dict[str, Any]:
         outer = {k: v for k, v in fields.items() if k != "value"}
         inside = {k.lower(): v for k, v in _role_json(inner).items() if isinstance(k, str)}
         if inside.get("value") is None:
-            raise InvalidValue(f'A {name} value sent as JSON needs its own "value": the app role\'s Value (§4).')
+            raise InvalidValue(f'A {name} value sent as JSON needs a non-empty "value": the app role\'s Value (§4).')
         fields = {**outer, **inside}
     value = fields.get("value")
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)  # a numeric app-role Value inside the JSON string still names the role
     role: dict[str, Any] = {}
-    if value is not None and value != "":
+    if value is not None:
         if not isinstance(value, str) or not value.strip():
             raise InvalidValue(f'Each {name} "value" must be the app role\'s Value, a non-empty string (§4).')
         role["value"] = value
@@ -83,19 +83,11 @@ def _role_json(text: str) -> dict[str, Any]:
 
 
 def check_echoed(key: str, value: Any, resource_type: str, resource_id: str | None) -> None:
-    """A read-only value sent back must be the current one (RFC 7644 §3.5.1 ignores it; a different one is a
-    client mistake worth naming): id, meta.resourceType and the other resource type's core schema."""
-    folded = key.lower()
-    if folded == "id" and resource_id is not None and value != resource_id:
+    """An echoed read-only value (RFC 7644 §3.5.1: ignored). ``id`` must still be this resource's own: another
+    one is a client writing to the wrong resource, 400 mutability. ``meta`` and ``schemas`` belong to the
+    service and are ignored whatever they hold (the corpus's forged request meta, reference §2.4 item 9)."""
+    if key.lower() == "id" and resource_id is not None and value != resource_id:
         raise Mutability(f"id is read-only: this {resource_type} is {resource_id!r}; send that id or none.")
-    if folded == "meta" and isinstance(value, dict):
-        sent = next((v for k, v in value.items() if isinstance(k, str) and k.lower() == "resourcetype"), None)
-        if sent is not None and (not isinstance(sent, str) or sent.lower() != resource_type.lower()):
-            raise Mutability(f"meta.resourceType is read-only and is {resource_type!r} here.")
-    if folded == "schemas" and isinstance(value, list):
-        other = GROUP_SCHEMA if resource_type == "User" else USER_SCHEMA
-        if any(isinstance(s, str) and s.lower() == other.lower() for s in value):
-            raise Mutability(f"schemas names {other}, but this resource is a {resource_type}.")
 
 
 def one_primary(values: list[dict[str, Any]], name: str) -> None:

@@ -18,8 +18,8 @@ _ALWAYS = frozenset({"id", "schemas", "meta"})
 MAX_PROJECTION_PATHS = 100
 
 
-def render_user(user: Resource, base_url: str) -> dict[str, Any]:
-    """A stored user as the SCIM User JSON Entra reads back."""
+def render_user(user: Resource, base_url: str, groups: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """A stored user as the SCIM User JSON Entra reads back; ``groups`` are (id, displayName) pairs."""
     schemas = [USER_SCHEMA]
     doc: dict[str, Any] = {"schemas": schemas, "id": user.id}
     for key, value in user.data.items():
@@ -31,6 +31,9 @@ def render_user(user: Resource, base_url: str) -> dict[str, Any]:
         # RFC 7643 §4.3: manager is returned as a complex value with its $ref.
         ref = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
         doc[ENTERPRISE_SCHEMA] = {**doc[ENTERPRISE_SCHEMA], "manager": ref}
+    if groups:
+        # RFC 7643 §4.1.2: readOnly, direct memberships only (this service has no nested groups).
+        doc["groups"] = [_group_ref(group_id, name, base_url) for group_id, name in groups]
     doc["meta"] = _meta("User", user, base_url)
     return doc
 
@@ -77,6 +80,13 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _group_ref(group_id: str, name: str, base_url: str) -> dict[str, str]:
+    ref = {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "type": "direct"}
+    if name:
+        ref["display"] = name
+    return ref
+
+
 def _meta(resource_type: str, resource: Resource, base_url: str) -> dict[str, str]:
     return {
         "resourceType": resource_type,
@@ -97,9 +107,13 @@ class Projection:
     @property
     def wants_members(self) -> bool:
         """False when the response would drop ``members`` anyway, so the store can skip reading them."""
+        return self.wants("members")
+
+    def wants(self, name: str) -> bool:
+        """Whether the response keeps the top-level attribute ``name`` (lower case), so it is worth reading."""
         if self.include:
-            return any(path[0] == "members" for path in self.include)
-        return not any(path == ("members",) for path in self.exclude)
+            return any(path[0] == name for path in self.include)
+        return not any(path == (name,) for path in self.exclude)
 
 
 def parse_projection(attributes: str | None, excluded: str | None) -> Projection:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from scim.errors import InvalidValue, TooMany
+from scim.errors import InvalidSyntax, InvalidValue, TooMany
 from scim.protocol.filter import Expr, clause_count, lookup_hint, matches, parse_filter
-from scim.protocol.render import Projection
+from scim.protocol.render import Projection, parse_projection
 from scim.store.base import Lookup, Match, Resource
 
 # Comparisons evaluated per filtered list request (resources scanned x clauses); README "Hostile input".
@@ -32,6 +32,47 @@ def parse_paging(start_index: str | None, count: str | None) -> tuple[int, int]:
     except ValueError:
         raise InvalidValue("startIndex and count must be whole numbers") from None
     return max(start, 1), min(max(size, 0), MAX_PAGE_SIZE)
+
+
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+_SEARCH_EXAMPLE = '{"schemas": ["' + SEARCH_REQUEST + '"], "filter": "userName eq \\"x\\"", "count": 10}'
+
+
+def search_request(body: Any) -> ListRequest:
+    """A POST .search body (RFC 7644 §3.4.3) as the same ListRequest a GET builds from its query string."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax(f"Send a SearchRequest JSON object, e.g. {_SEARCH_EXAMPLE}.")
+    fields = {k.lower(): v for k, v in body.items() if isinstance(k, str)}
+    schemas = fields.get("schemas")
+    if schemas is not None and not (
+        isinstance(schemas, list) and any(isinstance(s, str) and s.lower() == SEARCH_REQUEST.lower() for s in schemas)
+    ):
+        raise InvalidSyntax(f'"schemas" must list "{SEARCH_REQUEST}" (RFC 7644 §3.4.3).')
+    text = fields.get("filter")
+    if text is not None and not isinstance(text, str):
+        raise InvalidValue('"filter" must be a string such as "userName eq \\"x\\"".')
+    start, count = parse_paging(_number(fields, "startindex"), _number(fields, "count"))
+    projection = parse_projection(_names(fields, "attributes"), _names(fields, "excludedattributes"))
+    return ListRequest(filter=text, start_index=start, count=count, projection=projection)
+
+
+def _number(fields: dict[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidValue(f'"{name}" must be a whole number.')
+    return str(value)
+
+
+def _names(fields: dict[str, Any], name: str) -> str | None:
+    """attributes/excludedAttributes: a list of attribute paths (RFC 7644 §3.4.3), or one comma-separated string."""
+    value = fields.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidValue(f'"{name}" must be a list of attribute names such as ["userName", "emails"].')
+    return ",".join(value)
 
 
 def plan(filter_text: str | None, render: Callable[[Resource], dict[str, Any]]) -> tuple[Lookup | None, Match | None]:

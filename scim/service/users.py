@@ -6,7 +6,7 @@ from typing import Any
 
 from scim.errors import Conflict, InvalidValue, Uniqueness
 from scim.protocol.patch import apply_patch
-from scim.protocol.render import render_user
+from scim.protocol.render import Projection, project, render_user
 from scim.protocol.resources import normalize_resource
 from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.service.catalog import RoleCatalog
@@ -29,8 +29,15 @@ class UserService:
         self._roles = roles
         self._base_url = base_url
 
-    def render(self, user: Resource) -> dict[str, Any]:
-        return render_user(user, self._base_url)
+    def render(self, user: Resource, groups: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        return render_user(user, self._base_url, groups)
+
+    async def render_all(self, caller: Caller, users: list[Resource], projection: Projection) -> list[dict[str, Any]]:
+        """Users as returned by GET, with ``groups`` from one store query, none when the projection drops it."""
+        if not users or not projection.wants("groups"):
+            return [project(self.render(u), projection) for u in users]
+        groups = await self._store.user_groups(caller.directory.id, [u.id for u in users])
+        return [project(self.render(u, groups.get(u.id)), projection) for u in users]
 
     async def create(self, caller: Caller, body: Any) -> Resource:
         data, _ = normalize_resource(body, "User")

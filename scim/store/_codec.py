@@ -191,10 +191,15 @@ def index_entity(pk: str, rk: str, resource_id: str) -> dict[str, Any]:
     return {"PartitionKey": pk, "RowKey": rk, "Id": resource_id}
 
 
-def member_entities(pk: str, group_id: str, member_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The membership entity and its reverse entry; both always travel in the same transaction."""
+def member_entities(
+    pk: str, group_id: str, member_id: str, display: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The membership entity and its reverse entry; both always travel in the same transaction.
+
+    The reverse entry also carries the group's displayName (``Display``), so a user's ``groups`` attribute
+    (RFC 7643 §4.1.2) is one range query; an entry written before it existed has none."""
     props = {"Group": group_id, "Member": member_id}
-    return (
-        {"PartitionKey": pk, "RowKey": member_rk(group_id, member_id), **props},
-        {"PartitionKey": pk, "RowKey": reverse_rk(member_id, group_id), **props},
-    )
+    reverse = {"PartitionKey": pk, "RowKey": reverse_rk(member_id, group_id), **props}
+    if display is not None:
+        reverse["Display"] = display
+    return {"PartitionKey": pk, "RowKey": member_rk(group_id, member_id), **props}, reverse

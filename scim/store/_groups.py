@@ -28,13 +28,13 @@ from scim.store.base import Lookup, Match, MemberChange, Page, Resource
 BATCH_FAN_OUT = 4
 
 
-def pair_ops(pk: str, group_id: str, add: list[str], remove: list[str]) -> list[list[Op]]:
+def pair_ops(pk: str, group_id: str, add: list[str], remove: list[str], display: str | None = None) -> list[list[Op]]:
     """Upserts for added and deletes for removed members, each pair kept together (2 ops per member)."""
     pairs: list[list[Op]] = []
     for member in add:
         if not k.id_fits(member):
             raise InvalidValue("A member id is too long to store.")
-        forward, reverse = k.member_entities(pk, group_id, member)
+        forward, reverse = k.member_entities(pk, group_id, member, display)
         pairs.append([Op("upsert", forward), Op("upsert", reverse)])
     for member in remove:
         if k.id_fits(member):  # a longer id was never stored
@@ -143,7 +143,8 @@ class TableGroups:
         head = [Op("create", entity, attribute="id")]
         head += index_creates(pk, k.group_index_rks(group.data), group.id)
         ids = sorted(set(members))
-        first, rest = chunks(pair_ops(pk, group.id, ids, []), k.BATCH - len(head))
+        display = k.str_attr(group.data, "displayName")
+        first, rest = chunks(pair_ops(pk, group.id, ids, [], display), k.BATCH - len(head))
         if rest:
             # Memberships beyond the first transaction go in before the group exists: a failure leaves
             # only memberships of a missing group, which check --repair removes. Never touch a live group.
@@ -254,7 +255,15 @@ class TableGroups:
             remove = sorted(str(e["Member"]) for e in rows)
         else:
             remove = sorted(set(members.remove) - set(add))
-        first, rest = chunks(pair_ops(pk, group_id, add, remove), k.BATCH - len(head))
+        # The reverse entries carry the group's displayName (the User groups attribute); a member change with
+        # no read takes it from this process's last read of the group, and writes none when there is none.
+        if current is None:
+            known = self._seen.latest(pk, rk)
+            before = display = k.str_attr(k.resource_from(known, "").data, "displayName") if known else None
+        else:
+            before = k.str_attr(old.data, "displayName")
+            display = k.str_attr(old.data if data is None else data, "displayName")
+        first, rest = chunks(pair_ops(pk, group_id, add, remove, display), k.BATCH - len(head))
         try:
             results = await self._io.transact("resources", head + first)
         except Missing:
@@ -262,6 +271,8 @@ class TableGroups:
             return None
         new_etag = str(results[0]["etag"]) if results[0] else ""
         await self._transact_all(rest)
+        if display != before:
+            await self._rename_reverse(pk, group_id, display, skip=set(add))
         if current is not None:
             return self._group_out(current, new_etag)
         return await self._merged(pk, rk, last_modified, new_etag)
@@ -277,6 +288,60 @@ class TableGroups:
             found = await self._io.get("resources", pk, rk)
             return self._group_out(*found) if found is not None else None
         return k.resource_from({**known, "LastModified": last_modified}, etag)
+
+    async def _rename_reverse(self, pk: str, group_id: str, display: str | None, *, skip: set[str]) -> None:
+        """After a rename, the members' reverse entries carry the new displayName (merge updates, 100 per
+        transaction); a member removed meanwhile is skipped, never brought back."""
+        ops = [
+            Op(
+                "update",
+                {"PartitionKey": pk, "RowKey": k.reverse_rk(m, group_id), "Display": display or ""},
+                merge=True,
+            )
+            for m in await self._members(pk, group_id)
+            if m not in skip
+        ]
+        for start in range(0, len(ops), k.BATCH):
+            batch = ops[start : start + k.BATCH]
+            while batch:
+                try:
+                    await self._io.transact("resources", batch)
+                    break
+                except Missing as gone:
+                    batch = [op for op in batch if op is not gone.op]
+
+    async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """One range query over the reverse entries between the smallest and largest of the ids' keys."""
+        wanted = {i for i in user_ids if k.id_fits(i)}
+        out: dict[str, list[tuple[str, str]]] = {i: [] for i in user_ids}
+        if not wanted:
+            return out
+        lows = sorted(k.reverse_range(i)[0] for i in wanted)
+        high = max(k.reverse_range(i)[1] for i in wanted)
+        rows = await self._io.range("resources", k.group_pk(directory), lows[0], high, ["Group", "Member", "Display"])
+        unnamed: set[str] = set()
+        for entity, _ in rows:
+            member = str(entity["Member"])
+            if member in wanted:
+                out[member].append((str(entity["Group"]), str(entity.get("Display") or "")))
+                unnamed |= set() if entity.get("Display") else {str(entity["Group"])}
+        if unnamed:
+            # Entries written without a Display (before it existed, or by a member change that read no group):
+            # the names come from the group entities, in one more keyed read.
+            pk = k.group_pk(directory)
+            found = await self._io.keyed_rows(
+                "resources", pk, [k.id_rk(g) for g in sorted(unnamed)], ["Id", "Parts", "d0"]
+            )
+            names = {
+                str(e["Id"]): k.str_attr(k.resource_from(e, "").data, "displayName") or ""
+                for e in found
+                if int(e.get("Parts", 1)) == 1
+            }
+            for groups_of in out.values():
+                groups_of[:] = [(g, name or names.get(g, "")) for g, name in groups_of]
+        for groups in out.values():
+            groups.sort()
+        return out
 
     async def delete_group(self, directory: str, group_id: str) -> bool:
         """Delete the group and its index entry in one transaction, then its memberships a page at a time.

@@ -107,6 +107,10 @@ class Store(Protocol):
     async def delete_group(self, directory: str, group_id: str) -> bool:
         """Remove a group and its memberships."""
 
+    async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """For each user id, the (group id, group displayName) of the groups it directly belongs to, ordered by
+        group id; at most one query (RFC 7643 §4.1.2 ``groups``). An unknown id maps to []."""
+
     # Catalog, directories and clients ---------------------------------------------------------
     async def list_roles(self, directory: str) -> list[Role]: ...
 

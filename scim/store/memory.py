@@ -261,6 +261,17 @@ class MemoryStore:
         space.members.pop(group_id, None)
         return True
 
+    async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """user id -> (group id, group displayName) of every group it directly belongs to, by group id."""
+        space = self._space(directory)
+        out: dict[str, list[tuple[str, str]]] = {i: [] for i in user_ids}
+        for group_id in sorted(space.members):
+            group = space.groups.get(group_id)
+            name = _str_attr(group.data, "displayName") if group else None
+            for member in space.members[group_id].intersection(out):
+                out[member].append((group_id, name or ""))
+        return out
+
     # Catalog, directories and clients ----------------------------------------------------------
     async def list_roles(self, directory: str) -> list[Role]:
         """Roles ordered by value."""

@@ -7,12 +7,13 @@ After each request the test checks the response and what the store holds (read b
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from scim.app import App
-from tests.conftest import Client
+from scim.app import App, install_app
+from tests.conftest import CLIENT_ID, Client, make_app
 from tests.contract.entra import (
     ABSENT,
     ENT,
@@ -196,6 +197,29 @@ async def test_post_user_with_existing_manager_stores_the_reference(client: Clie
     assert (await stored_user(app, reply.json["id"])).data[ENT] == {"manager": {"value": boss}}
 
 
+@pytest.fixture
+async def unique_client() -> AsyncIterator[tuple[App, Client]]:
+    """The dev directory with externalId unique (`scimctl directory create --external-id unique`)."""
+    app = await make_app(unique_external_id=True)
+    install_app(app)
+    token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+    yield app, Client(token)
+    install_app(None)
+    await app.close()
+
+
+async def test_shared_external_id_is_the_default(client: Client, app: App) -> None:
+    """README "externalId": Microsoft's reference tests create users sharing one externalId and expect 201;
+    a filter on it finds them all."""
+    ids = [(await create_user(client, f"u{i}@contoso.com", externalId="same"))["id"] for i in range(3)]
+    reply = await client.get(f'{USERS}?filter=externalId eq "same"')
+    assert reply.status == 200
+    assert sorted(r["id"] for r in reply.json["Resources"]) == sorted(ids)
+    moved = await client.patch(f"{USERS}/{ids[0]}", patch(op("replace", "externalId", "other")))
+    assert moved.status == 204
+    assert (await client.get(f'{USERS}?filter=externalId eq "same"')).json["totalResults"] == 2
+
+
 @pytest.mark.parametrize(
     ("second", "attribute"),
     [
@@ -205,12 +229,15 @@ async def test_post_user_with_existing_manager_stores_the_reference(client: Clie
             "userName",
             id="§8.6 duplicate userName differing in case is 409",
         ),
-        pytest.param({"userName": "someone-else"}, "externalId", id="§8.6 duplicate externalId is 409"),
+        pytest.param(
+            {"userName": "someone-else"}, "externalId", id="§8.6 duplicate externalId is 409 where it is unique"
+        ),
     ],
 )
 async def test_duplicate_user_is_409_uniqueness(
-    client: Client, app: App, second: dict[str, Any], attribute: str
+    unique_client: tuple[App, Client], second: dict[str, Any], attribute: str
 ) -> None:
+    app, client = unique_client
     first = await create_user(client, USER)
     body = user_body(USER)
     body.update(second)
@@ -229,7 +256,8 @@ async def test_rename_onto_a_taken_user_name_is_409_and_changes_nothing(client: 
     assert (await stored_user(app, taken)).data["userName"] == "taken@contoso.com"
 
 
-async def test_external_id_change_onto_a_taken_one_is_409(client: Client, app: App) -> None:
+async def test_external_id_change_onto_a_taken_one_is_409(unique_client: tuple[App, Client]) -> None:
+    app, client = unique_client
     first = await create_user(client, "first@contoso.com", externalId="ext-1")
     second = await create_user(client, "second@contoso.com", externalId="ext-2")
     reply = await client.patch(f"{USERS}/{second['id']}", patch(op("Replace", "externalId", "ext-1")))

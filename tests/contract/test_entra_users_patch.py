@@ -4,6 +4,7 @@ without aadOptscim062020), through the triggers; the stored user is checked afte
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -374,17 +375,37 @@ async def test_patch_that_changes_nothing_keeps_the_version(client: Client, patc
     assert reply.headers["ETag"] == before.headers["ETag"]
 
 
+async def test_patch_manager_may_not_be_the_user_itself(client: Client, app: App, patch_target: dict[str, str]) -> None:
+    url = f"{USERS}/{patch_target['user']}"
+    reply = await client.patch(url, fill(patch(op("add", MANAGER_URN, "{user}")), patch_target))
+    assert_error(reply, 400, "invalidValue", "own manager")
+    assert ENT not in (await stored_user(app, patch_target["user"])).data
+
+
 @pytest.mark.parametrize(
-    ("value", "fragment"),
+    "body",
     [
-        pytest.param("0b8f7c7e-0000-0000-0000-000000000000", "provision the manager first", id="§1.2e unknown id"),
-        pytest.param("{user}", "own manager", id="§1.2e a user as their own manager"),
+        pytest.param(patch(op("add", MANAGER_URN, {"value": "SuzzyQ"})), id="§1.2e SCIM Validator object form"),
+        pytest.param(patch(op("Replace", "manager", "0b8f7c7e-0000-0000-0000-000000000000")), id="§1.2e plain id"),
     ],
 )
-async def test_patch_manager_must_be_another_user_of_the_directory(
-    client: Client, app: App, patch_target: dict[str, str], value: str, fragment: str
+async def test_a_manager_naming_no_user_is_stored_as_sent_and_still_removable(
+    client: Client, app: App, patch_target: dict[str, str], body: dict[str, Any]
 ) -> None:
+    """Microsoft's validators name managers that are no user (issue 10); they are kept, and every removal works."""
     url = f"{USERS}/{patch_target['user']}"
-    reply = await client.patch(url, fill(patch(op("add", MANAGER_URN, value)), patch_target))
-    assert_error(reply, 400, "invalidValue", fragment)
-    assert ENT not in (await stored_user(app, patch_target["user"])).data
+    value = json.dumps(body)
+    sent = "SuzzyQ" if "SuzzyQ" in value else "0b8f7c7e-0000-0000-0000-000000000000"
+    assert (await client.patch(url, body)).status == 204
+    assert (await stored_user(app, patch_target["user"])).data[ENT] == {"manager": {"value": sent}}
+    doc = (await client.get(url)).json
+    assert doc[ENT]["manager"] == {"value": sent, "$ref": f"http://127.0.0.1:7071/scim/v2/Users/{sent}"}
+    for removal in (
+        op("Replace", MANAGER_URN, ""),
+        op("remove", MANAGER_URN),
+        op("remove", f'manager[value eq "{sent}"]'),
+        op("Replace", MANAGER_URN, {"value": ""}),
+    ):
+        assert (await client.patch(url, body)).status == 204
+        assert (await client.patch(url, patch(removal))).status == 204, removal
+        assert ENT not in (await stored_user(app, patch_target["user"])).data, removal
