@@ -11,6 +11,7 @@ from scim.model import Federation
 from scim.store.base import Client, Directory, Lookup, MemberChange, Resource, Role, Store
 from scim.store.check import check_directory
 from scim.store.memory import MemoryStore
+from scim.store.tables import TableStore
 
 D = "contoso"
 CREATED = "2024-01-01T00:00:00Z"
@@ -378,6 +379,8 @@ async def test_directories(store: Store) -> None:
     listed = await store.list_directories()
     listed[0].name_policy = "strict"
     assert await store.get_directory("d1") == Directory("d1", name_policy="normalize")
+    await store.put_directory(Directory("d3", unique_external_id=True))
+    assert await store.get_directory("d3") == Directory("d3", unique_external_id=True)
 
 
 async def test_clients(store: Store) -> None:
@@ -411,3 +414,62 @@ async def test_check_on_memory_reports_members_that_are_not_users() -> None:
     assert "ghost" in found.issues[0]
     assert (await check_directory(store, D, repair=False)).consistent
     assert await members_of(store, "g1") == ["u1"]
+
+
+# The User groups attribute (issue 10) and externalId shared per directory ---------------------------------
+async def test_user_groups_lists_direct_groups_with_names(store: Store) -> None:
+    for uid in ("u1", "u2", "u3", "~odd/id"):
+        await store.create_user(D, user(uid, f"{uid}@x.org"))
+    await store.create_group(D, group("g2", "Finance"), ["u1", "u2"])
+    await store.create_group(D, group("g1", "Audit"), ["u1", "~odd/id"])
+    await store.create_group("other", group("g9", "Elsewhere"), ["u1"])  # another directory's u1
+    found = await store.user_groups(D, ["u1", "u2", "u3", "~odd/id", "nobody"])
+    assert found == {
+        "u1": [("g1", "Audit"), ("g2", "Finance")],
+        "u2": [("g2", "Finance")],
+        "u3": [],
+        "~odd/id": [("g1", "Audit")],
+        "nobody": [],
+    }
+    assert await store.user_groups(D, []) == {}
+
+
+async def test_user_groups_follow_member_changes_renames_and_deletes(store: Store) -> None:
+    for uid in ("u1", "u2"):
+        await store.create_user(D, user(uid, f"{uid}@x.org"))
+    await store.create_group(D, group("g1", "Audit"), ["u1"])
+    await store.update_group(
+        D, "g1", data=None, last_modified="m", members=MemberChange(add=["u2"], remove=["u1"]), expected_version=None
+    )
+    assert await store.user_groups(D, ["u1", "u2"]) == {"u1": [], "u2": [("g1", "Audit")]}
+    renamed = {"displayName": "Auditors"}
+    await store.update_group(D, "g1", data=renamed, last_modified="m", members=MemberChange(), expected_version=None)
+    assert await store.user_groups(D, ["u2"]) == {"u2": [("g1", "Auditors")]}
+    await store.delete_group(D, "g1")
+    assert await store.user_groups(D, ["u2"]) == {"u2": []}
+
+
+async def test_user_groups_costs_one_round_trip(store: Store) -> None:
+    for i in range(5):
+        await store.create_user(D, user(f"u{i}", f"u{i}@x.org"))
+    await store.create_group(D, group("g1", "Audit"), [f"u{i}" for i in range(5)])
+    before = store.round_trips  # type: ignore[attr-defined]
+    found = await store.user_groups(D, [f"u{i}" for i in range(5)])
+    assert all(groups == [("g1", "Audit")] for groups in found.values())
+    assert store.round_trips - before == (1 if isinstance(store, TableStore) else 0)  # type: ignore[attr-defined]
+
+
+async def test_shared_external_id_is_neither_indexed_nor_unique(store: Store) -> None:
+    await store.put_directory(Directory(D))  # the default: shared; check reads the setting from here
+    await store.create_user(D, user("u1", "a@x.org", externalId="same"), unique_external_id=False)
+    await store.create_user(D, user("u2", "b@x.org", externalId="same"), unique_external_id=False)
+    moved = Resource("u2", {"userName": "b@x.org", "externalId": "other"}, CREATED, "m")
+    assert await store.replace_user(D, moved, expected_version=None, unique_external_id=False) is not None
+    back = Resource("u2", {"userName": "b@x.org", "externalId": "same"}, CREATED, "m")
+    assert await store.replace_user(D, back, expected_version=None, unique_external_id=False) is not None
+    assert await store.delete_user(D, "u1")
+    assert (await check_directory(store, D, repair=False)).consistent
+    # A directory that makes it unique starts empty (AdminService refuses the switch once users exist).
+    await store.create_user("fresh", user("u3", "c@x.org", externalId="same"))
+    with pytest.raises(Conflict):
+        await store.create_user("fresh", user("u4", "d@x.org", externalId="same"))
