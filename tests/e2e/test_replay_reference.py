@@ -173,10 +173,14 @@ def test_endpoint_tests(replay: Any) -> None:
 
 def test_user_tests(replay: Any) -> None:
     r: Replay = replay("Playwright UserTests")
-    user1 = simple_user("UserName123", "BobIsAmazing", {"formatted": "Ryan Leenay", "familyName": "Leenay",
-                        "givenName": "Ryan"}, emails("bob.com", "bob.com"))  # fmt: skip
-    user2 = simple_user("UserName222", "lennay", {"formatted": "Adrew Ryan", "familyName": "Ryan", "givenName": "Andrew"},
-                        emails("bob2.com", "bob3.com"), **{ENTERPRISE: {"Department": "bob", "Manager": {"Value": "SuzzyQ"}}})  # fmt: skip
+    user1 = simple_user(
+        "UserName123",
+        "BobIsAmazing",
+        {"formatted": "Ryan Leenay", "familyName": "Leenay", "givenName": "Ryan"},
+        emails("bob.com", "bob.com"),
+    )
+    manager = {ENTERPRISE: {"Department": "bob", "Manager": {"Value": "SuzzyQ"}}}
+    user2 = simple_user("UserName222", "lennay", ANDREW, emails("bob2.com", "bob3.com"), **manager)
     user2["schemas"] = [ENTERPRISE, USER_SCHEMA]
     ids = []
     for name, body in (("PostUser", user1), ("PostEnterpriseUser", user2)):
@@ -198,8 +202,13 @@ def test_user_tests(replay: Any) -> None:
     r.patched(reply, "PatchUser1: 200 with id and userName")
     got = r.status(r.send("GET", f"Users/{one}"), 200, what="CheckUser1Patch")
     r.check(got["id"] == one and got["userName"] == "ryan3", "CheckUser1Patch: userName ryan3")
-    put = simple_user("UserNameReplace2", "BobIsAmazing", {"formatted": "NewName", "familyName": "Leenay",
-                      "givenName": "Ryan"}, emails("bobREPLACE.com", "bob.com"), id=two)  # fmt: skip
+    put = simple_user(
+        "UserNameReplace2",
+        "BobIsAmazing",
+        {"formatted": "NewName", "familyName": "Leenay", "givenName": "Ryan"},
+        emails("bobREPLACE.com", "bob.com"),
+        id=two,
+    )
     put["schemas"] = [ENTERPRISE, USER_SCHEMA]
     got = r.status(r.send("PUT", f"Users/{two}", put), 200, what="PutUser2")
     r.check(got["id"] == two and got["userName"] == "UserNameReplace2", "PutUser2: id and userName")
@@ -231,8 +240,12 @@ def test_group_tests(replay: Any) -> None:
         r.check(isinstance(created.get("id"), str) and created["id"] != "", f"CreateGroup2Users: user{n} id")
         users.append(created["id"])
     u3, u4 = users
-    group2 = {"schemas": [GROUP_SCHEMA], "externalId": UUID_LITERAL, "displayName": "GroupDisplayName2",
-              "members": [{"value": u3, "display": "VP"}]}  # fmt: skip
+    group2 = {
+        "schemas": [GROUP_SCHEMA],
+        "externalId": UUID_LITERAL,
+        "displayName": "GroupDisplayName2",
+        "members": [{"value": u3, "display": "VP"}],
+    }
     g2 = _group_created(r, group2, "PostGroup2WithMembers", 1)
     body = r.status(r.send("GET", "Groups"), 200, what="GetGroups")
     r.check(body["totalResults"] == 2 and body["itemsPerPage"] == 2, "GetGroups: 2 and 2")
@@ -240,15 +253,25 @@ def test_group_tests(replay: Any) -> None:
     r.check({g["id"] for g in listing(body)} == {g1, g2}, "GetGroups: both groups")
     group3 = {"schemas": [GROUP_SCHEMA], "externalId": UUID_LITERAL, "displayName": "GroupDisplayName3", "members": []}
     g3 = _group_created(r, group3, "PostGroup3", 0)
-    put = {"schemas": [GROUP_SCHEMA], "id": g3, "displayName": "putName",
-           "members": [{"value": u3, "display": "VP"}, {"value": u4, "display": "SenorVP"}]}  # fmt: skip
+    put = {
+        "schemas": [GROUP_SCHEMA],
+        "id": g3,
+        "displayName": "putName",
+        "members": [{"value": u3, "display": "VP"}, {"value": u4, "display": "SenorVP"}],
+    }
     for name, reply in (("PutGroup3", r.send("PUT", f"Groups/{g3}", put)), ("GetGroup3", None)):
         got = r.status(reply or r.send("GET", f"Groups/{g3}"), 200, what=name)
         r.check(got["id"] == g3 and got["displayName"] == "putName", f"{name}: id and displayName putName")
         r.check("externalId" not in got, f"{name}: the PUT dropped externalId")
         r.check(sorted(m["value"] for m in got["members"]) == sorted([u3, u4]), f"{name}: members 3 and 4")
-    add = patch_body({"name": "addMember", "op": "add", "path": "members",
-                      "value": [{"displayName": "{{displayName}}", "value": u4}]})  # fmt: skip
+    add = patch_body(
+        {
+            "name": "addMember",
+            "op": "add",
+            "path": "members",
+            "value": [{"displayName": "{{displayName}}", "value": u4}],
+        }
+    )
     remove = patch_body({"op": "remove", "path": f'members[value eq "{u4}"]'})
     for name, body in (("PatchAddUser4Group1", add), ("PatchRemoveUser4Group1", remove), ("PatchAdd...Again", add)):
         r.check(r.send("PATCH", f"Groups/{g1}", body).status_code in (200, 204), f"{name}: 200 or 204")
@@ -258,8 +281,13 @@ def test_group_tests(replay: Any) -> None:
     r.check(reply.status_code in (200, 204), "PatchRemoveAllUsersGroup1: 200 or 204")
     got = r.status(r.send("GET", f"Groups/{g1}"), 200, what="GetNoUsersGroup1")
     r.check(got.get("members") == [], "GetNoUsersGroup1: members present and empty")
-    for name, path in (("DeleteUser3", f"Users/{u3}"), ("DeleteUser4", f"Users/{u4}"), ("DeleteGroup1", f"Groups/{g1}"),
-                       ("DeleteGroup2", f"Groups/{g2}"), ("DeleteGroup3", f"Groups/{g3}")):  # fmt: skip
+    for name, path in (
+        ("DeleteUser3", f"Users/{u3}"),
+        ("DeleteUser4", f"Users/{u4}"),
+        ("DeleteGroup1", f"Groups/{g1}"),
+        ("DeleteGroup2", f"Groups/{g2}"),
+        ("DeleteGroup3", f"Groups/{g3}"),
+    ):
         r.status(r.send("DELETE", path), 204, what=name)
 
 
@@ -314,13 +342,18 @@ def test_user_and_group_tests_with_garbage(replay: Any) -> None:
     g1 = created["id"]
     # Order 4
     _refused(r, r.send("POST", "Users", garbage_user("emp3", "Employee")), 409, "PostUserEmp3Exists")
-    for name, path, value in (("PatchUserOMalleyUsername", "userName", "newusername"),
-                              ("PatchUserOMalleyActive", "active", False)):  # fmt: skip
+    for name, path, value in (
+        ("PatchUserOMalleyUsername", "userName", "newusername"),
+        ("PatchUserOMalleyActive", "active", False),
+    ):
         reply = r.send("PATCH", f"Users/{om}", patch_body({"op": "Replace", "path": path, "value": value}))
         r.check(reply.status_code in (200, 204), f"{name}: 200 or 204")
     for junk_id in ("string id 1", "string id 2"):
-        body = {"id": g1, "Operations": [{"op": "add", "path": "members", "value": junk_id}], "schemas": [
-            "urn:ietf:params:scim:api:messages:2.0:PatchOp"]}  # fmt: skip
+        body = {
+            "id": g1,
+            "Operations": [{"op": "add", "path": "members", "value": junk_id}],
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        }
         reply = r.send("PATCH", f"Groups/{g1}", body)
         r.differs(
             reply.status_code == 400 and reply.json().get("scimType") == "invalidValue",
@@ -334,8 +367,11 @@ def test_user_and_group_tests_with_garbage(replay: Any) -> None:
     r.check(got["active"] is False, "CheckUserOMalleyPatch: active false")
     got = r.status(r.send("GET", f"Groups/{g1}"), 200, what="GetGroup")
     r.check(got["displayName"] == "Group 1", "GetGroup: displayName")
-    r.differs(got.get("members") == [], "GetGroup: members 'string id 1', 'string id 2'",
-              "the junk members were refused above (RFC 7643 §4.2), so the group has none")  # fmt: skip
+    r.differs(
+        got.get("members") == [],
+        "GetGroup: members 'string id 1', 'string id 2'",
+        "the junk members were refused above (RFC 7643 §4.2), so the group has none",
+    )
     got = r.status(r.send("GET", f"Groups/{g1}?excludedAttributes=members"), 200, what="GetGroupExcludeMembers")
     r.check(got["displayName"] == "Group 1", "GetGroupExcludeMembers: displayName")
     r.check("members" not in got, "GetGroupExcludeMembers: members excluded")
@@ -352,18 +388,25 @@ def test_user_and_group_tests_with_garbage(replay: Any) -> None:
     r.check(body["totalResults"] == 5 and {u["id"] for u in listing(body)} == everyone, "GetUsersAttributes: all 5")
     _refused(r, r.send("POST", "Users", garbage_user("emp3", "Employee")), 409, "PostUserEmp3Again")
     filters = (
-        ("FilterEqAndValue", "name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)",
-         {emp1, emp2, emp3, ent}),
+        (
+            "FilterEqAndValue",
+            "name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)",
+            {emp1, emp2, emp3, ent},
+        ),
         ("FilterStartsWith", "userName sw O", {om}),
         ("FilterGreaterThan", "meta.Created gt 2015-10-10T14:38:21.8617979-07:00", everyone),
-    )  # fmt: skip
+    )
     for name, text, expected in filters:
         # The tool accepts 200 with the right users, or 400 invalidFilter; this service supports all three.
         body = r.status(r.http.get("Users", params={"filter": text}), 200, what=name)
         r.check(body["totalResults"] == len(expected), f"{name}: totalResults {len(expected)}")
         r.check({u["id"] for u in listing(body)} == expected, f"{name}: the expected users")
-    put = {"id": g1, "displayName": "Tiffany Ortiz", "externalId": "6c6b54c2-fa81-4234-ad4f-420ec6808049",
-           "schemas": [GROUP_SCHEMA]}  # fmt: skip
+    put = {
+        "id": g1,
+        "displayName": "Tiffany Ortiz",
+        "externalId": "6c6b54c2-fa81-4234-ad4f-420ec6808049",
+        "schemas": [GROUP_SCHEMA],
+    }
     got = r.status(r.send("PUT", f"Groups/{g1}", put), 200, what="PutGroup")
     r.check(got["displayName"] == "Tiffany Ortiz", "PutGroup: displayName")
     for user_id in sorted(everyone):
