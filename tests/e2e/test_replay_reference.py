@@ -302,7 +302,7 @@ def _garbage_user(r: Replay, body: dict[str, Any], name: str, user_name: str, ac
 
 def _refused(r: Replay, reply: Any, status: int, name: str) -> None:
     r.check(not reply.is_success, f"{name}: not OK")
-    r.error(reply, status, name)
+    r.error(reply, status, name, numeric=True)
     if status == 400:
         detail = reply.json().get("detail", "")
         r.differs(detail != "" and "Traceback" not in detail, f"{name}: the reference server's detail", DETAIL_TEXT)
