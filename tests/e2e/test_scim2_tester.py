@@ -1,7 +1,6 @@
 """scim2-tester (python-scim) against the real local host over HTTP, with a bearer token from /oauth2/token.
 
-Every check must succeed, except those in EXCLUDED: the product deliberately differs, each cites the
-reference.
+Every check must succeed; EXCLUDED is empty.
 A check is named "<resource type> <check> [<attribute>]".
 """
 
@@ -20,18 +19,9 @@ from tests.e2e.conftest import StartHost
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-EXCLUDED: dict[str, str] = {
-    "User search_with_attributes": (
-        "Root-level POST /.search is a MAY (RFC 7644 §3.4.3) and Entra never sends it: it queries with GET "
-        "and filters only (entra-provisioning.md §1.0, §5 'Normal sync uses filtered GETs')."
-    ),
-    "Group search_with_attributes": "Same as User search_with_attributes: root-level POST /.search is not served.",
-    "User check_add_attribute roles": (
-        "roles and entitlements are one set on purpose (DESIGN.md 'Name matching': both arrive and mean the "
-        "same; entra-provisioning.md §4 sends roles, §7's senhasegura guide maps entitlements). The tester adds "
-        "entitlements to the user first, then roles, and expects roles to hold only what it added."
-    ),
-}
+# Nothing is left out (issue 10): root POST /.search is served and roles and entitlements are kept apart. A check
+# left out would be listed here with the reference that justifies it.
+EXCLUDED: dict[str, str] = {}
 
 FAILED = {Status.ERROR, Status.CRITICAL}
 
