@@ -70,9 +70,18 @@ def test_directories(cli: Cli) -> None:
         "directory": "contoso",
         "name_policy": "strict",
         "role_mode": "single",
+        "external_id": "shared",
     }
     changed = cli("directory", "set-policy", "contoso", "--policy", "normalize", "--role-mode", "multiple")
-    assert changed == {"directory": "contoso", "name_policy": "normalize", "role_mode": "multiple"}
+    assert changed == {
+        "directory": "contoso",
+        "name_policy": "normalize",
+        "role_mode": "multiple",
+        "external_id": "shared",
+    }
+    unique = cli("directory", "set-policy", "contoso", "--external-id", "unique")
+    assert unique["external_id"] == "unique"
+    changed = unique
     assert cli("directory", "list") == [changed]
     cli("directory", "set-policy", "nowhere", "--policy", "create", code=1)
     assert "does not exist" in cli.err

@@ -156,7 +156,9 @@ async def test_writes_to_their_resources_are_404_and_change_nothing(app: App, pa
     await _unchanged(app, theirs)
 
 
-async def test_their_user_ids_are_not_members_or_managers_here(app: App, pair: tuple[Seeded, Seeded]) -> None:
+async def test_their_user_ids_are_not_members_here_and_managers_name_nothing(
+    app: App, pair: tuple[Seeded, Seeded]
+) -> None:
     mine, theirs = pair
     http = mine.tenant.http
     add = {"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": theirs.user_id}]}]}
@@ -177,8 +179,10 @@ async def test_their_user_ids_are_not_members_or_managers_here(app: App, pair: t
         "schemas": [PATCH],
         "Operations": [{"op": "replace", "path": f"{ENTERPRISE}:manager", "value": theirs.user_id}],
     }
+    # A manager naming no user here is kept as an opaque string (issue 10); it resolves to nothing of theirs.
     reply = await http.patch(f"/scim/v2/Users/{mine.user_id}", manager)
-    assert reply.status == 400, reply.body
+    assert reply.status == 204, reply.body
+    assert (await http.get(f"/scim/v2/Users/{theirs.user_id}")).status == 404
     created = await http.post(
         "/scim/v2/Users",
         {
@@ -187,7 +191,8 @@ async def test_their_user_ids_are_not_members_or_managers_here(app: App, pair: t
             ENTERPRISE: {"manager": {"value": theirs.user_id}},
         },
     )
-    assert created.status == 400, created.body
+    assert created.status == 201, created.body
+    assert created.json[ENTERPRISE]["manager"]["value"] == theirs.user_id
     group = await app.store.get_group(mine.tenant.directory, mine.group_id, with_members=True)
     assert group is not None and group.members == [mine.user_id]
     await _unchanged(app, theirs)

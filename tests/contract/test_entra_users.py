@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from scim.app import App, install_app
+from scim.service.admin import AdminError, AdminService
 from tests.conftest import CLIENT_ID, Client, make_app
 from tests.contract.entra import (
     ABSENT,
@@ -371,3 +372,13 @@ async def test_put_unknown_user_is_404(client: Client) -> None:
 
 async def test_patch_unknown_user_is_404(client: Client) -> None:
     assert_error(await client.patch(f"{USERS}/nope", patch(op("Replace", "active", False))), 404, None, "nope")
+
+
+async def test_external_id_uniqueness_is_chosen_before_the_first_user(client: Client, admin: AdminService) -> None:
+    """Users written under one rule have (or lack) externalId index entries, so the rule cannot change under them."""
+    await admin.set_policy("dev", policy=None, role_mode=None, unique_external_id=True)
+    await admin.set_policy("dev", policy=None, role_mode=None, unique_external_id=False)
+    await create_user(client, "first@contoso.com", externalId="ext-1")
+    with pytest.raises(AdminError, match="before the first user"):
+        await admin.set_policy("dev", policy=None, role_mode=None, unique_external_id=True)
+    assert (await admin.set_policy("dev", policy="normalize", role_mode=None)).unique_external_id is False

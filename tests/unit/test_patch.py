@@ -773,8 +773,15 @@ ADMIN = {"value": "Admin", "display": "Admin", "primary": True}
             [ADMIN],
             {"op": "add", "path": "entitlements", "value": [{"value": "Ops"}]},
             "single",
-            [{"value": "Ops", "primary": True}],
-            id="entitlements is an alias of roles",
+            [ADMIN],
+            id="entitlements are kept apart from roles",
+        ),
+        pytest.param(
+            [],
+            {"op": "add", "path": 'roles[primary eq "True"].display', "value": "Admins"},
+            "single",
+            [{"primary": True, "display": "Admins"}],
+            id="a role's display before its value is a partial role",
         ),
         pytest.param(
             [],
@@ -843,7 +850,7 @@ ADMIN = {"value": "Admin", "display": "Admin", "primary": True}
             [{"value": "Ops", "display": "Operators"}],
             id="filter replace of a whole role",
         ),
-        pytest.param([ADMIN], {"op": "remove", "path": "entitlements"}, "multiple", None, id="remove all roles"),
+        pytest.param([ADMIN], {"op": "remove", "path": "roles"}, "multiple", None, id="remove all roles"),
         pytest.param(
             [ADMIN], {"op": "replace", "path": "roles", "value": []}, "multiple", None, id="replace with none"
         ),
@@ -1154,7 +1161,7 @@ BIG = [{"value": f"m{i}"} for i in range(10_001)]
             InvalidValue,
             "primary",
         ),
-        ("User", envelope({"op": "add", "path": "roles", "value": [{"display": "x"}]}), InvalidValue, "non-empty"),
+        ("User", envelope({"op": "add", "path": "roles", "value": [{"value": 7.5j}]}), InvalidValue, "non-empty"),
         (
             "User",
             envelope({"op": "add", "path": "roles", "value": [{"value": "{not json"}]}),
