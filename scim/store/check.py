@@ -38,6 +38,7 @@ class CheckReport:
 
 async def check_directory(store: object, directory: str, *, repair: bool) -> CheckReport:
     """Check one directory of a TableStore or MemoryStore; with ``repair`` remove orphans, restore entries."""
+    store = getattr(store, "_target", store)  # the App's store is wrapped by telemetry's Traced proxy
     if isinstance(store, MemoryStore):
         report = await _memory_check(store, directory, repair=repair)
     else:

@@ -222,3 +222,14 @@ def test_settings_errors_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     monkeypatch.setenv("SCIM_STORE", "cassandra")
     assert main(["directory", "list"]) == 2
     assert "SCIM_STORE" in capsys.readouterr().err
+
+
+def test_check_lists_dangling_managers(cli: Cli, shared: App) -> None:
+    """`scimctl check` (README) names users whose manager is no user; they are not an inconsistency to repair."""
+    cli("directory", "create", "contoso")
+    manager = {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "SuzzyQ"}}}
+    user = Resource("u1", {"userName": "a@contoso.com", **manager}, "c", "c")
+    asyncio.run(shared.store.create_user("contoso", user))
+    report = cli("check", "--directory", "contoso", "--repair")
+    assert report["consistent"] is True and report["repaired"] == 0
+    assert report["dangling_managers"] == ["user u1 has manager 'SuzzyQ', which is not a user of this directory"]
