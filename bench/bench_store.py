@@ -169,6 +169,24 @@ class Bench:
             lambda i: raw.get_entity(self.gpk, k.id_rk("g")),
         )
 
+        await s.update_group(
+            D, "g", data=None, last_modified="m", members=MemberChange(add=["u-0"]), expected_version=None
+        )
+        low, high = k.reverse_range("u-0")
+
+        async def raw_groups(i: int) -> None:
+            query = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
+            params = {"pk": self.gpk, "low": low, "high": high}
+            async for _ in self.raw.query_entities(query, parameters=params, select=["Group", "Member", "Display"]):
+                pass
+
+        await self.measure(
+            "User groups attribute (1 user)",
+            "at most 1 query (issue 10)",
+            lambda i: s.user_groups(D, ["u-0"]),
+            raw_groups,
+        )
+
     async def raw_exists(self, ids: list[str]) -> None:
         """One point read per id, 8 in flight (an ``or`` of RowKeys would scan the partition in Azure)."""
         gate = asyncio.Semaphore(8)

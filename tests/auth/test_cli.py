@@ -82,7 +82,9 @@ def test_directories(cli: Cli) -> None:
     unique = cli("directory", "set-policy", "contoso", "--external-id", "unique")
     assert unique["external_id"] == "unique"
     changed = unique
-    assert cli("directory", "list") == [changed]
+    readme = ("--policy", "strict", "--role-mode", "single", "--external-id", "shared")  # the README's line
+    assert cli("directory", "create", "fabrikam", *readme)["external_id"] == "shared"
+    assert cli("directory", "list") == [changed, cli("directory", "create", "fabrikam")]
     cli("directory", "set-policy", "nowhere", "--policy", "create", code=1)
     assert "does not exist" in cli.err
     cli("directory", "set-policy", "contoso", code=1)
