@@ -169,9 +169,7 @@ def _apply_pathless(patch: _Patch, op: OpName, value: Any, *, schema: str | None
         if not isinstance(key, str) or not key.strip():
             raise InvalidPath("Every key of a path-less value must be an attribute name.")
         if key.strip().lower() in ("schemas", "meta"):
-            # The service owns schemas and meta; clients echo them, even inside an extension (§2.4 item 9).
-            check_echoed(key.strip(), item, patch.resource_type, None)
-            continue
+            continue  # the service owns schemas and meta; clients echo them, even inside an extension (§2.4 item 9)
         if schema is None:
             whole, nested = known_schema(key, patch.resource_type)
             if whole or (_is_custom_extension(patch, key, item) and isinstance(item, dict)):
@@ -301,8 +299,10 @@ def _apply_multi(
     current: list[dict[str, Any]] = [dict(e) for e in container.get(name) or [] if isinstance(e, dict)]
     if path.value_filter is None and path.sub is None:
         current = _whole_list(patch, attribute, name, current, op=op, value=value)
-    elif op == "remove" or value is None:
-        current = _remove_selected(current, path)  # RFC 7643 §2.5: a null value leaves the target unassigned
+    elif op == "remove" or value is None or (name in _ROLE_LIKE and path.sub == "value" and value == ""):
+        # RFC 7643 §2.5: a null value leaves the target unassigned; so does the Logic App's "" for a role's value
+        # (SCIM_Null_Update_Test), which can name no catalog role.
+        current = _remove_selected(current, path)
     else:
         current = _upsert(attribute, name, current, op=op, path=path, value=value)
     if name in _ROLE_LIKE:

@@ -165,9 +165,11 @@ def test_schema_discoverability(replay: Replay) -> None:
 @pytest.mark.parametrize("verbose", [True, False], ids=["verbose", "non-verbose"])
 def test_scim_null_update(replay: Replay, verbose: bool) -> None:
     r = replay
-    created = r.status(r.send("POST", "Users", user_body(USER_TARGETS)), 200, 201, what="SCIM_Null_Update: create")
+    body = user_body(USER_TARGETS + ROLE_TARGETS)
+    created = r.status(r.send("POST", "Users", body), 200, 201, what="SCIM_Null_Update: create")
     user_id = created["id"]
-    optional = [t for t in USER_TARGETS if t not in ("userName", "active") and not t.endswith(":manager")]
+    targets = USER_TARGETS + ROLE_TARGETS
+    optional = [t for t in targets if t not in ("userName", "active") and not t.endswith(":manager")]
     for phase, value in (("Phase 1 (empty strings)", ""), ("Phase 2 (nulls)", None)):
         ops = [{"op": "replace", "path": t, "value": value} for t in optional]
         if not verbose:  # isVerbosePatchSupported false: filtered paths apart, the rest in one path-less replace
