@@ -265,11 +265,12 @@ class MemoryStore:
         """user id -> (group id, group displayName) of every group it directly belongs to, by group id."""
         space = self._space(directory)
         out: dict[str, list[tuple[str, str]]] = {i: [] for i in user_ids}
-        for group_id in sorted(space.members):
-            group = space.groups.get(group_id)
-            name = _str_attr(group.data, "displayName") if group else None
-            for member in space.members[group_id].intersection(out):
-                out[member].append((group_id, name or ""))
+        for group_id, members in space.members.items():
+            for member in members.intersection(out) if len(out) < len(members) else out.keys() & members:
+                group = space.groups.get(group_id)
+                out[member].append((group_id, (_str_attr(group.data, "displayName") if group else None) or ""))
+        for groups in out.values():
+            groups.sort()
         return out
 
     # Catalog, directories and clients ----------------------------------------------------------
