@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from scim.app import App
+from scim.app import App, install_app
 from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA
 from scim.store.base import Resource
-from tests.conftest import Client
+from tests.conftest import CLIENT_ID, Client, make_app
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, filter_url, op, patch, stored_user
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -117,6 +117,10 @@ async def test_a_urn_qualified_id_cannot_change_the_rendered_id(client: Client, 
     assert mine.status == 201, mine.body
     assert mine.json["id"] != other.json["id"]
     put = await client.put(f"{USERS}/{mine.json['id']}", {"userName": "mine@x", key: other.json["id"]})
+    if key.lower().endswith(":id"):
+        # An echoed id naming another resource is 400 mutability (README "Microsoft's validators"); its own is fine.
+        assert_error(put, 400, "mutability", "id")
+        put = await client.put(f"{USERS}/{mine.json['id']}", {"userName": "mine@x", key: mine.json["id"]})
     assert put.status == 200, put.body
     assert put.json["id"] == mine.json["id"]
     assert (await client.get(f"{USERS}/{mine.json['id']}")).json["id"] == mine.json["id"]
@@ -126,9 +130,9 @@ async def test_a_urn_qualified_id_cannot_change_the_rendered_id(client: Client, 
 async def test_a_urn_qualified_group_id_cannot_change_the_rendered_id(client: Client, admin: Any) -> None:
     first = await admin.add_group("dev", "FinanceTeam")
     second = await admin.add_group("dev", "HumanResources")
-    put = await client.put(
-        f"{GROUPS}/{first.id}", {"schemas": [GROUP_SCHEMA], "displayName": "FinanceTeam", f"{CORE_GROUP}:id": second.id}
-    )
+    body = {"schemas": [GROUP_SCHEMA], "displayName": "FinanceTeam", f"{CORE_GROUP}:id": second.id}
+    assert_error(await client.put(f"{GROUPS}/{first.id}", body), 400, "mutability", "id")
+    put = await client.put(f"{GROUPS}/{first.id}", {**body, f"{CORE_GROUP}:id": first.id})
     assert put.status == 200, put.body
     assert put.json["id"] == first.id
     assert (await client.get(f"{GROUPS}/{first.id}")).json["id"] == first.id
@@ -191,12 +195,19 @@ async def test_user_names_with_invisible_or_control_characters_are_refused(
     assert await _users_in_store(app) == 0
 
 
-async def test_external_ids_fold_width_and_form_but_keep_case(client: Client) -> None:
+async def test_external_ids_fold_width_and_form_but_keep_case() -> None:
+    # Uniqueness applies where the directory makes externalId unique (README "externalId: shared by default").
+    app = await make_app(unique_external_id=True)
+    install_app(app)
+    token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+    client = Client(token)
     assert (await client.post(USERS, {"userName": "a@x", "externalId": "Ext-1"})).status == 201
     assert_error(await client.post(USERS, {"userName": "b@x", "externalId": "\uff25xt-1"}), 409, "uniqueness")
     assert_error(await client.post(USERS, {"userName": "c@x", "externalId": "Ext-1\n"}), 400, "invalidValue")
     # RFC 7643 §3.1: externalId is caseExact, so another case is another value.
     assert (await client.post(USERS, {"userName": "d@x", "externalId": "ext-1"})).status == 201
+    install_app(None)
+    await app.close()
 
 
 async def test_a_patch_cannot_smuggle_a_control_character_into_user_name(client: Client, app: App) -> None:
