@@ -74,7 +74,7 @@ def _provision(cli: Cli, token: str) -> tuple[str, str]:
 def test_every_command_against_the_local_host(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Directories.
     created = cli("directory", "create", "contoso")
-    assert created == {"directory": "contoso", "name_policy": "strict", "role_mode": "single"}
+    assert created == {"directory": "contoso", "name_policy": "strict", "role_mode": "single", "external_id": "shared"}
     assert cli("directory", "set-policy", "contoso", "--role-mode", "multiple")["role_mode"] == "multiple"
     assert "contoso" in [d["directory"] for d in cli("directory", "list")]
 
