@@ -473,3 +473,16 @@ async def test_shared_external_id_is_neither_indexed_nor_unique(store: Store) ->
     await store.create_user("fresh", user("u3", "c@x.org", externalId="same"))
     with pytest.raises(Conflict):
         await store.create_user("fresh", user("u4", "d@x.org", externalId="same"))
+
+
+async def test_user_groups_names_groups_whose_entries_carry_no_display(store: Store) -> None:
+    """A member change that reads no group (another instance, no If-Match) writes no Display; the name still shows."""
+    await store.create_user(D, user("u1", "a@x.org"))
+    await store.create_group(D, group("g1", "Audit"), [])
+    if isinstance(store, TableStore):
+        from scim.store._tableio import Seen
+
+        store._seen = Seen()  # as another instance that never read the group
+    change = MemberChange(add=["u1"])
+    await store.update_group(D, "g1", data=None, last_modified="m", members=change, expected_version=None)
+    assert await store.user_groups(D, ["u1"]) == {"u1": [("g1", "Audit")]}
