@@ -83,6 +83,20 @@ async def oauth2_token(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("token", req)
 
 
+# The change feed's sweep (docs/integration.md "Delivery guarantees"): publishes events that a host which died
+# between commit and publish left in the outbox. Timer triggers run on one instance at a time (a blob lease).
+SWEEP_SCHEDULE = "0 */1 * * * *"
+
+
+@app.timer_trigger(schedule=SWEEP_SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=False)
+async def change_feed_sweep(timer: func.TimerRequest) -> None:
+    from scim.app import current_app
+
+    app_ = await current_app()
+    if app_.relay is not None:
+        await app_.relay.sweep()
+
+
 @app.route(route="health", methods=["GET"])
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("health", req)

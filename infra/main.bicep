@@ -213,6 +213,7 @@ module api './app/api.bicep' = {
     storageAccountName: storage.outputs.name
     blobEndpoint: storage.outputs.blobEndpoint
     tablesEndpoint: storage.outputs.tableEndpoint
+    queuesEndpoint: storage.outputs.queueEndpoint
     deploymentContainerName: deploymentContainerName
     keyVaultUri: keyVault.outputs.uri
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -247,5 +248,6 @@ output SCIM_TOKEN_URL string = '${api.outputs.publicBaseUrl}/oauth2/token'
 // The settings scimctl reads, so `azd env get-values` configures it against this deployment.
 output SCIM_STORE string = 'tables'
 output SCIM_TABLES_ENDPOINT string = storage.outputs.tableEndpoint
+output SCIM_QUEUES_ENDPOINT string = storage.outputs.queueEndpoint
 output SCIM_KEYVAULT_URL string = keyVault.outputs.uri
 output SCIM_PUBLIC_BASE_URL string = api.outputs.publicBaseUrl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from scim.auth.clients import ClientRegistry
 from scim.auth.federation import FederationVerifier
@@ -15,8 +15,11 @@ from scim.secrets import FileSecretStore, MemorySecretStore, SecretStore
 from scim.service.catalog import RoleCatalog
 from scim.service.groups import GroupService
 from scim.service.users import UserService
-from scim.store.base import Store
+from scim.store.base import OutboxStore, Store
 from scim.telemetry import Traced
+
+if TYPE_CHECKING:
+    from scim.events.relay import Publisher, Relay
 
 
 @dataclass(slots=True)
@@ -29,8 +32,11 @@ class App:
     clients: ClientRegistry
     tokens: TokenService
     token_endpoint: TokenEndpoint
+    relay: Relay | None = None  # the change feed, when a queue service is configured
 
     async def close(self) -> None:
+        if self.relay is not None:
+            await self.relay.close()
         await self.store.close()
         await self.secrets.close()
 
@@ -61,9 +67,34 @@ def open_secret_store(settings: Settings) -> SecretStore:
     return FileSecretStore(settings.secrets_file)
 
 
-def build_app(settings: Settings, *, store: Store | None = None, secret_store: SecretStore | None = None) -> App:
+def open_relay(settings: Settings, store: Store, publisher: Publisher | None = None) -> Relay | None:
+    """The change feed's relay over the store's outbox, when the feed is on; the queue SDK loads only then."""
+    if publisher is None and not settings.change_feed:
+        return None
+    from scim.events.relay import Relay
+
+    if publisher is None:
+        from scim.events.queue import ChangeQueues
+
+        if settings.queues_connection_string:
+            publisher = ChangeQueues.from_connection_string(settings.queues_connection_string, settings.table_prefix)
+        else:
+            publisher = ChangeQueues.from_endpoint(settings.queues_endpoint, settings.table_prefix)
+    relay = Relay(cast("OutboxStore", store), publisher)
+    relay.attach()
+    return relay
+
+
+def build_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    secret_store: SecretStore | None = None,
+    publisher: Publisher | None = None,
+) -> App:
     """Services over the given (or configured) stores, each store call traced as a child span."""
     raw_store = store or open_store(settings)
+    relay = open_relay(settings, raw_store, publisher)
     # A store that reports its own network calls (Table Storage) counts them; otherwise a call is the unit.
     # Only calls that leave the process get a child span: one around a dict lookup tells on-call nothing
     # and cost a fifth of the memory store's CPU per request (bench/load.py --profile).
@@ -87,6 +118,7 @@ def build_app(settings: Settings, *, store: Store | None = None, secret_store: S
             tokens,
             federation=FederationVerifier(settings.entra_jwks_url_template, settings.entra_issuer_template),
         ),
+        relay=relay,
     )
 
 

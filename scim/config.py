@@ -43,6 +43,13 @@ class Settings:
     entra_jwks_url_template: str = ENTRA_JWKS_URL_TEMPLATE
     entra_issuer_template: str = ENTRA_ISSUER_TEMPLATE
     trusted_proxies: tuple[str, ...] = ()  # the local host only: peers whose address header it keeps as sent
+    queues_connection_string: str = ""  # the change feed's queue service (Azurite); empty with no endpoint: feed off
+    queues_endpoint: str = ""
+
+    @property
+    def change_feed(self) -> bool:
+        """The feed is on when a queue service is configured (docs/integration.md)."""
+        return bool(self.queues_connection_string or self.queues_endpoint)
 
     @property
     def base_url(self) -> str:
@@ -128,4 +135,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         entra_jwks_url_template=templates[0],
         entra_issuer_template=templates[1],
         trusted_proxies=trusted,
+        queues_connection_string=env.get("SCIM_QUEUES_CONNECTION_STRING", ""),
+        queues_endpoint=env.get("SCIM_QUEUES_ENDPOINT", "").rstrip("/"),
     )

@@ -57,7 +57,10 @@ def routes_of(app: func.FunctionApp) -> list[Route]:
 
     out = []
     for fn in app.get_functions():
-        binding = next(b for b in json.loads(fn.get_function_json())["bindings"] if b["type"] == "httpTrigger")
+        bindings = json.loads(fn.get_function_json())["bindings"]
+        binding = next((b for b in bindings if b["type"] == "httpTrigger"), None)
+        if binding is None:
+            continue  # the timer trigger (the change feed's sweep): scim.localrun runs it on its schedule
         out.append(
             Route(
                 fn.get_function_name() or "",

@@ -75,13 +75,35 @@ async def seed(
         await app.secrets.add_version(client_secret_name(client_id), digest(secret))
 
 
+SWEEP_EVERY = 60.0
+
+
+async def sweep_forever(app: App, every: float = SWEEP_EVERY) -> None:
+    """The change feed's sweep on the local host: what a host that died left in the outbox goes out now.
+
+    The first round takes every row (this process has published none yet); later ones only rows a minute
+    old, so a row this process is publishing right now is not sent twice."""
+    from scim.events.relay import SWEEP_MIN_AGE
+
+    min_age = 0.0
+    while app.relay is not None:
+        try:
+            sent = await app.relay.sweep(min_age=min_age)
+            min_age = SWEEP_MIN_AGE
+            if sent:
+                print(f"change feed: the sweep published {sent} events left from before", flush=True)
+        except Exception as exc:  # the next round retries; the rows stay in the outbox meanwhile
+            print(f"change feed: sweep failed ({type(exc).__name__}); retrying in {every:.0f} s", flush=True)
+        await asyncio.sleep(every)
+
+
 def _names(raw: str) -> list[str]:
     return [name.strip() for name in raw.split(",") if name.strip()]
 
 
 def _admin_env(env: dict[str, str]) -> str:
     """The exports that point scimctl at this local host's store and secrets."""
-    names = ("SCIM_STORE", "SCIM_TABLES_CONNECTION_STRING", "SCIM_SECRETS_FILE")
+    names = ("SCIM_STORE", "SCIM_TABLES_CONNECTION_STRING", "SCIM_QUEUES_CONNECTION_STRING", "SCIM_SECRETS_FILE")
     return "export " + " ".join(f"{name}={shlex.quote(env[name])}" for name in names)
 
 
@@ -191,7 +213,13 @@ def _serve(host: str, port: int) -> int:
     )
     try:
         if wants_azurite:
-            azurite = Azurite(location=where / "azurite", port=int(env.get("SCIM_AZURITE_PORT", "10002")))
+            # Tables and, for the change feed, queues (docs/integration.md).
+            azurite = Azurite(
+                location=where / "azurite",
+                port=int(env.get("SCIM_AZURITE_PORT", "10002")),
+                queue=True,
+                queue_port=int(env.get("SCIM_AZURITE_QUEUE_PORT", "10001")),
+            )
             try:
                 azurite.start()
             except RuntimeError as exc:
@@ -199,6 +227,7 @@ def _serve(host: str, port: int) -> int:
                 print(f"scimctl: {exc}", file=sys.stderr)
                 return 1
             env["SCIM_TABLES_CONNECTION_STRING"] = azurite.connection_string
+            env.setdefault("SCIM_QUEUES_CONNECTION_STRING", azurite.queue_connection_string)
             env.setdefault("SCIM_SECRETS_FILE", str(where / "secrets.json"))
         return _run(sock, host, port, env, where, show_admin_env=wants_azurite, server_class=_server_class(uvicorn))
     finally:
@@ -284,7 +313,13 @@ def _run(
                 # The caller's address is the socket's; devhost trusts SCIM_TRUSTED_PROXIES only (issue 12).
                 proxy_headers=False,
             )
-            await server_class(config).serve(sockets=[sock])
+            # function_app's timer trigger runs the sweep in Azure; here a task does, at start and every minute.
+            sweeper = asyncio.create_task(sweep_forever(app)) if app.relay is not None else None
+            try:
+                await server_class(config).serve(sockets=[sock])
+            finally:
+                if sweeper is not None:
+                    sweeper.cancel()
         finally:
             await app.close()
             install_app(None)

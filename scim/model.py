@@ -58,6 +58,7 @@ class Directory:
     role_mode: RoleMode = "single"
     # README "externalId": shared by default (Entra maps mailNickname, which it does not keep unique).
     unique_external_id: bool = False
+    event_values: bool = False  # change events carry changed attribute values (docs/integration.md)
 
 
 @dataclass(slots=True)
@@ -88,6 +89,7 @@ class Client:
     disabled: bool = False
     created: str = ""
     federation: Federation | None = None  # set: the client may authenticate with an Entra client assertion
+    read_only: bool = False  # an application reading the directory: GET and /.search only
 
 
 Match = Callable[[Resource], bool]

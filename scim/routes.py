@@ -11,7 +11,7 @@ from typing import Any
 from scim import telemetry
 from scim.app import App
 from scim.auth.oauth import OAuthError
-from scim.errors import MethodNotAllowed, NotFound, ScimError
+from scim.errors import Forbidden, MethodNotAllowed, NotFound, ScimError
 from scim.http import (
     Request,
     Response,
@@ -94,6 +94,12 @@ async def _resources(
         return scim_response(200, list_response(docs, page.total, query.start_index))
 
     group_args = {"with_members": projection.wants_members} if kind == "Group" else {}
+    searching = method == "POST" and (resource_id or "").lower() == ".search"  # RFC 7644 §3.4.3: a read
+    if caller.read_only and method != "GET" and not searching:
+        raise Forbidden(
+            f"This client is read-only: it may read /{kind}s with GET (and POST /.search) but not {method}. "
+            "Writes come from the directory's provisioning client (Entra); ask the admin for one if you need to write."
+        )
     if resource_id is not None and resource_id.lower() == ".search":
         if method != "POST":
             raise MethodNotAllowed(f"/{kind}s/.search is a POST with a SearchRequest body (RFC 7644 §3.4.3).")

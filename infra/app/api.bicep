@@ -35,6 +35,9 @@ param blobEndpoint string
 @description('Table endpoint of that account, read by the SCIM store.')
 param tablesEndpoint string
 
+@description('Queue endpoint of that account: the change feed (one queue per directory).')
+param queuesEndpoint string
+
 @description('Blob container holding the deployment package.')
 param deploymentContainerName string
 
@@ -240,6 +243,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Settings scim/config.py reads.
     SCIM_STORE: 'tables'
     SCIM_TABLES_ENDPOINT: tablesEndpoint
+    SCIM_QUEUES_ENDPOINT: queuesEndpoint
     SCIM_KEYVAULT_URL: keyVaultUri
     SCIM_PUBLIC_BASE_URL: publicBaseUrl
     SCIM_LOG_PII: logPii ? 'true' : 'false'

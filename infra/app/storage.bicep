@@ -71,6 +71,15 @@ resource dataTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023
   }
 ]
 
+// The change feed (scim/events/): one queue per directory, `scim-changes-<directory>`. Directories are
+// created at run time by scimctl, so the app creates each queue on first use with its own identity
+// (Storage Queue Data Contributor, rbac.bicep); there is no key to hand out.
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
 output name string = storage.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output tableEndpoint string = storage.properties.primaryEndpoints.table
+output queueEndpoint string = storage.properties.primaryEndpoints.queue

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from scim.auth.network import address_allowed, validate_networks
-from scim.auth.tokens import TokenClaims
+from scim.auth.tokens import READ_SCOPE, TokenClaims
 from scim.errors import Forbidden, Unauthorized
 from scim.model import Federation
 from scim.secrets import SecretStore, SecretVersion, client_secret_name, is_client_id, long_lived_token_name
@@ -90,6 +90,7 @@ class ClientRegistry:
         secret: str | None = None,
         secret_lifetime: timedelta | None = SECRET_LIFETIME,
         federation: Federation | None = None,
+        read_only: bool = False,
     ) -> Registration:
         """Create a client for ``directory`` with a fresh secret (or the given one, for the seeded dev client).
 
@@ -102,6 +103,7 @@ class ClientRegistry:
             networks=validate_networks(networks),
             created=now(),
             federation=federation,
+            read_only=read_only,
         )
         expires = None
         if federation is None or secret is not None:
@@ -203,4 +205,5 @@ class ClientRegistry:
         directory = await self.directory(client.directory)
         if directory is None:
             raise Unauthorized("The directory this token writes into no longer exists.")
-        return Caller(client.id, directory)
+        # Read-only if either says so: the client's flag (checked on every request) or the token's scope.
+        return Caller(client.id, directory, read_only=client.read_only or claims.scope == READ_SCOPE)

@@ -15,7 +15,7 @@ from scim.auth.clients import ClientRegistry
 from scim.auth.federation import ASSERTION_TYPE, FederationRefused, FederationVerifier, KeysUnavailable
 from scim.auth.network import address_allowed
 from scim.auth.throttle import FailureThrottle
-from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, TokenService
+from scim.auth.tokens import DEFAULT_TTL, FULL_SCOPE, MAX_TTL, MIN_TTL, READ_SCOPE, TokenService
 from scim.model import Client
 from scim.secrets import is_client_id
 
@@ -163,8 +163,9 @@ class TokenEndpoint:
                 "access_denied",
                 f"Token requests from {address} are not allowed for this client; ask the admin to add the network.",
             )
-        token, expires_in = await self._tokens.issue(client.id, client.directory, ttl=ttl)
-        return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": form.scope or "scim"}
+        token, expires_in = await self._tokens.issue(client.id, client.directory, ttl=ttl, read_only=client.read_only)
+        scope = READ_SCOPE if client.read_only else form.scope or FULL_SCOPE
+        return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
 
     async def _secret_client(self, form: TokenForm, authorization: str | None, address: str) -> Client:
         try:

@@ -42,6 +42,8 @@ NOT_A_JWT = (
     " issue a long-lived token instead (scimctl token issue --client <client-id> --long-lived) and paste that,"
     " or use OAuth2 Client Credentials Grant with the secret."
 )
+FULL_SCOPE = "scim"
+READ_SCOPE = "scim.read"  # read-only clients: GET and POST /.search, every write is 403
 _REQUIRED = ["exp", "iat", "nbf", "sub", "jti", "iss", "aud", "typ"]
 # Verified tokens kept per instance, keyed by SHA-256 of the token: a hit skips parsing and the HMAC, yet still
 # re-reads the key's versions (so retire/revoke keep their 60 s bound) and the expiry. Entra reuses one token for
@@ -61,6 +63,7 @@ class TokenClaims:
     jti: str
     expires: int
     long_lived: bool
+    scope: str = FULL_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +99,10 @@ class TokenService:
         if not await self._secrets.versions(SIGNING_KEY_SECRET):
             await self._secrets.add_version(SIGNING_KEY_SECRET, secrets.token_urlsafe(32))
 
-    def _claims(self, client_id: str, directory: str, ttl: int, typ: str) -> dict[str, Any]:
+    def _claims(self, client_id: str, directory: str, ttl: int, typ: str, read_only: bool = False) -> dict[str, Any]:
         issued = int(time.time())
-        return {
+        scope = {"scope": READ_SCOPE} if read_only else {}
+        return scope | {
             "iss": self._issuer,
             "aud": AUDIENCE,
             "sub": client_id,
@@ -110,7 +114,7 @@ class TokenService:
             "typ": typ,
         }
 
-    async def issue(self, client_id: str, directory: str, *, ttl: int) -> tuple[str, int]:
+    async def issue(self, client_id: str, directory: str, *, ttl: int, read_only: bool = False) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
         keys = await self._secrets.versions(SIGNING_KEY_SECRET)
         if not keys:
@@ -118,12 +122,12 @@ class TokenService:
                 f"the secret store has no {SIGNING_KEY_SECRET!r}; deploy the infra or run scimctl key rotate"
             )
         key = _signing_key(keys)
-        claims = self._claims(client_id, directory, ttl, ACCESS)
+        claims = self._claims(client_id, directory, ttl, ACCESS, read_only)
         return jwt.encode(claims, key.value, algorithm=ALGORITHM, headers={"kid": key.version}), ttl
 
-    async def issue_long_lived(self, client_id: str, directory: str) -> IssuedToken:
+    async def issue_long_lived(self, client_id: str, directory: str, *, read_only: bool = False) -> IssuedToken:
         """A long-lived token with a key of its own; revoke it by disabling that key's version."""
-        claims = self._claims(client_id, directory, LONG_LIVED_TTL, LONG_LIVED)
+        claims = self._claims(client_id, directory, LONG_LIVED_TTL, LONG_LIVED, read_only)
         expires = datetime.fromtimestamp(claims["exp"], UTC)
         own = await self._secrets.add_version(
             long_lived_token_name(client_id), secrets.token_urlsafe(32), expires_on=expires
@@ -208,6 +212,7 @@ class TokenService:
             jti=str(claims["jti"]),
             expires=int(claims["exp"]),
             long_lived=claims["typ"] == LONG_LIVED,
+            scope=str(claims.get("scope", FULL_SCOPE)),
         )
         self._remember(digest, (verified, name, key.version))
         return verified

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from scim.app import App, build_app
-from scim.cli import access, catalog, entra
+from scim.cli import access, catalog, changes, entra, export
 from scim.cli._common import Outcome, emit, json_flag, leaf
 from scim.config import Settings, SettingsError, load_settings
 from scim.errors import StoreUnavailable
@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     catalog.register(sub)
     access.register(sub)
     entra.register(sub)
+    changes.register(sub)
+    export.register(sub)
 
     doctor = sub.add_parser("doctor", help="check a deployment as Entra would", parents=[json_flag()])
     doctor.add_argument("--base-url", required=True, help="the SCIM Base URL (Entra's Tenant URL), .../scim/v2")

@@ -19,7 +19,8 @@ SECRET_WARNING_DAYS = 30
 
 
 def _client(c: Client) -> dict[str, Any]:
-    return {"client_id": c.id, "directory": c.directory, "networks": c.networks, "disabled": c.disabled}
+    out = {"client_id": c.id, "directory": c.directory, "networks": c.networks, "disabled": c.disabled}
+    return out | ({"read_only": True} if c.read_only else {})
 
 
 def _federation(app: App, c: Client) -> dict[str, Any]:
@@ -54,7 +55,11 @@ async def _client_create(app: App, admin: AdminService, args: argparse.Namespace
             file=sys.stderr,
         )
     registration = await admin.create_client(
-        args.directory, args.networks or ["any"], secret_days=args.secret_days, federation=federation
+        args.directory,
+        args.networks or ["any"],
+        secret_days=args.secret_days,
+        federation=federation,
+        read_only=args.read_only,
     )
     out = {**_client(registration.client), **_federation(app, registration.client)}
     if registration.secret:
@@ -184,6 +189,9 @@ def register(sub: Subparsers) -> None:
     create.add_argument("--federated-audience", help=fed + "Audience (aud) from Entra's Connectivity page")
     create.add_argument("--federated-subject", help=fed + "Subject (sub) from Entra's Connectivity page")
     create.add_argument("--federated-issuer", help=fed + "Issuer (iss); default SCIM_ENTRA_ISSUER_TEMPLATE")
+    create.add_argument(
+        "--read-only", action="store_true", help="for an application that reads the directory: GET and /.search only"
+    )
     leaf(client, "list", _client_list, "list clients")
     by_id = {
         "show": (_client_show, "show a client, its secret versions and long-lived token count"),

@@ -16,27 +16,40 @@ from scim.store.base import Directory, Resource
 
 def _directory(d: Directory) -> dict[str, Any]:
     external_id = "unique" if d.unique_external_id else "shared"
-    return {"directory": d.id, "name_policy": d.name_policy, "role_mode": d.role_mode, "external_id": external_id}
+    out: dict[str, Any] = {"directory": d.id, "name_policy": d.name_policy, "role_mode": d.role_mode}
+    return out | {"external_id": external_id} | ({"event_values": True} if d.event_values else {})
 
 
 def _unique(args: argparse.Namespace) -> bool | None:
     return None if args.external_id is None else args.external_id == "unique"
 
 
+def _event_values(args: argparse.Namespace) -> bool | None:
+    return None if args.event_values is None else args.event_values == "on"
+
+
 async def _directory_create(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     return _directory(
         await admin.ensure_directory(
-            args.directory, policy=args.policy, role_mode=args.role_mode, unique_external_id=_unique(args)
+            args.directory,
+            policy=args.policy,
+            role_mode=args.role_mode,
+            unique_external_id=_unique(args),
+            event_values=_event_values(args),
         )
     )
 
 
 async def _directory_set_policy(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    if args.policy is None and args.role_mode is None and args.external_id is None:
-        raise AdminError("Give --policy, --role-mode and/or --external-id.")
+    if args.policy is None and args.role_mode is None and args.external_id is None and args.event_values is None:
+        raise AdminError("Give --policy, --role-mode, --external-id and/or --event-values.")
     return _directory(
         await admin.set_policy(
-            args.directory, policy=args.policy, role_mode=args.role_mode, unique_external_id=_unique(args)
+            args.directory,
+            policy=args.policy,
+            role_mode=args.role_mode,
+            unique_external_id=_unique(args),
+            event_values=_event_values(args),
         )
     )
 
@@ -148,6 +161,9 @@ def register(sub: Subparsers) -> None:
             "--external-id",
             choices=["shared", "unique"],
             help="whether two users may share an externalId (default shared; set before the first user; README)",
+        )
+        parser.add_argument(
+            "--event-values", choices=["on", "off"], help="change events carry the changed values (default off)"
         )
     leaf(directory, "list", _directory_list, "list directories")
 

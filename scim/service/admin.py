@@ -83,6 +83,7 @@ class AdminService:
         policy: NamePolicy | None = None,
         role_mode: RoleMode | None = None,
         unique_external_id: bool | None = None,
+        event_values: bool | None = None,
     ) -> Directory:
         """Create the directory, or change its policies when given."""
         if not directory or not directory.replace("-", "").isalnum():
@@ -99,7 +100,14 @@ class AdminService:
                     f"Directory {directory!r} already has {users.total} users; externalId uniqueness is chosen"
                     " before the first user arrives."
                 )
-        updated = Directory(directory, policy or current.name_policy, role_mode or current.role_mode, unique)
+        values = current.event_values if event_values is None else event_values
+        updated = Directory(
+            directory,
+            policy or current.name_policy,
+            role_mode or current.role_mode,
+            unique_external_id=unique,
+            event_values=values,
+        )
         await self._store.put_directory(updated)
         return updated
 
@@ -110,11 +118,16 @@ class AdminService:
         policy: NamePolicy | None,
         role_mode: RoleMode | None,
         unique_external_id: bool | None = None,
+        event_values: bool | None = None,
     ) -> Directory:
         """Change an existing directory's policies (create refuses nothing; this refuses a typo'd id)."""
         await self._require_directory(directory)
         return await self.ensure_directory(
-            directory, policy=policy, role_mode=role_mode, unique_external_id=unique_external_id
+            directory,
+            policy=policy,
+            role_mode=role_mode,
+            unique_external_id=unique_external_id,
+            event_values=event_values,
         )
 
     async def _require_directory(self, directory: str) -> Directory:
@@ -174,12 +187,15 @@ class AdminService:
 
     async def add_group(self, directory: str, name: str) -> Resource:
         """Add a user group to the catalog; Entra groups link to it by displayName."""
-        await self._require_directory(directory)
+        found = await self._require_directory(directory)
         _check_catalog_name("User group", name)
         stamp = now()
         try:
             return await self._store.create_group(
-                directory, Resource(new_id(), {"displayName": name}, stamp, stamp), []
+                directory,
+                Resource(new_id(), {"displayName": name}, stamp, stamp),
+                [],
+                event_values=found.event_values,
             )
         except Conflict:
             raise AdminError(f"User group {name!r} already exists in {directory!r}.") from None
@@ -269,6 +285,7 @@ class AdminService:
         secret: str | None = None,
         secret_days: int | None = None,
         federation: Federation | None = None,
+        read_only: bool = False,
     ) -> Registration:
         await self._require_directory(directory)
         await self._tokens.ensure_signing_key()  # a first client on a fresh store can get tokens at once
@@ -276,7 +293,13 @@ class AdminService:
         lifetime = SECRET_LIFETIME if secret_days is None else (timedelta(days=secret_days) if secret_days else None)
         try:
             return await self._clients.register(
-                directory, networks, client_id=client_id, secret=secret, secret_lifetime=lifetime, federation=federation
+                directory,
+                networks,
+                client_id=client_id,
+                secret=secret,
+                secret_lifetime=lifetime,
+                federation=federation,
+                read_only=read_only,
             )
         except ValueError as exc:
             raise AdminError(str(exc)) from None
@@ -314,11 +337,11 @@ class AdminService:
         if client.disabled:
             raise AdminError(f"Client {client_id!r} is disabled; `scimctl client enable` it first.")
         if long_lived:
-            return await self._tokens.issue_long_lived(client.id, client.directory)
+            return await self._tokens.issue_long_lived(client.id, client.directory, read_only=client.read_only)
         if not MIN_TTL <= ttl <= MAX_TTL:
             raise AdminError(f"--ttl must be between {MIN_TTL // 60} and {MAX_TTL // 60} minutes.")
         await self._tokens.ensure_signing_key()
-        token, expires_in = await self._tokens.issue(client.id, client.directory, ttl=ttl)
+        token, expires_in = await self._tokens.issue(client.id, client.directory, ttl=ttl, read_only=client.read_only)
         return IssuedToken(token, expires_in, "")
 
     async def revoke_token(self, client_id: str, token_id: str) -> None:

@@ -23,6 +23,7 @@ class Caller:
 
     client_id: str
     directory: Directory
+    read_only: bool = False  # a read-only client (docs/integration.md): GET and /.search only
 
 
 def now() -> str:

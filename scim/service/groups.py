@@ -66,7 +66,9 @@ class GroupService:
         stamp = now()
         group = Resource(id=new_id(), data=data, created=stamp, last_modified=stamp)
         try:
-            return await self._store.create_group(caller.directory.id, group, ids)
+            return await self._store.create_group(
+                caller.directory.id, group, ids, event_values=caller.directory.event_values
+            )
         except Conflict:
             raise Uniqueness(f"A group named {name!r} already exists in this directory (names ignore case).") from None
 
@@ -202,6 +204,7 @@ class GroupService:
                 last_modified=now(),
                 members=change,
                 expected_version=current.version if conditional else None,
+                event_values=caller.directory.event_values,
             )
         except Conflict:
             name = (data or {}).get("displayName", "")

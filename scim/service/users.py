@@ -45,8 +45,10 @@ class UserService:
         stamp = now()
         user = Resource(id=new_id(), data=data, created=stamp, last_modified=stamp)
         try:
-            unique = caller.directory.unique_external_id
-            return await self._store.create_user(caller.directory.id, user, unique_external_id=unique)
+            directory = caller.directory
+            return await self._store.create_user(
+                directory.id, user, unique_external_id=directory.unique_external_id, event_values=directory.event_values
+            )
         except Conflict as conflict:
             raise _uniqueness(conflict, data) from None
 
@@ -104,6 +106,7 @@ class UserService:
                 updated,
                 expected_version=current.version,
                 unique_external_id=caller.directory.unique_external_id,
+                event_values=caller.directory.event_values,
             )
         except Conflict as conflict:
             raise _uniqueness(conflict, data) from None

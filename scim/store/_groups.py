@@ -14,12 +14,15 @@ no membership of the first transaction lands in a deleted group. README "Members
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
+from scim.events import schema as ev
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of
+from scim.store._outbox import Outgoing, next_sequence, outgoing
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
 from scim.store.base import Lookup, Match, MemberChange, Page, Resource
 
@@ -60,17 +63,26 @@ def index_moves(pk: str, before: dict[str, str], after: dict[str, str], resource
     return ops
 
 
-def chunks(pairs: list[list[Op]], first_room: int) -> tuple[list[Op], list[list[Op]]]:
-    """Ops for the first transaction (``first_room`` free slots) and the remaining transactions."""
+def chunks(pairs: list[list[Op]], first_room: int, reserve: int = 0) -> tuple[list[Op], list[list[Op]]]:
+    """Ops for the first transaction (``first_room`` free slots) and the remaining transactions.
+
+    ``reserve`` slots stay free in every later transaction (the outbox entity, when the feed is on)."""
     first_pairs = first_room // 2
     head = [op for pair in pairs[:first_pairs] for op in pair]
     rest = pairs[first_pairs:]
-    tail = [[op for pair in rest[i : i + k.PAIRS] for op in pair] for i in range(0, len(rest), k.PAIRS)]
+    per = (k.BATCH - reserve) // 2 if reserve else k.PAIRS
+    tail = [[op for pair in rest[i : i + per] for op in pair] for i in range(0, len(rest), per)]
     return head, tail
 
 
 async def delete_with_index(
-    io: TableIO, pk: str, rk: str, index_rks: Callable[[dict[str, Any]], dict[str, str]], attempts: int = 5
+    io: TableIO,
+    pk: str,
+    rk: str,
+    index_rks: Callable[[dict[str, Any]], dict[str, str]],
+    *,
+    events: Callable[[Entity], Outgoing | None] | None = None,
+    attempts: int = 5,
 ) -> bool:
     """Delete a resource and its index entries in one transaction, conditional on the version just read.
 
@@ -87,13 +99,20 @@ async def delete_with_index(
         for index_rk in index_rks(k.resource_from(entity, etag).data).values():
             ops.append(Op("delete", k.index_entity(pk, index_rk, resource_id), missing_ok=True))
         try:
-            await io.transact("resources", ops)
+            await io.transact("resources", ops, events(entity) if events is not None else None)
         except VersionMismatch:
             continue
         except Missing:
             return False
         return True
     raise StoreUnavailable("The resource kept changing while it was being deleted.")
+
+
+def _moved(ops: list[Op]) -> tuple[list[str], list[str]]:
+    """Members added and removed by a transaction's membership ops (forward entries only)."""
+    added = [str(o.entity["Member"]) for o in ops if o.entity["RowKey"].startswith("m|") and o.action == "upsert"]
+    removed = [str(o.entity["Member"]) for o in ops if o.entity["RowKey"].startswith("m|") and o.action == "delete"]
+    return added, removed
 
 
 class TableGroups:
@@ -135,24 +154,36 @@ class TableGroups:
         self._seen.put(entity, etag)
         return k.resource_from(entity, etag)
 
-    async def create_group(self, directory: str, group: Resource, members: list[str]) -> Resource:
-        """Group + displayName index + up to 48 memberships in one transaction; the rest written before it."""
+    async def create_group(
+        self, directory: str, group: Resource, members: list[str], *, event_values: bool = False
+    ) -> Resource:
+        """Group + displayName index + up to 48 memberships in one transaction; the rest written before it.
+
+        Only that last transaction carries the group.created event: the earlier ones are not the commit."""
         k.require_id(group.id, "group")
         pk = k.group_pk(directory)
-        entity = k.resource_entity(pk, group)
+        entity = k.resource_entity(pk, group) | {"Seq": 1}
         head = [Op("create", entity, attribute="id")]
         head += index_creates(pk, k.group_index_rks(group.data), group.id)
         ids = sorted(set(members))
         display = k.str_attr(group.data, "displayName")
-        first, rest = chunks(pair_ops(pk, group.id, ids, [], display), k.BATCH - len(head))
+        room = self._io.outbox_room
+        first, rest = chunks(pair_ops(pk, group.id, ids, [], display), k.BATCH - len(head) - room, room)
         if rest:
             # Memberships beyond the first transaction go in before the group exists: a failure leaves
             # only memberships of a missing group, which check --repair removes. Never touch a live group.
             if await self._io.get("resources", pk, k.id_rk(group.id)) is not None:
                 raise Conflict("id")
             await self._transact_all(rest)
+        events = outgoing(
+            self._io,
+            directory,
+            lambda: ev.group_created(group.id, group.data, ids, values=event_values),
+            1,
+            entity["RowKey"],
+        )
         try:
-            results = await self._io.transact("resources", head + first)
+            results = await self._io.transact("resources", head + first, events)
         except Conflict:
             if rest:
                 with contextlib.suppress(StoreUnavailable):
@@ -215,6 +246,7 @@ class TableGroups:
         last_modified: str,
         members: MemberChange,
         expected_version: str | None,
+        event_values: bool = False,
     ) -> Resource | None:
         """One transaction writes the group (new ETag) with the first member changes, then the rest follow.
 
@@ -226,6 +258,8 @@ class TableGroups:
             return None
         pk, rk = k.group_pk(directory), k.id_rk(group_id)
         current: Entity | None = None
+        old_data: dict[str, Any] = {}
+        sequence: int | None = None  # an unconditional member merge reads nothing, so it cannot count the write
         head: list[Op]
         if data is None and expected_version is None:
             head = [Op("update", {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified}, merge=True)]
@@ -235,13 +269,14 @@ class TableGroups:
                 return None
             current, etag = found
             old = k.resource_from(current, etag)
+            old_data, sequence = old.data, next_sequence(current)
             if data is None:
-                entity: Entity = {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified}
+                entity: Entity = {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified, "Seq": sequence}
                 head = [Op("update", entity, etag=etag, merge=True)]
-                current = {**current, "LastModified": last_modified}
+                current = {**current, "LastModified": last_modified, "Seq": sequence}
             else:
                 new = Resource(group_id, data, old.created, last_modified)
-                current = k.resource_entity(pk, new, created=old.created)
+                current = k.resource_entity(pk, new, created=old.created) | {"Seq": sequence}
                 head = [Op("update", current, etag=etag)]
                 head += index_moves(pk, k.group_index_rks(old.data), k.group_index_rks(data), group_id)
         add = sorted(set(members.add))
@@ -263,14 +298,30 @@ class TableGroups:
         else:
             before = k.str_attr(old.data, "displayName")
             display = k.str_attr(old.data if data is None else data, "displayName")
-        first, rest = chunks(pair_ops(pk, group_id, add, remove, display), k.BATCH - len(head))
+        room = self._io.outbox_room
+        first, rest = chunks(pair_ops(pk, group_id, add, remove, display), k.BATCH - len(head) - room, room)
+        events = outgoing(
+            self._io,
+            directory,
+            lambda: ev.group_updated(group_id, old_data, data, *_moved(first), values=event_values),
+            sequence,
+            rk,
+        )
         try:
-            results = await self._io.transact("resources", head + first)
+            results = await self._io.transact("resources", head + first, events)
         except Missing:
             self._seen.drop(pk, rk)
             return None
         new_etag = str(results[0]["etag"]) if results[0] else ""
-        await self._transact_all(rest)
+
+        async def later(ops: list[Op]) -> Any:
+            # Later member changes are commits of their own; their events share the first one's sequence and version.
+            events = functools.partial(ev.member_changes, group_id, *_moved(ops))
+            return await self._io.transact(
+                "resources", ops, outgoing(self._io, directory, events, sequence, version=new_etag)
+            )
+
+        await bounded(later, rest, BATCH_FAN_OUT)
         if display != before:
             await self._rename_reverse(pk, group_id, display, skip=set(add))
         if current is not None:
@@ -353,7 +404,15 @@ class TableGroups:
         if not k.id_fits(group_id):
             return False
         pk, rk = k.group_pk(directory), k.id_rk(group_id)
-        deleted = await delete_with_index(self._io, pk, rk, k.group_index_rks)
+        deleted = await delete_with_index(
+            self._io,
+            pk,
+            rk,
+            k.group_index_rks,
+            events=lambda found: outgoing(
+                self._io, directory, lambda: ev.group_deleted(group_id), next_sequence(found)
+            ),
+        )
         self._seen.drop(pk, rk)
         await self._sweep(pk, *k.members_range(group_id))
         return deleted

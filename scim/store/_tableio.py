@@ -30,6 +30,8 @@ from scim.telemetry import count_round_trip
 if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient, TableServiceClient
 
+    from scim.store._outbox import Outgoing, TableOutbox
+
 Entity = dict[str, Any]
 Kind = Literal["resources", "admin"]
 T = TypeVar("T")
@@ -165,6 +167,12 @@ class TableIO:
         self.entities_read = 0
         self._clients: dict[Kind, TableClient] = {}
         self._lock = asyncio.Lock()
+        self.outbox: TableOutbox | None = None  # set when the change feed is on (scim.store._outbox)
+
+    @property
+    def outbox_room(self) -> int:
+        """Operations a transaction keeps free for its outbox entity."""
+        return 1 if self.outbox is not None else 0
 
     def _trip(self) -> None:
         """Count one service call here and on the current request's span (scim.store.round_trips)."""
@@ -250,12 +258,19 @@ class TableIO:
         found = await bounded(lambda rk: self.get(kind, pk, rk), dict.fromkeys(rks))
         return [{name: e[name] for name in select if name in e} for e, _ in filter(None, found)]
 
-    async def transact(self, kind: Kind, ops: list[Op]) -> list[Mapping[str, Any] | None]:
+    async def transact(
+        self, kind: Kind, ops: list[Op], outgoing: Outgoing | None = None
+    ) -> list[Mapping[str, Any] | None]:
         """Commit ops (≤ 100, one partition) atomically; results align with ops (None for dropped deletes).
 
         409 on a create → Conflict(op.attribute); 412 → VersionMismatch; 404 on a missing_ok delete drops
-        that op and retries the rest (one more round trip); any other 404 → Missing(op).
+        that op and retries the rest (one more round trip); any other 404 → Missing(op). With the feed on,
+        ``outgoing`` adds one outbox entity to the same transaction and goes to the relay once committed.
         """
+        outbox = None
+        if outgoing is not None and self.outbox is not None and ops:
+            outbox = await self.outbox.op(str(ops[0].entity["PartitionKey"]), outgoing)
+            ops = [*ops, outbox]
         if len(ops) > BATCH:
             raise ValueError(f"{len(ops)} operations exceed one transaction")
         live = list(range(len(ops)))
@@ -281,6 +296,9 @@ class TableIO:
             aligned: list[Mapping[str, Any] | None] = [None] * len(ops)
             for position, result in zip(live, results, strict=True):
                 aligned[position] = result
+            if outbox is not None and self.outbox is not None and outgoing is not None:
+                self.outbox.committed(outbox, outgoing, aligned)
+                return aligned[:-1]
             return aligned
         return [None] * len(ops)
 

@@ -8,9 +8,10 @@ conditional write found another version) and ``StoreUnavailable`` (throttling, t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from scim.events.schema import OutboxRow
 from scim.model import (
     Client,
     Directory,
@@ -33,6 +34,8 @@ __all__ = [
     "Match",
     "MemberChange",
     "NamePolicy",
+    "OutboxRow",
+    "OutboxStore",
     "Page",
     "Resource",
     "Role",
@@ -43,10 +46,14 @@ __all__ = [
 
 class Store(Protocol):
     # Users -----------------------------------------------------------------------------------
-    async def create_user(self, directory: str, user: Resource, *, unique_external_id: bool = True) -> Resource:
+    async def create_user(
+        self, directory: str, user: Resource, *, unique_external_id: bool = True, event_values: bool = False
+    ) -> Resource:
         """Insert a user and its userName/externalId index entries atomically; Conflict(attr) on a clash.
 
-        With ``unique_external_id`` False (the directory's setting) externalId is neither indexed nor unique."""
+        With ``unique_external_id`` False (the directory's setting) externalId is neither indexed nor unique.
+        Every write also commits its change events when the feed is on (``OutboxStore``); ``event_values``
+        puts the changed values in them (the directory's opt-in)."""
 
     async def get_user(self, directory: str, user_id: str) -> Resource | None:
         """One read by id."""
@@ -59,7 +66,13 @@ class Store(Protocol):
         ``match`` sees the stored resource and must not change it; groups are matched without members."""
 
     async def replace_user(
-        self, directory: str, user: Resource, *, expected_version: str | None, unique_external_id: bool = True
+        self,
+        directory: str,
+        user: Resource,
+        *,
+        expected_version: str | None,
+        unique_external_id: bool = True,
+        event_values: bool = False,
     ) -> Resource | None:
         """Write a whole user (moving index entries on rename) if its version is still ``expected_version``.
 
@@ -72,7 +85,9 @@ class Store(Protocol):
         """The subset of ``ids`` that name users of this directory."""
 
     # Groups ----------------------------------------------------------------------------------
-    async def create_group(self, directory: str, group: Resource, members: list[str]) -> Resource:
+    async def create_group(
+        self, directory: str, group: Resource, members: list[str], *, event_values: bool = False
+    ) -> Resource:
         """Insert a group (displayName case-folded unique, Conflict('displayName')) and its members."""
 
     async def get_group(self, directory: str, group_id: str, *, with_members: bool) -> Resource | None:
@@ -99,6 +114,7 @@ class Store(Protocol):
         last_modified: str,
         members: MemberChange,
         expected_version: str | None,
+        event_values: bool = False,
     ) -> Resource | None:
         """Replace the group's data (when given) and apply member changes; a new version either way.
 
@@ -134,3 +150,16 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Release connections; the store is not used afterwards."""
+
+
+class OutboxStore(Protocol):
+    """The change feed's side of a store: events committed with each write, until the relay publishes them."""
+
+    def enable_outbox(self, sink: Callable[[list[OutboxRow]], None]) -> None:
+        """From now on every write commits its events with it and hands them to ``sink`` once committed."""
+
+    async def outbox_pending(self, *, limit: int = 1000, min_age: float = 0.0) -> list[OutboxRow]:
+        """Committed events not yet published, at least ``min_age`` seconds old, in commit order per resource."""
+
+    async def outbox_delete(self, rows: list[OutboxRow]) -> None:
+        """Forget published rows."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import Conflict, VersionMismatch
+from scim.events import schema as ev
 from scim.store._common import fold, fold_exact, lookup_matches, page_of
 from scim.store.base import Client, Directory, Lookup, Match, MemberChange, Page, Resource, Role
 
@@ -63,6 +64,7 @@ class _Space:
     display_names: dict[str, str] = field(default_factory=dict)  # folded displayName -> id
     members: dict[str, set[str]] = field(default_factory=dict)  # group id -> member ids
     roles: dict[str, Role] = field(default_factory=dict)
+    sequences: dict[str, int] = field(default_factory=dict)  # resource id -> committed writes (event sequence)
 
 
 class MemoryStore:
@@ -74,6 +76,10 @@ class MemoryStore:
         self._clients: dict[str, Client] = {}
         self._counter = itertools.count(1)
         self.round_trips = 0  # always 0: kept so benchmarks and tests can treat both stores alike
+        # The in-process outbox: rows are added in the same synchronous step as the change they describe.
+        self._sink: Callable[[list[ev.OutboxRow]], None] | None = None
+        self._outbox: dict[str, ev.OutboxRow] = {}
+        self._rows = itertools.count(1)
 
     def _space(self, directory: str) -> _Space:
         return self._spaces.setdefault(directory, _Space())
@@ -81,8 +87,46 @@ class MemoryStore:
     def _version(self) -> str:
         return f'W/"{next(self._counter)}"'
 
+    def _emit(
+        self,
+        directory: str,
+        resource_id: str,
+        changes: Callable[[], list[ev.Change]],
+        version: str | None,
+        *,
+        counted: bool = True,
+    ) -> None:
+        """Count the write and, with the feed on, queue its events in the same step as the change.
+
+        ``counted=False``: a member change without If-Match, which the Table store merges unconditionally
+        and so cannot number; its events carry no sequence there, and here alike."""
+        space = self._space(directory)
+        sequence: int | None = None
+        if counted:
+            sequence = space.sequences[resource_id] = space.sequences.get(resource_id, 0) + 1
+        if self._sink is None:
+            return
+        docs = [{**ev.document(c, directory, sequence), "version": version} for c in changes()]
+        row = ev.OutboxRow(("memory", f"{next(self._rows):020d}"), directory, docs)
+        self._outbox[row.key[1]] = row
+        self._sink([row])
+
+    def enable_outbox(self, sink: Callable[[list[ev.OutboxRow]], None]) -> None:
+        """Turn the change feed on (see scim.store.base.OutboxStore)."""
+        self._sink = sink
+
+    async def outbox_pending(self, *, limit: int = 1000, min_age: float = 0.0) -> list[ev.OutboxRow]:
+        """Rows not yet published, in commit order (``min_age`` does not apply: nothing outlives the process)."""
+        return list(self._outbox.values())[:limit]
+
+    async def outbox_delete(self, rows: list[ev.OutboxRow]) -> None:
+        for row in rows:
+            self._outbox.pop(row.key[1], None)
+
     # Users -------------------------------------------------------------------------------------
-    async def create_user(self, directory: str, user: Resource, *, unique_external_id: bool = True) -> Resource:
+    async def create_user(
+        self, directory: str, user: Resource, *, unique_external_id: bool = True, event_values: bool = False
+    ) -> Resource:
         """Insert a user; Conflict('id'|'userName'|'externalId') when a unique key is taken."""
         space = self._space(directory)
         if user.id in space.users:
@@ -99,6 +143,7 @@ class MemoryStore:
             space.user_names[fold(name)] = user.id
         if external is not None:
             space.external_ids[fold_exact(external)] = user.id
+        self._emit(directory, user.id, lambda: ev.user_created(user.id, user.data, values=event_values), stored.version)
         return _clone(stored)
 
     async def get_user(self, directory: str, user_id: str) -> Resource | None:
@@ -121,7 +166,13 @@ class MemoryStore:
         return page
 
     async def replace_user(
-        self, directory: str, user: Resource, *, expected_version: str | None, unique_external_id: bool = True
+        self,
+        directory: str,
+        user: Resource,
+        *,
+        expected_version: str | None,
+        unique_external_id: bool = True,
+        event_values: bool = False,
     ) -> Resource | None:
         """Replace data and move index entries; created is kept from the stored user."""
         space = self._space(directory)
@@ -148,6 +199,12 @@ class MemoryStore:
             space.external_ids[fold_exact(new_ext)] = user.id
         stored = Resource(user.id, _copy_json(user.data), current.created, user.last_modified, self._version())
         space.users[user.id] = stored
+        self._emit(
+            directory,
+            user.id,
+            lambda: ev.user_replaced(user.id, current.data, user.data, values=event_values),
+            stored.version,
+        )
         return _clone(stored)
 
     async def delete_user(self, directory: str, user_id: str) -> bool:
@@ -163,6 +220,7 @@ class MemoryStore:
             space.external_ids.pop(fold_exact(external), None)
         for members in space.members.values():
             members.discard(user_id)
+        self._emit(directory, user_id, lambda: ev.user_deleted(user_id), None)
         return True
 
     async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:
@@ -176,7 +234,9 @@ class MemoryStore:
         out.members = sorted(space.members.get(group.id, ())) if with_members else None
         return out
 
-    async def create_group(self, directory: str, group: Resource, members: list[str]) -> Resource:
+    async def create_group(
+        self, directory: str, group: Resource, members: list[str], *, event_values: bool = False
+    ) -> Resource:
         """Insert a group and its members; Conflict('id'|'displayName')."""
         space = self._space(directory)
         if group.id in space.groups:
@@ -189,6 +249,13 @@ class MemoryStore:
         if name is not None:
             space.display_names[fold(name)] = group.id
         space.members[group.id] = set(members)
+        ids = sorted(set(members))
+        self._emit(
+            directory,
+            group.id,
+            lambda: ev.group_created(group.id, group.data, ids, values=event_values),
+            stored.version,
+        )
         return self._group_out(space, stored, with_members=True)
 
     async def get_group(self, directory: str, group_id: str, *, with_members: bool) -> Resource | None:
@@ -224,6 +291,7 @@ class MemoryStore:
         last_modified: str,
         members: MemberChange,
         expected_version: str | None,
+        event_values: bool = False,
     ) -> Resource | None:
         """Apply remove_all, then remove, then add; the returned group carries no members."""
         space = self._space(directory)
@@ -241,12 +309,22 @@ class MemoryStore:
         if new_name is not None:
             space.display_names[fold(new_name)] = group_id
         current_members = space.members.setdefault(group_id, set())
+        added = sorted(set(members.add))
+        gone = set(current_members) if members.remove_all else current_members & set(members.remove)
+        removed = sorted(gone - set(added))
         if members.remove_all:
             current_members.clear()
         current_members.difference_update(members.remove)
         current_members.update(members.add)
         stored = Resource(group_id, new_data, current.created, last_modified, self._version())
         space.groups[group_id] = stored
+        self._emit(
+            directory,
+            group_id,
+            lambda: ev.group_updated(group_id, current.data, data, added, removed, values=event_values),
+            stored.version,
+            counted=data is not None or expected_version is not None,
+        )
         return _clone(stored)
 
     async def delete_group(self, directory: str, group_id: str) -> bool:
@@ -259,6 +337,7 @@ class MemoryStore:
         if name is not None:
             space.display_names.pop(fold(name), None)
         space.members.pop(group_id, None)
+        self._emit(directory, group_id, lambda: ev.group_deleted(group_id), None)
         return True
 
     async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:

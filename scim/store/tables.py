@@ -16,10 +16,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from scim.errors import InvalidValue
+from scim.events import schema as ev
 from scim.model import Federation
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of
 from scim.store._groups import TableGroups, delete_with_index, index_creates, index_moves
+from scim.store._outbox import Sink, TableOutbox, next_sequence, outgoing
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, read_for_write
 from scim.store.base import Client, Directory, Lookup, Match, Page, Resource, Role
 
@@ -108,6 +110,19 @@ class TableStore(TableGroups):
         store._credential = owned
         return store
 
+    def enable_outbox(self, sink: Sink) -> None:
+        """Turn the change feed on: every write also commits an outbox row, handed to ``sink`` once committed."""
+        self._io.outbox = TableOutbox(self._io, sink)
+
+    async def outbox_pending(self, *, limit: int = 1000, min_age: float = 0.0) -> list[ev.OutboxRow]:
+        """Committed events still waiting for the queue (left by a relay that failed or a host that died)."""
+        return [] if self._io.outbox is None else await self._io.outbox.pending(limit, min_age)
+
+    async def outbox_delete(self, rows: list[ev.OutboxRow]) -> None:
+        """Forget rows the relay has published."""
+        if self._io.outbox is not None:
+            await self._io.outbox.delete(rows)
+
     async def close(self) -> None:
         """Close the SDK clients (and the credential this store created)."""
         await self._io.close()
@@ -119,14 +134,19 @@ class TableStore(TableGroups):
         return k.resource_from(entity, etag)
 
     # Users -------------------------------------------------------------------------------------
-    async def create_user(self, directory: str, user: Resource, *, unique_external_id: bool = True) -> Resource:
+    async def create_user(
+        self, directory: str, user: Resource, *, unique_external_id: bool = True, event_values: bool = False
+    ) -> Resource:
         """User and its userName/externalId index entries in one transaction (409 at an index → Conflict)."""
         k.require_id(user.id, "user")
         pk = k.user_pk(directory)
-        entity = k.resource_entity(pk, user)
+        entity = k.resource_entity(pk, user) | {"Seq": 1}
         rks = k.user_index_rks(user.data, unique_external_id=unique_external_id)
         ops = [Op("create", entity, attribute="id"), *index_creates(pk, rks, user.id)]
-        results = await self._io.transact("resources", ops)
+        events = outgoing(
+            self._io, directory, lambda: ev.user_created(user.id, user.data, values=event_values), 1, entity["RowKey"]
+        )
+        results = await self._io.transact("resources", ops, events)
         return self._out(entity, str(results[0]["etag"]) if results[0] else "")
 
     async def get_user(self, directory: str, user_id: str) -> Resource | None:
@@ -165,7 +185,13 @@ class TableStore(TableGroups):
         return page_of(hits, start_index, count)
 
     async def replace_user(
-        self, directory: str, user: Resource, *, expected_version: str | None, unique_external_id: bool = True
+        self,
+        directory: str,
+        user: Resource,
+        *,
+        expected_version: str | None,
+        unique_external_id: bool = True,
+        event_values: bool = False,
     ) -> Resource | None:
         """Conditional replace plus index moves in one transaction; created is kept from the stored user.
 
@@ -180,12 +206,20 @@ class TableStore(TableGroups):
             return None
         current, etag = found
         old = k.resource_from(current, etag)
-        entity = k.resource_entity(pk, user, created=old.created)
+        sequence = next_sequence(current)
+        entity = k.resource_entity(pk, user, created=old.created) | {"Seq": sequence}
         ops = [Op("update", entity, etag=etag)]
         before = k.user_index_rks(old.data, unique_external_id=unique_external_id)
         ops += index_moves(pk, before, k.user_index_rks(user.data, unique_external_id=unique_external_id), user.id)
+        events = outgoing(
+            self._io,
+            directory,
+            lambda: ev.user_replaced(user.id, old.data, user.data, values=event_values),
+            sequence,
+            rk,
+        )
         try:
-            results = await self._io.transact("resources", ops)
+            results = await self._io.transact("resources", ops, events)
         except Missing:
             self._seen.drop(pk, rk)
             return None
@@ -200,7 +234,13 @@ class TableStore(TableGroups):
         if not k.id_fits(user_id):
             return False
         pk, rk = k.user_pk(directory), k.id_rk(user_id)
-        deleted = await delete_with_index(self._io, pk, rk, k.user_index_rks)
+        deleted = await delete_with_index(
+            self._io,
+            pk,
+            rk,
+            k.user_index_rks,
+            events=lambda found: outgoing(self._io, directory, lambda: ev.user_deleted(user_id), next_sequence(found)),
+        )
         self._seen.drop(pk, rk)
         await self._sweep(k.group_pk(directory), *k.reverse_range(user_id))
         return deleted
@@ -244,8 +284,13 @@ class TableStore(TableGroups):
     @staticmethod
     def _directory(entity: Entity) -> Directory:
         # A directory stored before the setting existed kept externalId unique (its users have index entries).
-        unique = bool(entity.get("UniqueExternalId", True))
-        return Directory(str(entity["Id"]), entity["NamePolicy"], entity["RoleMode"], unique_external_id=unique)
+        return Directory(
+            id=str(entity["Id"]),
+            name_policy=entity["NamePolicy"],
+            role_mode=entity["RoleMode"],
+            unique_external_id=bool(entity.get("UniqueExternalId", True)),
+            event_values=bool(entity.get("EventValues", False)),
+        )
 
     async def get_directory(self, directory: str) -> Directory | None:
         """The directory's settings or None."""
@@ -259,7 +304,8 @@ class TableStore(TableGroups):
         rk = self._admin_key(directory.id, "directory id")
         entity = {"PartitionKey": "directory", "RowKey": rk, "Id": directory.id}
         entity |= {"NamePolicy": directory.name_policy, "RoleMode": directory.role_mode}
-        await self._io.upsert("admin", entity | {"UniqueExternalId": directory.unique_external_id})
+        flags = {"UniqueExternalId": directory.unique_external_id, "EventValues": directory.event_values}
+        await self._io.upsert("admin", entity | flags)
 
     async def list_directories(self) -> list[Directory]:
         """Directories ordered by id."""
@@ -274,6 +320,7 @@ class TableStore(TableGroups):
             disabled=bool(entity["Disabled"]),
             created=str(entity.get("Created", "")),
             federation=Federation(**json.loads(str(entity["Federation"]))) if entity.get("Federation") else None,
+            read_only=bool(entity.get("ReadOnly", False)),
         )
 
     async def get_client(self, client_id: str) -> Client | None:
@@ -285,11 +332,12 @@ class TableStore(TableGroups):
 
     async def put_client(self, client: Client) -> None:
         """Insert or replace a client (its secret lives in the secret store, never here)."""
-        entity = {"PartitionKey": "client", "RowKey": self._admin_key(client.id, "client id"), "Id": client.id}
+        entity: Entity = {"PartitionKey": "client", "RowKey": self._admin_key(client.id, "client id"), "Id": client.id}
         entity |= {"Directory": client.directory, "Networks": json.dumps(client.networks)}
         if client.federation is not None:
             entity["Federation"] = json.dumps(dataclasses.asdict(client.federation))
-        await self._io.upsert("admin", entity | {"Disabled": client.disabled, "Created": client.created})
+        entity |= {"Disabled": client.disabled, "Created": client.created, "ReadOnly": client.read_only}
+        await self._io.upsert("admin", entity)
 
     async def delete_client(self, client_id: str) -> bool:
         """Remove a client; False when absent."""

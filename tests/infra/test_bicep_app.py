@@ -40,6 +40,7 @@ WIRED_SETTINGS = {
     "AZURE_CLIENT_ID": "identityClientId",
     "OTEL_SERVICE_NAME": "name",
     "SCIM_TABLES_ENDPOINT": "tablesEndpoint",
+    "SCIM_QUEUES_ENDPOINT": "queuesEndpoint",
     "SCIM_KEYVAULT_URL": "keyVaultUri",
     "SCIM_PUBLIC_BASE_URL": "publicBaseUrl",
     "SCIM_CLIENT_ADDRESS_HEADER": "clientAddressHeader",
@@ -216,6 +217,7 @@ def test_main_outputs_are_the_documented_set() -> None:
         "SCIM_TOKEN_URL",
         "SCIM_STORE",
         "SCIM_TABLES_ENDPOINT",
+        "SCIM_QUEUES_ENDPOINT",
         "SCIM_KEYVAULT_URL",
         "SCIM_PUBLIC_BASE_URL",
     }

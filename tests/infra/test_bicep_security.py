@@ -27,6 +27,7 @@ from tests.infra.bicep import (
 ROLE_IDS = {
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+    "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
@@ -69,6 +70,14 @@ def test_storage_declares_deployment_container_and_data_tables() -> None:
     assert tables.loop is not None
     assert tables.loop["detail"]["array_name"] == ["scimresources", "scimadmin"]
     assert tables.body["name"] == tables.loop["detail"]["item_name"]
+
+
+def test_storage_declares_the_change_feeds_queue_service() -> None:
+    """Queues are per directory and made by the app at run time; infra provides the service and the role."""
+    storage = module("storage")
+    service = only(storage, "Microsoft.Storage/storageAccounts/queueServices")
+    assert service.body["name"] == "default"
+    assert "queueEndpoint" in storage["outputs"]
 
 
 def test_key_vault_is_rbac_only_with_soft_delete_and_purge_protection() -> None:
@@ -179,9 +188,11 @@ def test_role_assignments_are_exactly_the_least_privilege_set() -> None:
     assert granted == {
         ("appPrincipalId", "Storage Blob Data Owner", "Microsoft.Storage/storageAccounts"),
         ("appPrincipalId", "Storage Table Data Contributor", "Microsoft.Storage/storageAccounts"),
+        ("appPrincipalId", "Storage Queue Data Contributor", "Microsoft.Storage/storageAccounts"),
         ("appPrincipalId", "Key Vault Secrets User", "Microsoft.KeyVault/vaults"),
         ("appPrincipalId", "Monitoring Metrics Publisher", "Microsoft.Insights/components"),
         ("principalId", "Storage Table Data Contributor", "Microsoft.Storage/storageAccounts"),
+        ("principalId", "Storage Queue Data Contributor", "Microsoft.Storage/storageAccounts"),
         ("principalId", "Key Vault Secrets Officer", "Microsoft.KeyVault/vaults"),
     }
 

@@ -1,0 +1,76 @@
+"""scimctl changes: follow a directory's change feed, and run the sweep once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any
+
+from scim.app import App
+from scim.cli._common import Subparsers, leaf
+from scim.config import Settings
+from scim.service.admin import AdminError, AdminService
+
+POLL_SECONDS = 1.0
+
+
+def _queues(settings: Settings) -> Any:
+    if not settings.change_feed:
+        raise AdminError(
+            "The change feed is off: set SCIM_QUEUES_CONNECTION_STRING (Azurite) or SCIM_QUEUES_ENDPOINT (Azure)."
+        )
+    from scim.events.queue import ChangeQueues
+
+    if settings.queues_connection_string:
+        return ChangeQueues.from_connection_string(settings.queues_connection_string, settings.table_prefix)
+    return ChangeQueues.from_endpoint(settings.queues_endpoint, settings.table_prefix)
+
+
+async def _tail(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    """Print events as JSON lines; each is removed from the queue once printed (unless --peek)."""
+    if await app.store.get_directory(args.directory) is None:
+        raise AdminError(f"Directory {args.directory!r} does not exist.")
+    queues = _queues(app.settings)
+    printed, quiet_since = 0, time.monotonic()
+    try:
+        if args.peek:
+            for text in await queues.peek(args.directory, limit=args.count or 32):
+                print(text, flush=True)
+            return None
+        while args.count is None or printed < args.count:
+            wanted = 32 if args.count is None else min(32, args.count - printed)
+            batch = await queues.receive(args.directory, limit=wanted)
+            for message in batch:
+                print(message.text, flush=True)
+                await queues.delete(args.directory, message)
+                printed += 1
+            if batch:
+                quiet_since = time.monotonic()
+            elif args.wait is not None and time.monotonic() - quiet_since >= args.wait:
+                break
+            else:
+                await asyncio.sleep(POLL_SECONDS)
+    finally:
+        await queues.close()
+    print(f"scimctl: {printed} events", file=sys.stderr)
+    return None
+
+
+async def _sweep(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    if app.relay is None:
+        _queues(app.settings)  # raises the "feed is off" explanation
+        raise AdminError("The change feed is off.")
+    return {"published": await app.relay.sweep(min_age=args.min_age)}
+
+
+def register(sub: Subparsers) -> None:
+    changes = sub.add_parser("changes", help="the change feed").add_subparsers(dest="action", required=True)
+    tail = leaf(changes, "tail", _tail, "print a directory's change events as they arrive (consumes them)")
+    tail.add_argument("--directory", required=True)
+    tail.add_argument("--count", type=int, help="stop after this many events")
+    tail.add_argument("--wait", type=float, help="stop after this many seconds without an event (default: follow)")
+    tail.add_argument("--peek", action="store_true", help="print up to 32 waiting events and leave them queued")
+    sweep = leaf(changes, "sweep", _sweep, "publish events a stopped host left in the outbox (what the timer runs)")
+    sweep.add_argument("--min-age", type=float, default=0.0, help="only rows at least this many seconds old")

@@ -1,0 +1,193 @@
+"""Change events, version 1 (docs/integration.md "Event schema"): what a committed write changed. Pure, no I/O.
+
+A store describes each write with ``Change`` values, writes them as outbox rows in the write's own
+transaction, and turns them into event documents once it knows the commit's version.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA = "urn:scim-entra-functions:event:1"
+# A queue message holds 64 KiB of XML-escaped text (a quote costs 6 bytes), so an event stays well below it.
+MAX_VALUES_CHARS = 8_000
+MEMBERS_PER_EVENT = 500
+MEMBER_CHARS_PER_EVENT = 20_000
+_ROLES = ("roles", "entitlements")
+_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@dataclass(slots=True)
+class Change:
+    """One event of a write: its type, the attribute names it changed and, when the directory opts in, values."""
+
+    type: str
+    resource_type: str
+    resource_id: str
+    attributes: list[str] = field(default_factory=list)
+    members: list[str] | None = None  # member.added / member.removed: the member ids (ids, not attribute values)
+    values: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    """Committed events waiting for the queue; ``key`` is where the store keeps them (opaque to the relay)."""
+
+    key: tuple[str, str]
+    directory: str
+    events: list[dict[str, Any]]
+
+
+def _names(data: Mapping[str, Any]) -> set[str]:
+    """Attribute names of a resource's data; enterprise extension attributes as full URN paths (RFC 7644 §3.10)."""
+    names = {n for n in data if n != _ENTERPRISE}
+    extension = data.get(_ENTERPRISE)
+    if isinstance(extension, Mapping):
+        names |= {f"{_ENTERPRISE}:{n}" for n in extension}
+    return names
+
+
+def _value(data: Mapping[str, Any], name: str) -> Any:
+    if name.startswith(_ENTERPRISE + ":"):
+        extension = data.get(_ENTERPRISE)
+        return extension.get(name[len(_ENTERPRISE) + 1 :]) if isinstance(extension, Mapping) else None
+    return data.get(name)
+
+
+def changed_attributes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Names whose value differs between two versions of a resource's data, sorted."""
+    return sorted(n for n in _names(old) | _names(new) if _value(old, n) != _value(new, n))
+
+
+def _role_values(data: Mapping[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for name in _ROLES:
+        for role in data.get(name) or []:
+            value = role.get("value") if isinstance(role, Mapping) else role
+            if isinstance(value, str):
+                found.add(value)
+    return found
+
+
+def _values(data: Mapping[str, Any], names: list[str], include: bool) -> dict[str, Any] | None:
+    return {n: _value(data, n) for n in names} if include else None
+
+
+def user_created(user_id: str, data: Mapping[str, Any], *, values: bool) -> list[Change]:
+    names = sorted(_names(data))
+    return [Change("user.created", "User", user_id, names, values=_values(data, names, values))]
+
+
+def user_replaced(user_id: str, old: Mapping[str, Any], new: Mapping[str, Any], *, values: bool) -> list[Change]:
+    """user.disabled/enabled for ``active``, role.granted/revoked for roles, user.updated for the rest.
+
+    Every write yields at least one event, so a consumer sees each sequence number of a resource.
+    """
+    names = changed_attributes(old, new)
+    changes: list[Change] = []
+    if "active" in names:
+        kind = "user.enabled" if new.get("active", True) is not False else "user.disabled"
+        changes.append(Change(kind, "User", user_id, ["active"], values=_values(new, ["active"], values)))
+    granted, revoked = sorted(_role_values(new) - _role_values(old)), sorted(_role_values(old) - _role_values(new))
+    for kind, roles in (("role.granted", granted), ("role.revoked", revoked)):
+        if roles:
+            changes.append(Change(kind, "User", user_id, ["roles"], values={"roles": roles} if values else None))
+    rest = [n for n in names if n != "active" and n not in _ROLES]
+    if rest or not changes:
+        changes.append(Change("user.updated", "User", user_id, rest, values=_values(new, rest, values)))
+    return changes
+
+
+def user_deleted(user_id: str) -> list[Change]:
+    """The user also left every group; no member.removed events follow (docs/integration.md)."""
+    return [Change("user.deleted", "User", user_id)]
+
+
+def group_created(group_id: str, data: Mapping[str, Any], members: list[str], *, values: bool) -> list[Change]:
+    names = sorted(_names(data) | ({"members"} if members else set()))
+    shown = _values(data, sorted(_names(data)), values)
+    return [Change("group.created", "Group", group_id, names, values=shown)]
+
+
+def group_updated(
+    group_id: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any] | None,
+    added: list[str],
+    removed: list[str],
+    *,
+    values: bool,
+) -> list[Change]:
+    """group.renamed for displayName, group.updated for other attributes, member.added/removed with ids."""
+    names = changed_attributes(old, new) if new is not None else []
+    changes: list[Change] = []
+    if "displayName" in names and new is not None:
+        changes.append(
+            Change("group.renamed", "Group", group_id, ["displayName"], values=_values(new, ["displayName"], values))
+        )
+    changes += member_changes(group_id, added, removed)
+    rest = [n for n in names if n != "displayName"]
+    if (rest or not changes) and new is not None:
+        changes.append(Change("group.updated", "Group", group_id, rest, values=_values(new, rest, values)))
+    elif not changes:
+        changes.append(Change("group.updated", "Group", group_id, []))
+    return changes
+
+
+def member_changes(group_id: str, added: list[str], removed: list[str]) -> list[Change]:
+    """member.added/removed events, each small enough for one queue message (at most 500 ids)."""
+    changes = []
+    for kind, ids in (("member.added", sorted(added)), ("member.removed", sorted(removed))):
+        chunk: list[str] = []
+        size = 0
+        for member in ids:
+            if chunk and (len(chunk) == MEMBERS_PER_EVENT or size + len(member) > MEMBER_CHARS_PER_EVENT):
+                changes.append(Change(kind, "Group", group_id, ["members"], members=chunk))
+                chunk, size = [], 0
+            chunk.append(member)
+            size += len(member) + 3
+        if chunk:
+            changes.append(Change(kind, "Group", group_id, ["members"], members=chunk))
+    return changes
+
+
+def group_deleted(group_id: str) -> list[Change]:
+    return [Change("group.deleted", "Group", group_id)]
+
+
+def row_key(now_ns: int | None = None) -> str:
+    """An outbox row key that sorts by commit time within a partition, unique across writers."""
+    return f"ob|{now_ns if now_ns is not None else time.time_ns():020d}|{uuid.uuid4().hex[:12]}"
+
+
+def document(change: Change, directory: str, sequence: int | None) -> dict[str, Any]:
+    """The event as published, less ``version`` (known only once the write commits)."""
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "id": str(uuid.uuid4()),
+        "type": change.type,
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "directory": directory,
+        "resourceType": change.resource_type,
+        "resourceId": change.resource_id,
+        "sequence": sequence,
+        "attributes": change.attributes,
+    }
+    if change.members is not None:
+        doc["members"] = change.members
+    if change.values is not None:
+        if len(json.dumps(change.values, default=str)) <= MAX_VALUES_CHARS:
+            doc["values"] = change.values
+        else:
+            doc["valuesOmitted"] = True  # too large for one message: read the resource instead
+    return doc
+
+
+def encode(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str)

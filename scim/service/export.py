@@ -1,0 +1,174 @@
+"""Export a directory (users with roles and groups, groups with members) and import it into an empty one.
+
+The JSON form round-trips: ids, timestamps, attributes, roles, memberships and the directory's settings.
+Output is written as it is read, a page of resources at a time, so memory holds one page plus the
+member index (member id → group ids) that the users' ``groups`` need.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from scim.errors import Conflict
+from scim.store.base import Directory, Resource, Role, Store
+
+SCHEMA = "urn:scim-entra-functions:export:1"
+PAGE = 1000
+CSV_COLUMNS = ["type", "id", "name", "external_id", "active", "roles", "groups", "members"]
+Write = Callable[[str], object]
+
+
+class ImportRefused(Exception):
+    """The file cannot be imported; the message says why."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _roles(data: dict[str, Any]) -> list[str]:
+    return sorted(str(r.get("value")) for r in data.get("roles") or [] if isinstance(r, dict) and r.get("value"))
+
+
+async def _pages(store: Store, directory: str, kind: str) -> Any:
+    """Users or groups (with members), a page at a time, ordered by id."""
+    start = 1
+    while True:
+        if kind == "users":
+            page = await store.query_users(directory, lookup=None, match=None, start_index=start, count=PAGE)
+        else:
+            page = await store.query_groups(
+                directory, lookup=None, match=None, start_index=start, count=PAGE, with_members=True
+            )
+        for resource in page.resources:
+            yield resource
+        start += len(page.resources)
+        if not page.resources or start > page.total:
+            return
+
+
+def _resource(r: Resource) -> dict[str, Any]:
+    return {"id": r.id, "created": r.created, "lastModified": r.last_modified, "data": r.data}
+
+
+async def export_directory(store: Store, directory: Directory, write: Write, fmt: str = "json") -> dict[str, int]:
+    """Write the directory in ``fmt`` (json or csv); returns the counts written."""
+    groups_of: dict[str, list[str]] = {}
+    counts = {"roles": 0, "groups": 0, "users": 0, "memberships": 0}
+    roles = await store.list_roles(directory.id)
+    counts["roles"] = len(roles)
+    table = csv.writer(buffer := io.StringIO(), lineterminator="\n")
+
+    def row(cells: list[Any]) -> None:
+        table.writerow(cells)
+        write(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+
+    if fmt == "json":
+        head = {
+            "schema": SCHEMA,
+            "exported": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "directory": {
+                "id": directory.id,
+                "namePolicy": directory.name_policy,
+                "roleMode": directory.role_mode,
+                "eventValues": directory.event_values,
+            },
+            "roles": [{"value": r.value, "displayName": r.display_name} for r in roles],
+        }
+        write(_dumps(head)[:-1] + ',\n"groups":[')
+    else:
+        row(CSV_COLUMNS)
+        for role in roles:
+            row(["role", role.value, role.display_name, "", "", "", "", ""])
+    first = True
+    async for group in _pages(store, directory.id, "groups"):
+        members = group.members or []
+        for member in members:
+            groups_of.setdefault(member, []).append(group.id)
+        counts["groups"] += 1
+        counts["memberships"] += len(members)
+        if fmt == "json":
+            write(("\n" if first else ",\n") + _dumps(_resource(group) | {"members": members}))
+        else:
+            name, external = group.data.get("displayName", ""), group.data.get("externalId", "")
+            row(["group", group.id, name, external, "", "", "", ";".join(members)])
+        first = False
+    if fmt == "json":
+        write('],\n"users":[')
+    first = True
+    async for user in _pages(store, directory.id, "users"):
+        counts["users"] += 1
+        groups = sorted(groups_of.get(user.id, []))
+        if fmt == "json":
+            write(("\n" if first else ",\n") + _dumps(_resource(user) | {"groups": groups}))
+        else:
+            active = user.data.get("active", True) is not False
+            cells = [user.data.get("userName", ""), user.data.get("externalId", ""), str(active).lower()]
+            row(["user", user.id, *cells, ";".join(_roles(user.data)), ";".join(groups), ""])
+        first = False
+    if fmt == "json":
+        write("]}\n")
+    return counts
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportRefused(
+            f"the file is not JSON ({exc.msg} at line {exc.lineno}); import reads `export --format json`"
+        ) from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise ImportRefused(f"the file is not a scimctl export (schema {SCHEMA}); CSV exports cannot be imported")
+    return doc
+
+
+def _restored(item: Any, what: str) -> Resource:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("data"), dict):
+        raise ImportRefused(f"a {what} entry lacks its id or data")
+    return Resource(item["id"], item["data"], str(item.get("created", "")), str(item.get("lastModified", "")))
+
+
+async def import_directory(store: Store, text: str, directory_id: str | None = None) -> dict[str, int]:
+    """Restore an export into a directory that has no users or groups (created when missing)."""
+    doc = _parse(text)
+    settings = doc.get("directory") or {}
+    target = directory_id or str(settings.get("id", ""))
+    if not target:
+        raise ImportRefused("name the directory to import into with --directory")
+    existing = await store.get_directory(target)
+    users_there = await store.query_users(target, lookup=None, match=None, start_index=1, count=1)
+    groups_there = await store.query_groups(target, lookup=None, match=None, start_index=1, count=1, with_members=False)
+    if users_there.total or groups_there.total:
+        raise ImportRefused(f"directory {target!r} already has users or groups; import restores into an empty one")
+    directory = Directory(
+        target,
+        settings.get("namePolicy", existing.name_policy if existing else "strict"),
+        settings.get("roleMode", existing.role_mode if existing else "single"),
+        bool(settings.get("eventValues", existing.event_values if existing else False)),
+    )
+    users = [_restored(u, "user") for u in doc.get("users") or []]
+    groups = [(_restored(g, "group"), list(g.get("members") or [])) for g in doc.get("groups") or []]
+    known = {u.id for u in users}
+    for group, members in groups:
+        unknown = [m for m in members if m not in known]
+        if unknown:
+            raise ImportRefused(f"group {group.id} lists {unknown[0]!r}, which is no user in the file")
+    await store.put_directory(directory)
+    for role in doc.get("roles") or []:
+        await store.put_role(target, Role(str(role["value"]), str(role.get("displayName", ""))))
+    try:
+        for user in users:
+            await store.create_user(target, user, event_values=directory.event_values)
+        for group, members in groups:
+            await store.create_group(target, group, members, event_values=directory.event_values)
+    except Conflict as conflict:
+        raise ImportRefused(f"two entries in the file share one {conflict.attribute}") from None
+    return {"roles": len(doc.get("roles") or []), "users": len(users), "groups": len(groups)}

@@ -1,0 +1,88 @@
+"""Read-only clients (an application reading what Entra provisioned): GET and /.search, never a write."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from scim.app import App
+from scim.service.admin import AdminService
+from tests.auth.helpers import get_token, token_request
+from tests.conftest import Client
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "Operations": [{"op": "replace", "path": "displayName", "value": "x"}],
+}
+
+
+@pytest.fixture
+async def reader(app: App) -> Client:
+    registration = await AdminService(app.store, app.clients, app.tokens).create_client("dev", ["any"], read_only=True)
+    http = Client(None)
+    reply = await token_request(http, registration.client.id, registration.secret)
+    assert reply.status == 200 and reply.json["scope"] == "scim.read"
+    http.token = reply.json["access_token"]
+    return http
+
+
+async def _state(client: Client) -> Any:
+    users = (await client.get("/scim/v2/Users")).json
+    groups = (await client.get("/scim/v2/Groups")).json
+    return users, groups
+
+
+async def test_a_read_only_client_reads_everything_and_writes_nothing(app: App, client: Client, reader: Client) -> None:
+    await AdminService(app.store, app.clients, app.tokens).add_group("dev", "Team")
+    uid = (await client.post("/scim/v2/Users", {"schemas": [USER], "userName": "ana@x.test"})).json["id"]
+    gid = (await client.get('/scim/v2/Groups?filter=displayName eq "Team"')).json["Resources"][0]["id"]
+    before = await _state(client)
+    assert await _state(reader) == before  # it reads what Entra's client reads
+    assert (await reader.get(f"/scim/v2/Users/{uid}")).status == 200
+    assert (await reader.get(f"/scim/v2/Groups/{gid}")).status == 200
+
+    writes = [
+        ("POST", "/scim/v2/Users", {"schemas": [USER], "userName": "bo@x.test"}),
+        ("POST", "/scim/v2/Groups", {"displayName": "Team2"}),
+        ("PUT", f"/scim/v2/Users/{uid}", {"schemas": [USER], "userName": "ana@x.test"}),
+        ("PUT", f"/scim/v2/Groups/{gid}", {"displayName": "Team"}),
+        ("PATCH", f"/scim/v2/Users/{uid}", PATCH),
+        ("PATCH", f"/scim/v2/Groups/{gid}", PATCH),
+        ("DELETE", f"/scim/v2/Users/{uid}", None),
+        ("DELETE", f"/scim/v2/Groups/{gid}", None),
+        ("DELETE", "/scim/v2/Users/00000000-0000-0000-0000-000000000000", None),  # absent: still 403, not 404
+    ]
+    for method, url, body in writes:
+        reply = await reader.request(method, url, body=body)
+        assert reply.status == 403, (method, url, reply.body)
+        doc = json.loads(reply.body)
+        assert doc["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and doc["status"] == "403"
+        assert "read-only" in doc["detail"] and method in doc["detail"]
+    # Discovery documents take no writes from anyone (405), and there is nothing else to write to.
+    for path in ("/scim/v2/ServiceProviderConfig", "/scim/v2/Schemas", "/scim/v2/ResourceTypes"):
+        assert (await reader.post(path, {})).status == 405
+    assert await _state(client) == before  # nothing changed
+    # Entra's client keeps full access.
+    assert (await client.patch(f"/scim/v2/Users/{uid}", PATCH)).status == 204
+
+
+async def test_read_only_is_the_clients_flag_so_an_admin_issued_token_is_read_only_too(app: App) -> None:
+    admin = AdminService(app.store, app.clients, app.tokens)
+    registration = await admin.create_client("dev", ["any"], read_only=True)
+    for long_lived in (False, True):
+        issued = await admin.issue_token(registration.client.id, long_lived=long_lived)
+        http = Client(issued.token)
+        assert (await http.get("/scim/v2/Users")).status == 200
+        assert (await http.post("/scim/v2/Users", {"schemas": [USER], "userName": "x@x.test"})).status == 403
+
+
+async def test_entras_clients_are_not_read_only(app: App, client: Client) -> None:
+    from tests.conftest import CLIENT_ID, CLIENT_SECRET
+
+    reply = await token_request(Client(None), CLIENT_ID, CLIENT_SECRET)
+    assert reply.json["scope"] == "scim"
+    http = Client(await get_token(Client(None), CLIENT_ID, CLIENT_SECRET))
+    assert (await http.post("/scim/v2/Users", {"schemas": [USER], "userName": "full@x.test"})).status == 201
