@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from scim.app import install_app
-from scim.store.base import Resource
+from scim.store.base import MemberChange, Resource
 from scim.store.tables import TableStore
 from tests.events.conftest import fresh_prefix, open_feed
 from tests.events.crash_after_commit import KILLED
@@ -120,5 +120,32 @@ async def test_a_lost_transaction_publishes_only_what_committed(azurite_queues: 
         pending = [e["resourceId"] for row in await store.outbox_pending(min_age=0) for e in row.events]
         assert pending == (["u0", "u1"] if when == "after" else ["u0"])
         assert (await store.get_user("dev", "u1") is not None) == (when == "after")
+    finally:
+        await store.close()
+
+
+async def test_member_changes_beyond_one_transaction_each_publish_their_members(azurite_queues: Azurite) -> None:
+    """A change of more members than one transaction holds: every transaction keeps room for its outbox row."""
+    store = TableStore.from_connection_string(azurite_queues.connection_string, fresh_prefix())
+    rows: list[Any] = []
+    store.enable_outbox(rows.extend)
+    try:
+        ids = [f"u{n:04d}" for n in range(230)]
+        for uid in ids:
+            await store.create_user("dev", Resource(uid, {"userName": f"{uid}@x.test"}, "t", "t"))
+        await store.create_group("dev", Resource("g", {"displayName": "Big"}, "t", "t"), ids[:120])
+        rows.clear()
+        change = MemberChange(add=ids[120:], remove=ids[:70])
+        group = await store.update_group(
+            "dev", "g", data=None, last_modified="t", members=change, expected_version=None
+        )
+        assert group is not None
+        events = [e for row in rows for e in row.events]
+        added = [m for e in events if e["type"] == "member.added" for m in e["members"]]
+        removed = [m for e in events if e["type"] == "member.removed" for m in e["members"]]
+        assert sorted(added) == ids[120:] and sorted(removed) == ids[:70]
+        assert {e["sequence"] for e in events} == {2} and {e["version"] for e in events} == {group.version}
+        after = await store.get_group("dev", "g", with_members=True)
+        assert after is not None and after.members == ids[70:]
     finally:
         await store.close()
