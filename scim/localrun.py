@@ -214,12 +214,10 @@ def _serve(host: str, port: int) -> int:
     try:
         if wants_azurite:
             # Tables and, for the change feed, queues (docs/integration.md).
-            azurite = Azurite(
-                location=where / "azurite",
-                port=int(env.get("SCIM_AZURITE_PORT", "10002")),
-                queue=True,
-                queue_port=int(env.get("SCIM_AZURITE_QUEUE_PORT", "10001")),
-            )
+            table_port = int(env.get("SCIM_AZURITE_PORT", "10002"))
+            # Azurite's own layout: queues on the port below the tables' (10001 beside 10002).
+            queue_port = int(env.get("SCIM_AZURITE_QUEUE_PORT", str(table_port - 1)))
+            azurite = Azurite(location=where / "azurite", port=table_port, queue=True, queue_port=queue_port)
             try:
                 azurite.start()
             except RuntimeError as exc:

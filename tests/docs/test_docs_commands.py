@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from scim.azurite import connection_string, free_port
+from scim.azurite import connection_string, free_port, queue_connection_string
 from scim.errors import InvalidValue
 from scim.localrun import DEV_CLIENT_FILE
 from scim.service.names import resolve
@@ -35,7 +35,7 @@ from tests.e2e.conftest import ROOT, Host
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash"}
-NOT_COMMANDS = {"text", "json", "kusto"}
+NOT_COMMANDS = {"text", "json", "kusto", "python"}  # python: docs/integration.md's examples, tests/e2e runs them
 # `# needs: <reason>`; the colon may be left out (`# needs a real Entra tenant`, which tests/entra/test_docs.py reads).
 MARKER = re.compile(r"^\s*# needs:?\s+(?P<reason>\S.*)$", re.MULTILINE)
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
@@ -182,6 +182,7 @@ def docs_host(tmp_path: Path) -> Iterator[tuple[Host, dict[str, str]]]:
         PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         SCIM_STORE="tables",
         SCIM_TABLES_CONNECTION_STRING=connection_string(azurite_port),
+        SCIM_QUEUES_CONNECTION_STRING=queue_connection_string(azurite_port - 1),  # make run's queue port
         SCIM_SECRETS_FILE=str(tmp_path / ".data" / "secrets.json"),
         SCIM_PUBLIC_BASE_URL=host.url,
         SCIM_BASE_URL=host.scim_url,
