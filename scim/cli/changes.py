@@ -68,7 +68,7 @@ async def _sweep(app: App, admin: AdminService, args: argparse.Namespace) -> Any
 def register(sub: Subparsers) -> None:
     changes = sub.add_parser("changes", help="the change feed").add_subparsers(dest="action", required=True)
     tail = leaf(changes, "tail", _tail, "print a directory's change events as they arrive (consumes them)")
-    tail.add_argument("--directory", required=True)
+    tail.add_argument("--directory", required=True, help="the directory whose queue to read")
     tail.add_argument("--count", type=int, help="stop after this many events")
     tail.add_argument("--wait", type=float, help="stop after this many seconds without an event (default: follow)")
     tail.add_argument("--peek", action="store_true", help="print up to 32 waiting events and leave them queued")

@@ -44,7 +44,7 @@ async def _import(app: App, admin: AdminService, args: argparse.Namespace) -> An
 
 def register(sub: Subparsers) -> None:
     export = leaf(sub, "export", _export, "write a directory's users (roles, groups) and groups (members)")
-    export.add_argument("--directory", required=True)
+    export.add_argument("--directory", required=True, help="the directory to export")
     export.add_argument("--format", choices=["json", "csv"], default="json", help="json round-trips through import")
     export.add_argument("--output", type=Path, help="a file (default: standard output)")
     restore = leaf(sub, "import", _import, "restore a JSON export into an empty directory")
