@@ -50,7 +50,7 @@ class Feed:
             for message in batch:
                 found.append(json.loads(message.text))
                 await self.queues.delete(directory, message)
-        return sorted(found, key=lambda e: (e["sequence"], e["time"]))
+        return sorted(found, key=lambda e: (e["sequence"] or 0, e["time"]))
 
 
 def feed_settings(azurite: Azurite, prefix: str) -> Any:
