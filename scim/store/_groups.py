@@ -290,14 +290,7 @@ class TableGroups:
             remove = sorted(str(e["Member"]) for e in rows)
         else:
             remove = sorted(set(members.remove) - set(add))
-        # The reverse entries carry the group's displayName (the User groups attribute); a member change with
-        # no read takes it from this process's last read of the group, and writes none when there is none.
-        if current is None:
-            known = self._seen.latest(pk, rk)
-            before = display = k.str_attr(k.resource_from(known, "").data, "displayName") if known else None
-        else:
-            before = k.str_attr(old.data, "displayName")
-            display = k.str_attr(old.data if data is None else data, "displayName")
+        before, display = self._displays(pk, rk, None if current is None else old_data, data)
         room = self._io.outbox_room
         first, rest = chunks(pair_ops(pk, group_id, add, remove, display), k.BATCH - len(head) - room, room)
         events = outgoing(
@@ -327,6 +320,18 @@ class TableGroups:
         if current is not None:
             return self._group_out(current, new_etag)
         return await self._merged(pk, rk, last_modified, new_etag)
+
+    def _displays(
+        self, pk: str, rk: str, old_data: dict[str, Any] | None, data: dict[str, Any] | None
+    ) -> tuple[str | None, str | None]:
+        """The group's displayName before and after a change, which its reverse entries carry (User ``groups``).
+
+        A member change with no read takes it from this process's last read of the group, else writes none."""
+        if old_data is None:
+            known = self._seen.latest(pk, rk)
+            name = k.str_attr(k.resource_from(known, "").data, "displayName") if known else None
+            return name, name
+        return k.str_attr(old_data, "displayName"), k.str_attr(old_data if data is None else data, "displayName")
 
     async def _merged(self, pk: str, rk: str, last_modified: str, etag: str) -> Resource | None:
         """The group after an unconditional merge: its data as this process last read it (one read if never).

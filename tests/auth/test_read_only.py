@@ -43,6 +43,12 @@ async def test_a_read_only_client_reads_everything_and_writes_nothing(app: App, 
     assert await _state(reader) == before  # it reads what Entra's client reads
     assert (await reader.get(f"/scim/v2/Users/{uid}")).status == 200
     assert (await reader.get(f"/scim/v2/Groups/{gid}")).status == 200
+    # RFC 7644 §3.4.3: a search is a read, whichever of its three routes it takes.
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'userName eq "ana@x.test"'}
+    for path in ("/scim/v2/Users/.search", "/scim/v2/.search"):
+        reply = await reader.post(path, search)
+        assert reply.status == 200 and reply.json["totalResults"] == 1, (path, reply.body)
+    assert (await reader.post("/scim/v2/Groups/.search", {**search, "filter": 'displayName eq "Team"'})).status == 200
 
     writes = [
         ("POST", "/scim/v2/Users", {"schemas": [USER], "userName": "bo@x.test"}),
