@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TypeAlias, cast
 
@@ -49,6 +50,7 @@ __all__ = [
     "Value",
     "ValuePath",
     "clause_count",
+    "leaves",
     "lookup_hint",
     "matches",
     "parse_filter",
@@ -327,20 +329,22 @@ def parse_filter(text: str) -> Expr:
     return _parse_cached(text)
 
 
-def clause_count(expr: Expr) -> int:
-    """Comparisons and ``pr`` tests in ``expr``, the unit of the filter budgets (MAX_CLAUSES)."""
-    count, stack = 0, [expr]
+def leaves(expr: Expr) -> Iterator[Expr]:
+    """The comparisons, ``pr`` tests and value paths under ``expr``'s and/or/not (value paths not entered)."""
+    stack = [expr]
     while stack:
         node = stack.pop()
         if isinstance(node, And | Or):
             stack += (node.left, node.right)
         elif isinstance(node, Not):
             stack.append(node.expr)
-        elif isinstance(node, ValuePath):
-            stack.append(node.filter)
         else:
-            count += 1
-    return count
+            yield node
+
+
+def clause_count(expr: Expr) -> int:
+    """Comparisons and ``pr`` tests in ``expr``, the unit of the filter budgets (MAX_CLAUSES)."""
+    return sum(clause_count(node.filter) if isinstance(node, ValuePath) else 1 for node in leaves(expr))
 
 
 _HINTS = {"id": "id", "username": "userName", "externalid": "externalId", "displayname": "displayName"}

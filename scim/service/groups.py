@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from scim.errors import Conflict, InvalidValue, Uniqueness
-from scim.protocol.filter import And, Compare, Expr, Not, Or, parse_filter
+from scim.protocol.filter import Compare, Expr, leaves, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
@@ -26,16 +26,7 @@ MAX_LISTED_MEMBERS = 1000
 
 def _names_members(expr: Expr) -> bool:
     """Whether a filter compares the ``members`` attribute (a displayName that spells "Members" does not)."""
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, And | Or):
-            stack += (node.left, node.right)
-        elif isinstance(node, Not):
-            stack.append(node.expr)
-        elif node.path.attr.lower() == "members":
-            return True
-    return False
+    return any(node.path.attr.lower() == "members" for node in leaves(expr))  # type: ignore[union-attr]
 
 
 class GroupService:
