@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from scim.auth.clients import ClientRegistry
+from scim.auth.cursors import Cursors
 from scim.auth.federation import FederationVerifier
 from scim.auth.oauth import TokenEndpoint
 from scim.auth.tokens import TokenService
@@ -32,6 +33,7 @@ class App:
     clients: ClientRegistry
     tokens: TokenService
     token_endpoint: TokenEndpoint
+    cursors: Cursors
     relay: Relay | None = None  # the change feed, when a queue service is configured
 
     async def close(self) -> None:
@@ -118,6 +120,7 @@ def build_app(
             tokens,
             federation=FederationVerifier(settings.entra_jwks_url_template, settings.entra_issuer_template),
         ),
+        cursors=Cursors(secret_store),
         relay=relay,
     )
 

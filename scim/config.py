@@ -14,6 +14,8 @@ StoreKind = Literal["memory", "tables"]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+# Seconds an RFC 9865 cursor stays valid after the page that returned it (ServiceProviderConfig cursorTimeout).
+CURSOR_TIMEOUT = 3600
 MAX_BODY_BYTES = 1_048_576
 # Workload identity federation (docs/security.md §2.1): Microsoft's login endpoints; {tenant} is the client's tenant.
 ENTRA_JWKS_URL_TEMPLATE = "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"

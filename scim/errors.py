@@ -56,6 +56,24 @@ class TooMany(ScimError):
     default_detail = "The request asks for more results than the service returns at once."
 
 
+class InvalidCursor(ScimError):
+    scim_type = "invalidCursor"  # RFC 9865 §2.1
+    default_detail = (
+        "The cursor is not one this service issued for this query, directory and client. Send cursor= (empty) to"
+        " start, then each response's nextCursor with the same filter, attributes, sortBy, sortOrder and count."
+    )
+
+
+class ExpiredCursor(ScimError):
+    scim_type = "expiredCursor"  # RFC 9865 §2.1
+    default_detail = "The cursor has expired; start the walk again with cursor= (empty)."
+
+
+class InvalidCount(ScimError):
+    scim_type = "invalidCount"  # RFC 9865 §2.1
+    default_detail = "count must be the one the cursor walk started with."
+
+
 class Uniqueness(ScimError):
     status = 409
     scim_type = "uniqueness"

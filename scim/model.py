@@ -13,6 +13,10 @@ from typing import Any, Literal
 NamePolicy = Literal["strict", "normalize", "create"]
 RoleMode = Literal["single", "multiple"]
 IndexedAttribute = Literal["id", "userName", "externalId", "displayName"]
+# The attributes a list can be ordered by (RFC 7644 §3.4.2.3); README "Paging and sorting".
+SortAttribute = Literal["userName", "displayName", "externalId", "meta.created", "meta.lastModified"]
+# Where a cursor page (RFC 9865) resumes: opaque to everyone but the store that made it.
+Position = tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -31,6 +35,24 @@ class Resource:
 class Page:
     resources: list[Resource]
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    attribute: SortAttribute
+    descending: bool = False
+
+
+@dataclass(slots=True)
+class Slice:
+    """One cursor page: resources in order and where the next page starts (None: this is the last page).
+
+    ``starts[i]`` is a position whose page begins with ``resources[i]`` (None only for the first page's first),
+    so a caller that returns fewer resources than the store found can still continue exactly after them."""
+
+    resources: list[Resource]
+    next: Position | None = None
+    starts: list[Position | None] = field(default_factory=list)
 
 
 @dataclass(slots=True)

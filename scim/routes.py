@@ -10,6 +10,7 @@ from typing import Any
 
 from scim import telemetry
 from scim.app import App
+from scim.auth.cursors import Binding, Resume
 from scim.auth.oauth import OAuthError
 from scim.errors import Forbidden, MethodNotAllowed, NotFound, ScimError
 from scim.http import (
@@ -25,11 +26,18 @@ from scim.http import (
     unexpected_error,
 )
 from scim.protocol import discovery
-from scim.protocol.render import Projection, group_json, list_response, parse_projection, project
+from scim.protocol.render import (
+    Projection,
+    cursor_list_response,
+    group_json,
+    list_response,
+    parse_projection,
+    project,
+)
 from scim.secrets import SIGNING_KEY_SECRET
 from scim.service.common import Caller
-from scim.service.query import ListRequest, parse_paging, search_request
-from scim.store.base import Resource
+from scim.service.query import ListRequest, parse_paging, parse_sort, search_request
+from scim.store.base import Position, Resource
 
 log = logging.getLogger("scim.routes")
 READINESS_PROBE = "readiness-probe"
@@ -52,9 +60,40 @@ async def _caller(app: App, request: Request) -> Caller:
 
 
 def _list_request(request: Request) -> ListRequest:
-    start, count = parse_paging(request.param("startIndex"), request.param("count"))
+    cursor = request.param("cursor")
+    start, count = parse_paging(request.param("startIndex"), request.param("count"), cursor)
     projection = parse_projection(request.param("attributes"), request.param("excludedAttributes"))
-    return ListRequest(filter=request.param("filter"), start_index=start, count=count, projection=projection)
+    sort = parse_sort(request.param("sortBy"), request.param("sortOrder"))
+    return ListRequest(
+        filter=request.param("filter"),
+        start_index=start,
+        count=count,
+        projection=projection,
+        cursor=cursor,
+        sort=sort,
+    )
+
+
+Walk = Callable[[Position | None], Awaitable[tuple[list[dict[str, Any]], Position | None]]]
+
+
+async def _cursor_page(
+    app: App, caller: Caller, route: str, query: ListRequest, *, walk: Walk, total: Callable[[], Awaitable[int]]
+) -> Response:
+    """One RFC 9865 page: open the cursor for this caller and query, walk on from it, seal where the next resumes.
+
+    totalResults would cost a read of the whole result on every page, so a page carries it only when the walk
+    ends (the resources the walk returned) or count is 0 (RFC 9865 §2 lets cursor pages leave it out)."""
+    binding = Binding(caller.directory.id, caller.client_id, route, query.fingerprint())
+    resume = await app.cursors.open(query.cursor or "", binding, query.count)
+    if query.count == 0:
+        return scim_response(200, cursor_list_response([], None, await total()))
+    docs, position = await walk(resume.position if resume else None)
+    served = (resume.served if resume else 0) + len(docs)
+    if position is None:
+        return scim_response(200, cursor_list_response(docs, None, served))
+    cursor = await app.cursors.seal(binding, query.count, Resume(position, served))
+    return scim_response(200, cursor_list_response(docs, cursor, None))
 
 
 def _resource_id(request: Request) -> str | None:
@@ -89,6 +128,16 @@ async def _resources(
         return scim_response(status, project(render(resource), projection), version=resource.version, location=location)
 
     async def listing(query: ListRequest) -> Response:
+        if query.cursor is not None:
+
+            async def walk(after: Position | None) -> tuple[list[dict[str, Any]], Position | None]:
+                found = await service.walk(caller, query, after)
+                return await _render_all(app, caller, kind, found.resources, query.projection), found.next
+
+            async def total() -> int:
+                return int((await service.query(caller, query)).total)
+
+            return await _cursor_page(app, caller, f"/{kind}s", query, walk=walk, total=total)
         page = await service.query(caller, query)
         docs = await _render_all(app, caller, kind, page.resources, query.projection)
         return scim_response(200, list_response(docs, page.total, query.start_index))
@@ -150,6 +199,8 @@ async def search(app: App, request: Request) -> Response:
     if request.method.upper() != "POST":
         raise MethodNotAllowed("/.search is a POST with a SearchRequest body (RFC 7644 §3.4.3).")
     query = search_request(read_json(request, app.settings.max_body_bytes))
+    if query.cursor is not None:
+        return await _search_cursor_page(app, caller, query)
     users = await app.users.query(caller, query)
     # The page continues into Groups where the users run out; a filter naming a User attribute finds no group.
     group_start = max(query.start_index - users.total, 1)
@@ -159,6 +210,31 @@ async def search(app: App, request: Request) -> Response:
     docs = await _render_all(app, caller, "User", users.resources, query.projection)
     docs += await _render_all(app, caller, "Group", groups.resources, query.projection)
     return scim_response(200, list_response(docs, users.total + groups.total, query.start_index))
+
+
+async def _search_cursor_page(app: App, caller: Caller, query: ListRequest) -> Response:
+    """POST /.search by cursor: the walk goes through Users, then through Groups; the position names which."""
+
+    async def walk(after: Position | None) -> tuple[list[dict[str, Any]], Position | None]:
+        phase, rest = (after[0], after[1:] or None) if after else ("u", None)
+        docs: list[dict[str, Any]] = []
+        if phase == "u":
+            users = await app.users.walk(caller, query, rest)
+            docs = await _render_all(app, caller, "User", users.resources, query.projection)
+            if users.next is not None:
+                return docs, ("u", *users.next)
+            rest = None
+        left = query.count - len(docs)
+        if left == 0:
+            return docs, ("g",)
+        groups = await app.groups.walk(caller, dataclasses.replace(query, count=left), rest)
+        docs += await _render_all(app, caller, "Group", groups.resources, query.projection)
+        return docs, None if groups.next is None else ("g", *groups.next)
+
+    async def total() -> int:
+        return (await app.users.query(caller, query)).total + (await app.groups.query(caller, query)).total
+
+    return await _cursor_page(app, caller, "/.search", query, walk=walk, total=total)
 
 
 async def users(app: App, request: Request) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from scim.config import MAX_PAGE_SIZE
+from scim.config import CURSOR_TIMEOUT, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from scim.protocol.schema import (
     COMMON_ATTRIBUTES,
     ENTERPRISE_ATTRIBUTES,
@@ -31,7 +31,16 @@ def service_provider_config(base_url: str, docs_url: str) -> dict[str, Any]:
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": MAX_PAGE_SIZE},
         "changePassword": {"supported": False},
-        "sort": {"supported": False},
+        "sort": {"supported": True},  # userName, displayName, externalId, meta.created, meta.lastModified
+        # RFC 9865 §4: both methods; startIndex stays the default for the clients that predate cursors (§2.4).
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_PAGE_SIZE,
+            "maxPageSize": MAX_PAGE_SIZE,
+            "cursorTimeout": CURSOR_TIMEOUT,
+        },
         "etag": {"supported": True},
         "authenticationSchemes": [
             {

@@ -198,6 +198,17 @@ def project(doc: dict[str, Any], projection: Projection) -> dict[str, Any]:
     return out
 
 
+def cursor_list_response(resources: list[dict[str, Any]], next_cursor: str | None, total: int | None) -> dict[str, Any]:
+    """RFC 9865 §2 ListResponse: ``nextCursor`` on every page but the last; ``totalResults`` only where known."""
+    doc: dict[str, Any] = {"schemas": [LIST_RESPONSE]}
+    if total is not None:
+        doc["totalResults"] = total
+    doc |= {"itemsPerPage": len(resources), "Resources": resources}
+    if next_cursor is not None:
+        doc["nextCursor"] = next_cursor
+    return doc
+
+
 def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:
     """RFC 7644 §3.4.2 ListResponse with 1-based ``startIndex``."""
     return {

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim.errors import Conflict
-from scim.store.base import Directory, Resource, Role, Store
+from scim.store.base import Directory, Position, Resource, Role, Store
 
 SCHEMA = "urn:scim-entra-functions:export:1"
 PAGE = 1000
@@ -36,20 +36,21 @@ def _roles(data: dict[str, Any]) -> list[str]:
 
 
 async def _pages(store: Store, directory: str, kind: str) -> Any:
-    """Users or groups (with members), a page at a time, ordered by id."""
-    start = 1
+    """Users or groups (with members), a page at a time in key order: each page resumes where the last stopped
+    (Table Storage: its continuation token), so the export reads every resource once, one round trip a page."""
+    after: Position | None = None
     while True:
         if kind == "users":
-            page = await store.query_users(directory, lookup=None, match=None, start_index=start, count=PAGE)
+            page = await store.walk_users(directory, lookup=None, match=None, count=PAGE, after=after)
         else:
-            page = await store.query_groups(
-                directory, lookup=None, match=None, start_index=start, count=PAGE, with_members=True
+            page = await store.walk_groups(
+                directory, lookup=None, match=None, count=PAGE, after=after, with_members=True
             )
         for resource in page.resources:
             yield resource
-        start += len(page.resources)
-        if not page.resources or start > page.total:
+        if page.next is None:
             return
+        after = page.next
 
 
 def _resource(r: Resource) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from scim.errors import Conflict, InvalidValue, Uniqueness
+from scim.errors import Conflict, InvalidFilter, InvalidValue, Uniqueness
 from scim.protocol.filter import Compare, Expr, leaves, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
@@ -14,7 +14,7 @@ from scim.protocol.resources import normalize_resource
 from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
 from scim.service.names import broken_rule, fold, resolve
 from scim.service.query import ListRequest, plan
-from scim.store.base import Lookup, Match, MemberChange, Page, Resource, Store
+from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Store
 
 MAX_MEMBERS_PER_REQUEST = 10_000
 # A list response that carries members holds at most this many groups and, past its first group, at most this many
@@ -73,15 +73,69 @@ class GroupService:
         if not request.projection.wants_members:
             return await self._query(caller, request, False)
         page = await self._query(caller, replace(request, count=min(request.count, MAX_GROUPS_WITH_MEMBERS)), True)
+        return Page(self._within_member_limit(page.resources), page.total)
+
+    async def walk(self, caller: Caller, request: ListRequest, after: Position | None) -> Slice:
+        """The cursor page (RFC 9865) after ``after``, cut like a listed page when it carries members."""
+        lookup, match = plan(request.filter, self.render)
+        if match is not None and _names_members(parse_filter(request.filter or "")):
+            raise InvalidFilter(
+                "A filter on members is evaluated over every group's members, so it pages with startIndex only;"
+                " leave out cursor, or filter on displayName, externalId or id."
+            )
+        if not request.projection.wants_members:
+            return await self._walk(caller, request=request, lookup=lookup, match=match, after=after, members=False)
+        fewer = replace(request, count=min(request.count, MAX_GROUPS_WITH_MEMBERS))
+        found = await self._walk(caller, request=fewer, lookup=lookup, match=match, after=after, members=True)
+        kept = len(self._within_member_limit(found.resources))
+        if kept < len(found.resources):
+            return Slice(found.resources[:kept], found.starts[kept], found.starts[:kept])
+        return found
+
+    async def _walk(
+        self,
+        caller: Caller,
+        *,
+        request: ListRequest,
+        lookup: Lookup | None,
+        match: Match | None,
+        after: Position | None,
+        members: bool,
+    ) -> Slice:
+        found = await self._store.walk_groups(
+            caller.directory.id,
+            lookup=lookup,
+            match=match,
+            count=request.count,
+            after=after,
+            with_members=members,
+            sort=request.sort,
+        )
+        name = self._folded_probe(caller, lookup)
+        if found.resources or after is not None or name is None:
+            return found
+        folded = await self._folded_lookup(caller, replace(request, start_index=1), name, members)
+        return Slice(folded.resources, None, [None] * len(folded.resources))  # a probe's few hits: one page
+
+    @staticmethod
+    def _folded_probe(caller: Caller, lookup: Lookup | None) -> str | None:
+        """The displayName a probe that found nothing looks for again with the policy's folding (None: it does not)."""
+        if caller.directory.name_policy != "strict" and lookup is not None and lookup.attribute == "displayName":
+            return lookup.value
+        return None
+
+    @staticmethod
+    def _within_member_limit(groups: list[Resource]) -> list[Resource]:
+        """The leading groups whose members fit one response (the first group always does)."""
         kept: list[Resource] = []
         listed = 0
-        for group in page.resources:
+        for group in groups:
             size = len(group.members or ())
             if kept and listed + size > MAX_LISTED_MEMBERS:
                 break
             kept.append(group)
             listed += size
-        return Page(kept, page.total)
+        return kept
 
     async def _query(self, caller: Caller, request: ListRequest, with_members: bool) -> Page:
         lookup, match = plan(request.filter, self.render)
@@ -94,15 +148,12 @@ class GroupService:
             start_index=request.start_index,
             count=request.count,
             with_members=with_members,
+            sort=request.sort,
         )
-        if (
-            page.total
-            or caller.directory.name_policy == "strict"
-            or lookup is None
-            or lookup.attribute != "displayName"
-        ):
+        name = self._folded_probe(caller, lookup)
+        if page.total or name is None:
             return page
-        return await self._folded_lookup(caller, request, lookup.value, with_members)
+        return await self._folded_lookup(caller, request, name, with_members)
 
     async def _member_filtered(
         self, caller: Caller, request: ListRequest, lookup: Lookup | None, match: Match, with_members: bool

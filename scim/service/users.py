@@ -12,7 +12,7 @@ from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.service.catalog import RoleCatalog
 from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
 from scim.service.query import ListRequest, plan
-from scim.store.base import Page, Resource, Store
+from scim.store.base import Lookup, Match, Page, Position, Resource, Slice, Store
 
 
 def _uniqueness(conflict: Conflict, data: dict[str, Any]) -> Uniqueness:
@@ -58,12 +58,28 @@ class UserService:
             raise not_found("User", user_id)
         return user
 
-    async def query(self, caller: Caller, request: ListRequest) -> Page:
+    def _plan(self, caller: Caller, request: ListRequest) -> tuple[Lookup | None, Match | None]:
         lookup, match = plan(request.filter, self.render)
         if lookup is not None and lookup.attribute == "externalId" and not caller.directory.unique_external_id:
             lookup = None  # a shared externalId has no index entry; the filter is evaluated over the users
+        return lookup, match
+
+    async def query(self, caller: Caller, request: ListRequest) -> Page:
+        lookup, match = self._plan(caller, request)
         return await self._store.query_users(
-            caller.directory.id, lookup=lookup, match=match, start_index=request.start_index, count=request.count
+            caller.directory.id,
+            lookup=lookup,
+            match=match,
+            start_index=request.start_index,
+            count=request.count,
+            sort=request.sort,
+        )
+
+    async def walk(self, caller: Caller, request: ListRequest, after: Position | None) -> Slice:
+        """The cursor page (RFC 9865) after ``after``; the store resumes where the previous page stopped."""
+        lookup, match = self._plan(caller, request)
+        return await self._store.walk_users(
+            caller.directory.id, lookup=lookup, match=match, count=request.count, after=after, sort=request.sort
         )
 
     async def replace(self, caller: Caller, user_id: str, body: Any, if_match: str | None) -> Resource:

@@ -21,10 +21,11 @@ from typing import Any
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
 from scim.events import schema as ev
 from scim.store import _codec as k
-from scim.store._common import lookup_matches, page_of
+from scim.store._common import lookup_matches, page_of, slice_after
 from scim.store._outbox import Outgoing, next_sequence, outgoing
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
-from scim.store.base import Lookup, Match, MemberChange, Page, Resource
+from scim.store._walk import sorted_candidates, walk_partition
+from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Sort
 
 # Transactions one change keeps in flight: a 100,000-member group is 2,000 transactions, which one at a
 # time outlast Entra's request timeout; four at a time stay well inside one partition's throughput target.
@@ -206,16 +207,7 @@ class TableGroups:
             out.members = await self._members(pk, group_id)
         return out
 
-    async def query_groups(
-        self,
-        directory: str,
-        *,
-        lookup: Lookup | None,
-        match: Match | None,
-        start_index: int,
-        count: int,
-        with_members: bool,
-    ) -> Page:
+    async def _group_candidates(self, directory: str, lookup: Lookup | None, sort: Sort | None) -> list[Resource]:
         """Lookup by id/displayName through a point read or the index; anything else scans the partition."""
         pk = k.group_pk(directory)
         candidates: list[Resource]
@@ -226,15 +218,56 @@ class TableGroups:
                 group_id = str(index[0]["Id"]) if index else None
             found = await self.get_group(directory, group_id, with_members=False) if group_id else None
             candidates = [found] if found is not None else []
+        elif sort is not None:
+            candidates = await sorted_candidates(self._io, pk)
         else:
             rows = await self._io.range("resources", pk, k.ID_LOW, k.ID_HIGH)
             candidates = [k.resource_from(e, etag) for e, etag in rows]
-        hits = [g for g in candidates if (lookup is None or lookup_matches(g, lookup)) and (match is None or match(g))]
-        page = page_of(hits, start_index, count)
+        return [g for g in candidates if lookup is None or lookup_matches(g, lookup)]
+
+    async def _with_members(self, pk: str, groups: list[Resource]) -> None:
+        lists = await bounded(lambda g: self._members(pk, g.id), groups)
+        for resource, ids in zip(groups, lists, strict=True):
+            resource.members = ids
+
+    async def query_groups(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        start_index: int,
+        count: int,
+        with_members: bool,
+        sort: Sort | None = None,
+    ) -> Page:
+        """Candidates (see _group_candidates) passing match, ordered by id or ``sort``; members for the page only."""
+        candidates = await self._group_candidates(directory, lookup, sort)
+        page = page_of([g for g in candidates if match is None or match(g)], start_index, count, sort)
         if with_members:
-            lists = await bounded(lambda g: self._members(pk, g.id), page.resources)
-            for resource, ids in zip(page.resources, lists, strict=True):
-                resource.members = ids
+            await self._with_members(k.group_pk(directory), page.resources)
+        return page
+
+    async def walk_groups(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        count: int,
+        after: Position | None,
+        with_members: bool,
+        sort: Sort | None = None,
+    ) -> Slice:
+        """Unsorted and unindexed: one range query continued by token, a round trip per page; else candidates."""
+        pk = k.group_pk(directory)
+        if lookup is None and sort is None:
+            page = await walk_partition(self._io, pk, match=match, count=count, after=after)
+        else:
+            candidates = await self._group_candidates(directory, lookup, sort)
+            page = slice_after(candidates, match=match, sort=sort, after=after, count=count)
+        if with_members:
+            await self._with_members(pk, page.resources)
         return page
 
     async def update_group(

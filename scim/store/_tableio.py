@@ -40,7 +40,7 @@ _UNAVAILABLE = {408, 429, 500, 502, 503, 504}
 # Calls one request keeps in flight at once: enough to hide latency, few enough that one request cannot
 # flood a partition (Azure's target is 2,000 entities/s per partition) or Azurite's connection pool.
 FAN_OUT = 8
-_RANGE = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
+RANGE = "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high"
 _TOO_LARGE = {"EntityTooLarge", "PropertyValueTooLarge", "RequestBodyTooLarge", "TooManyProperties"}
 
 
@@ -231,6 +231,30 @@ class TableIO:
                 self.entities_read += len(found)
                 yield found
 
+    async def page(
+        self,
+        kind: Kind,
+        query_filter: str,
+        parameters: Mapping[str, str],
+        *,
+        size: int,
+        token: dict[str, Any] | None = None,
+    ) -> tuple[list[tuple[Entity, str]], dict[str, Any] | None]:
+        """One service page of at most ``size`` entities from ``token`` on (one round trip), and the continuation
+        token after it (None: nothing is left). Tokens are the service's own, opaque (Azure encodes the keys)."""
+        table = await self.client(kind)
+        self._trip()
+        with translated():
+            pager = table.query_entities(query_filter, parameters=dict(parameters), results_per_page=size)
+            pages = pager.by_page(continuation_token=token)  # type: ignore[arg-type]
+            try:
+                page = await pages.__anext__()
+            except StopAsyncIteration:
+                return [], None
+            found = [(dict(entity), str(entity.metadata.get("etag", ""))) async for entity in page]
+        self.entities_read += len(found)
+        return found, getattr(pages, "continuation_token", None) or None
+
     async def query(
         self, kind: Kind, query_filter: str, parameters: Mapping[str, str], select: list[str] | None = None
     ) -> list[tuple[Entity, str]]:
@@ -247,7 +271,7 @@ class TableIO:
         self, kind: Kind, pk: str, low: str, high: str, select: list[str] | None = None
     ) -> AsyncIterator[list[tuple[Entity, str]]]:
         """Entities of one partition with low <= RowKey < high, a page at a time (bounded memory)."""
-        return self.pages(kind, _RANGE, {"pk": pk, "low": low, "high": high}, select)
+        return self.pages(kind, RANGE, {"pk": pk, "low": low, "high": high}, select)
 
     async def keyed_rows(self, kind: Kind, pk: str, rks: list[str], select: list[str]) -> list[Entity]:
         """The entities of one partition among ``rks``, by point reads (at most FAN_OUT in flight).

@@ -21,9 +21,12 @@ from scim.model import (
     MemberChange,
     NamePolicy,
     Page,
+    Position,
     Resource,
     Role,
     RoleMode,
+    Slice,
+    Sort,
 )
 
 __all__ = [
@@ -37,9 +40,12 @@ __all__ = [
     "OutboxRow",
     "OutboxStore",
     "Page",
+    "Position",
     "Resource",
     "Role",
     "RoleMode",
+    "Slice",
+    "Sort",
     "Store",
 ]
 
@@ -59,11 +65,33 @@ class Store(Protocol):
         """One read by id."""
 
     async def query_users(
-        self, directory: str, *, lookup: Lookup | None, match: Match | None, start_index: int, count: int
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        start_index: int,
+        count: int,
+        sort: Sort | None = None,
     ) -> Page:
-        """Users passing ``lookup`` (index) and ``match`` (in memory), ordered by id, 1-based slice.
+        """Users passing ``lookup`` (index) and ``match`` (in memory), ordered by id (or ``sort``), 1-based slice.
 
         ``match`` sees the stored resource and must not change it; groups are matched without members."""
+
+    async def walk_users(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        count: int,
+        after: Position | None,
+        sort: Sort | None = None,
+    ) -> Slice:
+        """The next cursor page (RFC 9865) of users passing ``lookup`` and ``match``, from ``after`` (None: the start).
+
+        Reads continue where the previous page stopped (never re-reading it): a resource present and unchanged for
+        the whole walk appears exactly once. Unsorted order is the store's key order."""
 
     async def replace_user(
         self,
@@ -102,8 +130,22 @@ class Store(Protocol):
         start_index: int,
         count: int,
         with_members: bool,
+        sort: Sort | None = None,
     ) -> Page:
-        """Groups passing ``lookup`` and ``match``, ordered by id, 1-based slice."""
+        """Groups passing ``lookup`` and ``match``, ordered by id (or ``sort``), 1-based slice."""
+
+    async def walk_groups(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        count: int,
+        after: Position | None,
+        with_members: bool,
+        sort: Sort | None = None,
+    ) -> Slice:
+        """The next cursor page of groups, as ``walk_users`` (members read for the page only, when asked for)."""
 
     async def update_group(
         self,

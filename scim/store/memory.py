@@ -14,8 +14,20 @@ from typing import Any
 
 from scim.errors import Conflict, VersionMismatch
 from scim.events import schema as ev
-from scim.store._common import fold, fold_exact, lookup_matches, page_of
-from scim.store.base import Client, Directory, Lookup, Match, MemberChange, Page, Resource, Role
+from scim.store._common import fold, fold_exact, lookup_matches, page_of, slice_after
+from scim.store.base import (
+    Client,
+    Directory,
+    Lookup,
+    Match,
+    MemberChange,
+    Page,
+    Position,
+    Resource,
+    Role,
+    Slice,
+    Sort,
+)
 
 
 def _copy_json(value: Any) -> Any:
@@ -152,18 +164,43 @@ class MemoryStore:
         return _clone(found) if found else None
 
     async def query_users(
-        self, directory: str, *, lookup: Lookup | None, match: Match | None, start_index: int, count: int
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        start_index: int,
+        count: int,
+        sort: Sort | None = None,
     ) -> Page:
-        """Users passing lookup and match, ordered by id."""
+        """Users passing lookup and match, ordered by id (or ``sort``)."""
+        # match is a pure predicate (the filter evaluator); only the returned slice is copied.
+        hits = [u for u in self._user_candidates(directory, lookup) if match is None or match(u)]
+        page = page_of(hits, start_index, count, sort)
+        page.resources = [_clone(u) for u in page.resources]
+        return page
+
+    def _user_candidates(self, directory: str, lookup: Lookup | None) -> list[Resource]:
         space = self._space(directory)
         index = None
         if lookup is not None and lookup.attribute in ("userName", "externalId"):
             index = space.user_names if lookup.attribute == "userName" else space.external_ids
-        # match is a pure predicate (the filter evaluator); only the returned slice is copied.
-        hits = [u for u in _candidates(space.users, index, lookup) if match is None or match(u)]
-        page = page_of(hits, start_index, count)
-        page.resources = [_clone(u) for u in page.resources]
-        return page
+        return _candidates(space.users, index, lookup)
+
+    async def walk_users(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        count: int,
+        after: Position | None,
+        sort: Sort | None = None,
+    ) -> Slice:
+        """The users after ``after`` in id (or ``sort``) order; ``match`` is asked only from there on."""
+        found = slice_after(self._user_candidates(directory, lookup), match=match, sort=sort, after=after, count=count)
+        found.resources = [_clone(u) for u in found.resources]
+        return found
 
     async def replace_user(
         self,
@@ -273,14 +310,34 @@ class MemoryStore:
         start_index: int,
         count: int,
         with_members: bool,
+        sort: Sort | None = None,
     ) -> Page:
-        """Groups passing lookup and match, ordered by id."""
+        """Groups passing lookup and match, ordered by id (or ``sort``)."""
         space = self._space(directory)
         index = space.display_names if lookup is not None and lookup.attribute == "displayName" else None
         hits = [g for g in _candidates(space.groups, index, lookup) if match is None or match(g)]
-        page = page_of(hits, start_index, count)
+        page = page_of(hits, start_index, count, sort)
         page.resources = [self._group_out(space, g, with_members) for g in page.resources]
         return page
+
+    async def walk_groups(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        count: int,
+        after: Position | None,
+        with_members: bool,
+        sort: Sort | None = None,
+    ) -> Slice:
+        """The groups after ``after`` in id (or ``sort``) order."""
+        space = self._space(directory)
+        index = space.display_names if lookup is not None and lookup.attribute == "displayName" else None
+        candidates = _candidates(space.groups, index, lookup)
+        found = slice_after(candidates, match=match, sort=sort, after=after, count=count)
+        found.resources = [self._group_out(space, g, with_members) for g in found.resources]
+        return found
 
     async def update_group(
         self,

@@ -19,11 +19,12 @@ from scim.errors import InvalidValue
 from scim.events import schema as ev
 from scim.model import Federation
 from scim.store import _codec as k
-from scim.store._common import lookup_matches, page_of
+from scim.store._common import lookup_matches, page_of, slice_after
 from scim.store._groups import TableGroups, delete_with_index, index_creates, index_moves
 from scim.store._outbox import Sink, TableOutbox, next_sequence, outgoing
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, read_for_write
-from scim.store.base import Client, Directory, Lookup, Match, Page, Resource, Role
+from scim.store._walk import sorted_candidates, walk_partition
+from scim.store.base import Client, Directory, Lookup, Match, Page, Position, Resource, Role, Slice, Sort
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -165,24 +166,55 @@ class TableStore(TableGroups):
         resource = self._out(*found) if found else None
         return [resource] if resource is not None and lookup_matches(resource, lookup) else []
 
-    async def query_users(
-        self, directory: str, *, lookup: Lookup | None, match: Match | None, start_index: int, count: int
-    ) -> Page:
+    async def _user_candidates(self, directory: str, lookup: Lookup | None, sort: Sort | None) -> list[Resource]:
         """id: 1 read; userName/externalId: index + entity; otherwise one query page per 1,000 users."""
         pk = k.user_pk(directory)
-        candidates: list[Resource]
         if lookup is not None and lookup.attribute == "id":
             found = await self.get_user(directory, lookup.value)
-            candidates = [found] if found is not None else []
-        elif lookup is not None and lookup.attribute == "userName":
-            candidates = await self._by_index(pk, k.user_name_rk(lookup.value), lookup)
-        elif lookup is not None and lookup.attribute == "externalId":
-            candidates = await self._by_index(pk, k.external_id_rk(lookup.value), lookup)
-        else:
-            rows = await self._io.range("resources", pk, k.ID_LOW, k.ID_HIGH)
-            candidates = [k.resource_from(e, etag) for e, etag in rows]
+            return [found] if found is not None else []
+        if lookup is not None and lookup.attribute == "userName":
+            return await self._by_index(pk, k.user_name_rk(lookup.value), lookup)
+        if lookup is not None and lookup.attribute == "externalId":
+            return await self._by_index(pk, k.external_id_rk(lookup.value), lookup)
+        if sort is not None:
+            return await sorted_candidates(self._io, pk)
+        rows = await self._io.range("resources", pk, k.ID_LOW, k.ID_HIGH)
+        return [k.resource_from(e, etag) for e, etag in rows]
+
+    async def query_users(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        start_index: int,
+        count: int,
+        sort: Sort | None = None,
+    ) -> Page:
+        """Candidates (see _user_candidates) passing lookup and match, ordered by id or ``sort``."""
+        candidates = await self._user_candidates(directory, lookup, sort)
         hits = [u for u in candidates if (lookup is None or lookup_matches(u, lookup)) and (match is None or match(u))]
-        return page_of(hits, start_index, count)
+        return page_of(hits, start_index, count, sort)
+
+    async def walk_users(
+        self,
+        directory: str,
+        *,
+        lookup: Lookup | None,
+        match: Match | None,
+        count: int,
+        after: Position | None,
+        sort: Sort | None = None,
+    ) -> Slice:
+        """Unsorted and unindexed: one range query continued by token, a round trip per page; else candidates."""
+        if lookup is None and sort is None:
+            return await walk_partition(self._io, k.user_pk(directory), match=match, count=count, after=after)
+        candidates = [
+            u
+            for u in await self._user_candidates(directory, lookup, sort)
+            if lookup is None or lookup_matches(u, lookup)
+        ]
+        return slice_after(candidates, match=match, sort=sort, after=after, count=count)
 
     async def replace_user(
         self,
