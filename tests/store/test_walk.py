@@ -10,14 +10,12 @@ from typing import Any
 import pytest
 
 from scim.errors import TooMany
-from scim.store import _codec as k
 from scim.store import _walk
-from scim.store._groups import index_creates
-from scim.store._tableio import Op, bounded
 from scim.store.base import Lookup, Match, MemberChange, Position, Resource, Sort, Store
 from scim.store.tables import TableStore
 from tests.store.conftest import table_prefix
 from tests.support.azurite import Azurite
+from tests.support.bulk import bulk_users
 
 D = "contoso"
 
@@ -166,24 +164,11 @@ SIZE = 5000
 
 @pytest.fixture
 async def big(azurite: Azurite) -> AsyncIterator[tuple[TableStore, list[str]]]:
-    """A directory of 5,000 users (10 of them engineers): each user and its userName entry, 50 users a transaction."""
+    """A directory of 5,000 users, 10 of them engineers."""
     store = TableStore.from_connection_string(azurite.connection_string, table_prefix())
     ids = [f"{n:05d}-user" for n in range(SIZE)]
-    pk = k.user_pk(D)
-
-    def ops(chunk: list[str]) -> list[Op]:
-        out: list[Op] = []
-        for uid in chunk:
-            made = user(uid, f"{uid}@x.org", title="eng" if uid.startswith("0123") else "ops")
-            out += [
-                Op("create", k.resource_entity(pk, made) | {"Seq": 1}),
-                *index_creates(pk, k.user_index_rks(made.data), uid),
-            ]
-        return out
-
-    await bounded(
-        lambda chunk: store._io.transact("resources", ops(chunk)), [ids[n : n + 50] for n in range(0, SIZE, 50)]
-    )
+    made = [user(uid, f"{uid}@x.org", title="eng" if uid.startswith("0123") else "ops") for uid in ids]
+    await bulk_users(store, D, made)
     try:
         yield store, ids
     finally:
