@@ -197,3 +197,11 @@ async def test_an_unsortable_attribute_or_order_is_refused(client: Client) -> No
     refused(await client.get("/scim/v2/Users?sortBy=userName&sortOrder=up"), "invalidValue")
     urn = "urn:ietf:params:scim:schemas:core:2.0:User:userName"
     assert (await client.get(f"/scim/v2/Users?sortBy={urn}")).status == 200
+
+
+async def test_a_members_filter_pages_by_start_index_only(app: App, client: Client) -> None:
+    await app.store.create_group("dev", Resource("g1", {"displayName": "G1"}, "c", "c"), [])
+    url = '/scim/v2/Groups?filter=members[value eq "x"]'
+    detail = refused(await client.get(f"{url}&cursor="), "invalidFilter")
+    assert "startIndex" in detail
+    assert (await client.get(url)).status == 200
