@@ -36,8 +36,7 @@ async def walk_partition(io: TableIO, pk: str, *, match: Match | None, count: in
     if count <= 0:
         return page
     low, token = _resume(after)
-    size = count if match is None else _FILTERED_PAGE
-    scanned = 0
+    size, growth, scanned = count, 1, 0
     while True:
         rows, token = await io.page(
             "resources", RANGE, {"pk": pk, "low": low, "high": k.ID_HIGH}, size=size, token=token
@@ -59,6 +58,10 @@ async def walk_partition(io: TableIO, pk: str, *, match: Match | None, count: in
         if len(page.resources) == count or scanned >= SCAN_LIMIT:
             page.next = resume
             return page
+        # A filter that matched too few reads on in pages twice as large each time, sized by the matches still
+        # wanted: a dense filter reads little past its cut (the next page re-reads only that), a sparse one few calls.
+        growth = growth if match is None else growth * 2
+        size = min(_FILTERED_PAGE, SCAN_LIMIT - scanned, (count - len(page.resources)) * growth)
 
 
 async def sorted_candidates(io: TableIO, pk: str) -> list[Resource]:

@@ -185,6 +185,10 @@ async def check_rare_filter(store: TableStore, ids: list[str]) -> None:
     assert first.next is not None, "a page that stopped scanning says where to go on"
     found = [u.id for u in first.resources] + await walk_ids(store, 100, match=is_engineer, after=first.next)
     assert found == wanted and len(wanted) == 10
+    before = store.entities_read
+    others = await walk_ids(store, 100, match=lambda r: not is_engineer(r))
+    assert others == [uid for uid in ids if uid not in wanted]
+    assert store.entities_read - before <= 1.1 * SIZE, "a dense filter re-reads little past each page's cut"
 
 
 @pytest.mark.slow
