@@ -16,7 +16,14 @@ from scim.auth.network import address_allowed, validate_networks
 from scim.auth.tokens import READ_SCOPE, TokenClaims
 from scim.errors import Forbidden, Unauthorized
 from scim.model import Federation
-from scim.secrets import SecretStore, SecretVersion, client_secret_name, is_client_id, long_lived_token_name
+from scim.secrets import (
+    SecretStore,
+    SecretVersion,
+    client_secret_name,
+    is_client_id,
+    long_lived_token_name,
+    retire_others,
+)
 from scim.service.common import Caller, now
 from scim.store.base import Client, Directory, Store
 
@@ -134,6 +141,27 @@ class ClientRegistry:
             elif version.expires_on is None or version.expires_on > cutoff:
                 await self._secrets.set_expiry(name, version.version, cutoff)
         return Registration(client, secret, expires)
+
+    async def add_secret(
+        self, client_id: str, *, secret_lifetime: timedelta | None = SECRET_LIFETIME
+    ) -> tuple[str, str]:
+        """A new secret beside the existing ones, which keep working untouched: (secret, its version).
+
+        Zero-downtime rotation (docs/security.md "Rotation"): the old versions get an end only once Entra holds the new
+        one (``retire_secrets``); if saving it in Entra fails, ``drop_secret`` removes the new one instead."""
+        await self.require(client_id)
+        secret = secrets.token_urlsafe(32)
+        expires = datetime.now(UTC) + secret_lifetime if secret_lifetime else None
+        made = await self._secrets.add_version(client_secret_name(client_id), digest(secret), expires_on=expires)
+        return secret, made.version
+
+    async def retire_secrets(self, client_id: str, *, keep: str, after: timedelta) -> int:
+        """Every secret version but ``keep`` stops working ``after`` from now (at once when zero); how many."""
+        return await retire_others(self._secrets, client_secret_name(client_id), keep, after)
+
+    async def drop_secret(self, client_id: str, version: str) -> bool:
+        """Disable one secret version (a new secret Entra never saved)."""
+        return await self._secrets.disable_version(client_secret_name(client_id), version)
 
     async def secret_versions(self, client_id: str) -> list[SecretVersion]:
         """The client's active secret versions, newest first (values are digests, never shown)."""

@@ -23,7 +23,14 @@ from typing import Any
 import jwt
 
 from scim.errors import Unauthorized
-from scim.secrets import SIGNING_KEY_SECRET, SecretStore, SecretVersion, is_client_id, long_lived_token_name
+from scim.secrets import (
+    SIGNING_KEY_SECRET,
+    SecretStore,
+    SecretVersion,
+    is_client_id,
+    long_lived_token_name,
+    retire_others,
+)
 
 ALGORITHM = "HS256"
 AUDIENCE = "scim"
@@ -302,6 +309,10 @@ class KeyRing:
     async def long_lived(self, client_id: str) -> list[SecretVersion]:
         """A client's live long-lived tokens (versions of ``ltt-<client>``), newest first."""
         return await self._secrets.versions(long_lived_token_name(client_id))
+
+    async def retire_long_lived(self, client_id: str, *, keep: str, after: timedelta) -> int:
+        """Every long-lived token of the client but ``keep`` stops working ``after`` from now; how many."""
+        return await retire_others(self._secrets, long_lived_token_name(client_id), keep, after)
 
     async def revoke(self, client_id: str, token_id: str) -> bool:
         """Revoke one long-lived token; every instance refuses it within the secret cache's minute."""

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,9 +28,12 @@ sleep: Callable[[float], None] = time.sleep
 T = TypeVar("T")
 
 FLOWS = ("interactive", "device-code", "secret", "certificate")
+# scim.entra.modes.AUTH_MODES, spelled here so that building the parser loads no scim.entra (a test keeps them equal).
+AUTH_MODES = ("secret-token", "client-credentials", "federated")
 # Delegated permissions per command, least privilege (Graph permission tables; docs/deploy.md lists them).
 SCOPES = {
     "setup": ["Application.ReadWrite.All", "Synchronization.ReadWrite.All"],
+    "rotate": ["Application.Read.All", "Synchronization.ReadWrite.All"],
     "check": ["Application.Read.All"],
     "status": ["Synchronization.Read.All", "AuditLog.Read.All"],
     "provision": ["Synchronization.ReadWrite.All", "User.ReadBasic.All", "GroupMember.Read.All"],
@@ -71,12 +75,12 @@ def _graph(args: argparse.Namespace, command: str) -> Any:
 
     tenant = _tenant(args)
     certificate = args.certificate or os.environ.get("SCIM_ENTRA_CERTIFICATE")
-    flow: Flow = args.auth or (
+    flow: Flow = args.sign_in or (
         "secret" if os.environ.get(SECRET_ENV) else "certificate" if certificate else "interactive"
     )
     client_id = args.client_id or os.environ.get("SCIM_ENTRA_CLIENT_ID", "")
     if flow in ("secret", "certificate") and not client_id:
-        raise AdminError(f"--auth {flow} needs the app registration's --client-id (or SCIM_ENTRA_CLIENT_ID).")
+        raise AdminError(f"--sign-in {flow} needs the app registration's --client-id (or SCIM_ENTRA_CLIENT_ID).")
     graph_url = os.environ.get("SCIM_ENTRA_GRAPH_URL", GRAPH).rstrip("/")
     sign_in = SignIn(
         tenant=tenant,
@@ -126,7 +130,6 @@ def _app_name(args: argparse.Namespace) -> str:
 
 # setup --------------------------------------------------------------------------------------------
 async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    from scim.cli._entra_credentials import EntraCredentials
     from scim.entra.setup import Desired, run_setup
 
     directory = await _directory(app, args.directory)
@@ -136,8 +139,8 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
             "SCIM_PUBLIC_BASE_URL to the deployment's https:// address (`azd env get-values` shows it)."
         )
     roles = [(r.value, r.display_name) for r in await admin.list_roles(directory.id)]
-    want = Desired(_app_name(args), roles, directory.role_mode, args.role_attribute, args.mode, args.start)
-    credentials = EntraCredentials(app, admin, directory.id, mode=args.mode, networks=args.networks)
+    want = Desired(_app_name(args), roles, directory.role_mode, args.role_attribute, args.auth, args.start)
+    credentials = _credentials(app, admin, directory.id, args)
     graph = _graph(args, "setup")
 
     def work() -> Any:
@@ -162,15 +165,69 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
     ]
     if report.federation_metadata_url:
         lines.append(f"SAML federation metadata URL (give it to the application): {report.federation_metadata_url}")
-    if report.test_connection == "passed":
-        lines.append("Test Connection: passed")
-    elif report.test_connection == "failed":
-        lines.append(f"Test Connection: FAILED: {report.test_connection_detail}")
+    lines += _credential_lines(report)
     if args.dry_run:
         lines.append("Dry run: nothing was changed." if report.changed else "Dry run: nothing would change.")
     elif not report.changed:
         lines.append(f"Nothing changed: {report.app_name!r} already matches directory {directory.id!r}.")
     return Outcome(lines, code)
+
+
+def _credentials(app: App, admin: AdminService, directory: str, args: argparse.Namespace) -> Any:
+    from scim.auth.federation import make_federation
+    from scim.cli._entra_credentials import EntraCredentials
+
+    federation = None
+    if args.federated_tenant:
+        try:
+            federation = make_federation(
+                args.federated_tenant, args.federated_audience, args.federated_subject, args.federated_issuer
+            )
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+    return EntraCredentials(
+        app, admin, directory, mode=args.auth, networks=args.networks, overlap=timedelta(hours=args.overlap_hours),
+        send=args.send_credentials.capitalize(), federation=federation,
+    )  # fmt: skip
+
+
+def _credential_lines(report: Any) -> list[str]:
+    if report.test_connection == "passed":
+        return ["Test Connection: passed"]
+    if report.test_connection == "failed":
+        return [f"Test Connection: FAILED: {report.test_connection_detail}"]
+    return []
+
+
+# rotate -------------------------------------------------------------------------------------------
+async def _rotate(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    from scim.entra.lookup import require_job, require_service_principal
+    from scim.entra.setup import Report, replace_credentials
+
+    directory = await _directory(app, args.directory)
+    name, graph = _app_name(args), _graph(args, "rotate")
+    report = Report(name, dry_run=False)
+
+    def work() -> Any:
+        sp = require_service_principal(graph, name)
+        job = require_job(graph, sp["id"], name)
+        saved = credentials.saved_mode(sp["id"])
+        if saved is None:
+            raise ValueError(f"no client holds {name!r}'s credentials: run `scimctl entra setup` first")
+        if saved == "federated":
+            raise ValueError("workload identity federation has no secret to rotate: Entra signs a new assertion")
+        credentials.mode = saved
+        report.service_principal_id, report.job_id = sp["id"], job["id"]
+        replace_credentials(graph, sp["id"], job["id"], saved, credentials, report=report, why="rotation")
+        return report
+
+    args.auth = "secret-token"  # replaced by the saved mode in work()
+    credentials = _credentials(app, admin, directory.id, args)
+    await _off_loop(graph, work)
+    code = 1 if report.test_connection == "failed" else 0
+    if args.json:
+        return Outcome(report.as_dict(), code)
+    return Outcome([f"[{s.change}] {s.step}: {s.detail}" for s in report.steps] + _credential_lines(report), code)
 
 
 # check --------------------------------------------------------------------------------------------
@@ -266,12 +323,29 @@ def _common(parser: argparse.ArgumentParser, *, directory_required: bool) -> Non
     sign_in = parser.add_argument_group("sign-in to Entra (msal)")
     sign_in.add_argument("--tenant", help="tenant id or domain (default: $AZURE_TENANT_ID)")
     sign_in.add_argument(
-        "--auth", choices=FLOWS, help="default: secret when $SCIM_ENTRA_CLIENT_SECRET is set, else interactive"
+        "--sign-in", choices=FLOWS, help="default: secret when $SCIM_ENTRA_CLIENT_SECRET is set, else interactive"
     )
     sign_in.add_argument("--client-id", help="app registration for secret/certificate (default: $SCIM_ENTRA_CLIENT_ID)")
     sign_in.add_argument(
         "--certificate", help="PEM with private key and certificate (default: $SCIM_ENTRA_CERTIFICATE)"
     )
+
+
+def _credential_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--send-credentials", choices=["header", "body", "both"], default="header",
+        help="OAuth: where Entra sends the client id and secret (the admin center's 'How credentials are sent')",
+    )  # fmt: skip
+    parser.add_argument(
+        "--overlap-hours", type=float, default=24.0,
+        help="how long the replaced secret or token keeps working once Entra holds the new one (default 24)",
+    )  # fmt: skip
+    parser.add_argument("--networks", nargs="+", default=["any"], help="allowed source CIDRs for a new client")
+    fed = parser.add_argument_group("workload identity federation (--auth federated; docs/security.md)")
+    fed.add_argument("--federated-tenant", help="the Entra tenant id whose assertions stand in for a secret")
+    fed.add_argument("--federated-audience", help="Audience (aud) from the app's Connectivity page")
+    fed.add_argument("--federated-subject", help="Subject (sub) from the app's Connectivity page")
+    fed.add_argument("--federated-issuer", help="Issuer (iss); default SCIM_ENTRA_ISSUER_TEMPLATE")
 
 
 def register(sub: Subparsers) -> None:
@@ -280,13 +354,20 @@ def register(sub: Subparsers) -> None:
     )
     setup = leaf(entra, "setup", _setup, "create or update the enterprise app, roles, job and credentials")
     _common(setup, directory_required=True)
-    setup.add_argument("--mode", choices=["token", "oauth"], default="token", help="Secret Token (default) or OAuth")
+    setup.add_argument(
+        "--auth", choices=AUTH_MODES, default="secret-token",
+        help="how Entra authenticates: a long-lived Secret Token (default), OAuth2 client credentials, or "
+        "workload identity federation",
+    )  # fmt: skip
+    _credential_options(setup)
     where = "where roles go: roles (Microsoft's mapping) or entitlements (the senhasegura guide's)"
     setup.add_argument("--role-attribute", choices=["roles", "entitlements"], default="roles", help=where)
-    setup.add_argument("--networks", nargs="+", default=["any"], help="allowed source CIDRs for a new client")
     setup.add_argument("--start", action="store_true", help="start the provisioning job when Test Connection passes")
     setup.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     setup.add_argument("--saml-metadata", metavar="URL|FILE", help="also set up SAML single sign-on from SP metadata")
+    rotate = leaf(entra, "rotate", _rotate, "new secret or Secret Token into Entra, checked, then the old one retired")
+    _common(rotate, directory_required=True)
+    _credential_options(rotate)
     check = leaf(entra, "check", _check, "list every group and role name Entra will send that will be refused")
     _common(check, directory_required=True)
     status = leaf(entra, "status", _status, "job state, quarantine, last run, counts and recent failures")

@@ -144,19 +144,20 @@ class TokenSource:
             return dict(public.acquire_token_by_device_flow(flow))
         if not sys.stdin.isatty():  # no one to finish a browser sign-in: fail now rather than wait forever
             raise SignInError(
-                "No terminal for an interactive sign-in: use --auth device-code, or --auth secret/certificate in CI."
+                "No terminal for an interactive sign-in: use --sign-in device-code, "
+                "or --sign-in secret/certificate in CI."
             )
-        self._tell("A browser opens for the Entra sign-in (use --auth device-code where no browser can open).")
+        self._tell("A browser opens for the Entra sign-in (use --sign-in device-code where no browser can open).")
         return dict(public.acquire_token_interactive(self._scopes, prompt="select_account", timeout=INTERACTIVE_WAIT))
 
     def _credential(self) -> Any:
         s = self._sign_in
         if s.flow == "secret":
             if not s.secret:
-                raise SignInError(f"--auth secret needs the app's client secret in ${SECRET_ENV}.")
+                raise SignInError(f"--sign-in secret needs the app's client secret in ${SECRET_ENV}.")
             return s.secret
         if s.certificate is None:
-            raise SignInError("--auth certificate needs --certificate PATH (a PEM with the private key and cert).")
+            raise SignInError("--sign-in certificate needs --certificate PATH (a PEM with the private key and cert).")
         try:
             pem = s.certificate.read_text()
         except OSError as exc:

@@ -1,26 +1,25 @@
 """`entra setup`: the Entra side of provisioning, step by step, each step changing only what differs.
 
-The sequence and shapes are reference entra-graph-msal.md §1 (Graph v1.0): instantiate the non-gallery
-template, add app roles, create the `scim` synchronization job, save the credentials with SyncAll=false
-(scope: assigned users and groups), Test Connection, the role mapping, and start on request. Every step
+The sequence (Graph v1.0, beta only where v1.0 has no call): instantiate the non-gallery template, add app
+roles, create the `scim` synchronization job, put the credentials in place (scim.entra.credentials: checked by
+Entra before and after saving), the role mapping, and start on request. Every step
 reads first, so a second run changes nothing and says so; a dry run only reads.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from scim.entra import mapping, saml
+from scim.entra.credentials import Issuer, put_in_place, validate_saved
 from scim.entra.graph import Graph, GraphError
 from scim.entra.lookup import JOB_TEMPLATE, find_service_principal, scim_job
-from scim.entra.words import test_connection_failure
+from scim.entra.modes import HOW, AuthMode
 
 # Entra's "non-gallery application" template (applicationtemplate-instantiate.md; reference §1.1).
 NON_GALLERY_TEMPLATE = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
-Mode = Literal["token", "oauth"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,31 +28,10 @@ class Desired:
     roles: list[tuple[str, str]]  # (value, display name) from the directory's catalog
     role_mode: str  # the directory's: single or multiple
     role_attribute: str  # roles (Microsoft's mapping) or entitlements (the senhasegura guide's)
-    mode: Mode
+    mode: AuthMode
     start: bool
     saml: saml.SpMetadata | None = None  # SAML single sign-on from the service provider's metadata
     authority: str = ""  # https://login.microsoftonline.com/<tenant>, for the federation metadata URL
-
-
-@dataclass(frozen=True, slots=True)
-class Issued:
-    """Credentials made for Entra: the secrets key/value pairs, and how to retire what they replace."""
-
-    keys: list[dict[str, str]]
-    retire_previous: Callable[[], None]
-
-
-class Issuer(Protocol):
-    """Our side of the credentials: issues them, and knows which mode it last issued them for."""
-
-    def issue(self, sp_id: str) -> Issued: ...
-
-    def saved_mode(self, sp_id: str) -> str | None:
-        """ "token" or "oauth" as last issued for this app, None when nothing was issued yet."""
-        ...
-
-
-_HOW = {"token": "Base URL + long-lived Secret Token", "oauth": "OAuth 2.0 client credentials"}
 
 
 @dataclass(slots=True)
@@ -203,49 +181,35 @@ def _ensure_credentials(
     graph: Graph, sp_id: str, job_id: str, want: Desired, report: Report, *, credentials: Issuer, fresh: bool
 ) -> None:
     jobs = f"/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}"
-    how = _HOW[want.mode]
+    how = HOW[want.mode]
     # Entra never reads secrets back, so the mode in force is the one our side last issued credentials for.
     saved = None if fresh else credentials.saved_mode(sp_id)
     if fresh:
         why = "the new job has no credentials"
     elif saved is not None and saved != want.mode:
-        why = f"switching from {_HOW.get(saved, saved)}"
+        why = f"switching from {HOW.get(saved, saved)}"
     else:
-        failure = _validate(graph, jobs)
+        failure = validate_saved(graph, jobs)
         if failure is None:
             report.add("credentials", "none", f"the saved {how} pass Test Connection; kept as they are")
-            report.add("scope", "none", "assigned users and groups only (saved with the credentials)")
             report.test_connection = "passed"
             return
         why = f"Test Connection fails with the saved credentials ({failure})"
     if report.dry_run:
-        report.add("credentials", "update", f"issue and save {how}: {why}")
-        report.add("scope", "update", "assigned users and groups only (SyncAll=false, saved with the credentials)")
+        report.add("credentials", "update", f"issue {how}, check them with Entra, save them: {why}")
         return
-    issued = credentials.issue(sp_id)
-    keys = [
-        *issued.keys,
-        {"key": "SyncAll", "value": "false"},  # scope: "Sync only assigned users and groups" (reference §4)
-        {"key": "SyncNotificationSettings", "value": '{"Enabled":false,"DeleteThresholdEnabled":false}'},
-    ]
-    graph.call("PUT", f"/servicePrincipals/{sp_id}/synchronization/secrets", {"value": keys}, eventual=True)
-    issued.retire_previous()
-    report.add("credentials", "update", f"saved {how}: {why}")
-    report.add("scope", "update", "assigned users and groups only (SyncAll=false)")
-    failure = _validate(graph, jobs)
-    report.test_connection = "passed" if failure is None else "failed"
-    report.test_connection_detail = failure or ""
+    replace_credentials(graph, sp_id, job_id, want.mode, credentials, report=report, why=why)
 
 
-def _validate(graph: Graph, job_path: str) -> str | None:
-    """Test Connection with the saved credentials: None when it passes, else the failure in plain words."""
-    try:
-        graph.call("POST", f"{job_path}/validateCredentials", {"useSavedCredentials": True}, eventual=True)
-    except GraphError as exc:
-        if exc.status in (401, 403) and exc.code.startswith(("Authorization", "InvalidAuthentication")):
-            raise  # our own sign-in or permission, not the SCIM endpoint's answer
-        return test_connection_failure(exc.code, exc.message)
-    return None
+def replace_credentials(
+    graph: Graph, sp_id: str, job_id: str, mode: AuthMode, credentials: Issuer, *, report: Report, why: str
+) -> None:
+    """New credentials in place (checked, saved, checked again), the old retired after the overlap."""
+    verdict = put_in_place(graph, sp_id, job_id, mode, credentials.issue(sp_id))
+    report.test_connection = verdict.test_connection
+    report.test_connection_detail = verdict.detail
+    done = "; ".join(verdict.notes) or "nothing saved"
+    report.add("credentials", "update" if verdict.notes else "none", f"{HOW[mode]} ({why}): {done}")
 
 
 def _ensure_mapping(graph: Graph, sp_id: str, job_id: str, want: Desired, report: Report) -> None:
@@ -299,8 +263,7 @@ def _fresh_plan(report: Report, want: Desired) -> Report:
 
 
 def _rest_of_plan(report: Report, want: Desired) -> Report:
-    report.add("credentials", "update", f"issue and save {_HOW[want.mode]}, then run Test Connection")
-    report.add("scope", "update", "assigned users and groups only (SyncAll=false)")
+    report.add("credentials", "update", f"issue {HOW[want.mode]}, check them with Entra, save them, check again")
     function, target = mapping.role_mapping(want.role_mode, want.role_attribute)
     report.add("role mapping", "update", f"map {function}([appRoleAssignments]) -> {target}")
     if want.saml is not None:

@@ -13,6 +13,7 @@ from scim.secrets._base import (
     client_secret_name,
     is_client_id,
     long_lived_token_name,
+    retire_others,
 )
 from scim.secrets.keyvault import KeyVaultSecretStore
 from scim.secrets.local import FileSecretStore, MemorySecretStore
@@ -28,4 +29,5 @@ __all__ = [
     "client_secret_name",
     "is_client_id",
     "long_lived_token_name",
+    "retire_others",
 ]

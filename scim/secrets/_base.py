@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from scim.errors import StoreUnavailable
@@ -109,3 +109,18 @@ def live(versions: list[SecretVersion], now: datetime | None = None) -> list[Sec
     now = now or datetime.now(UTC)
     kept = [(v, i) for i, v in enumerate(versions) if v.enabled and (v.expires_on is None or v.expires_on > now)]
     return [v for v, _ in sorted(kept, key=lambda p: (p[0].created, p[1]), reverse=True)]
+
+
+async def retire_others(store: SecretStore, name: str, keep: str, after: timedelta) -> int:
+    """Every live version of ``name`` but ``keep`` ends ``after`` from now (at once when zero); none is extended."""
+    cutoff = datetime.now(UTC) + after
+    count = 0
+    for version in await store.versions(name):
+        if version.version == keep:
+            continue
+        count += 1
+        if after <= timedelta(0):
+            await store.disable_version(name, version.version)
+        elif version.expires_on is None or version.expires_on > cutoff:
+            await store.set_expiry(name, version.version, cutoff)
+    return count

@@ -318,6 +318,19 @@ class AdminService:
         except ValueError as exc:
             raise AdminError(str(exc)) from None
 
+    async def add_secret(self, client_id: str) -> tuple[str, str]:
+        """A new client secret beside the old ones (rotation): (secret, version)."""
+        try:
+            return await self._clients.add_secret(client_id)
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+
+    async def retire_secrets(self, client_id: str, *, keep: str, after: timedelta) -> int:
+        return await self._clients.retire_secrets(client_id, keep=keep, after=after)
+
+    async def drop_secret(self, client_id: str, version: str) -> None:
+        await self._clients.drop_secret(client_id, version)
+
     async def update_client(
         self, client_id: str, *, networks: list[str] | None = None, disabled: bool | None = None
     ) -> Client:

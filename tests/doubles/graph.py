@@ -77,7 +77,10 @@ class GraphDouble(IdentityPlatform):
         super().__init__(tenant)
         self.seen: list[Seen] = []
         self.sp_lag = 0  # how many 404s a new service principal answers before it is visible
-        self.validation_error: tuple[int, str, str] | None = None
+        self.validation_error: tuple[int, str, str] | None = None  # every validateCredentials fails so
+        self.inline_error: tuple[int, str, str] | None = None  # only the check of credentials given inline
+        self.saved_error: tuple[int, str, str] | None = None  # only the check of the saved credentials
+        self.connectivity: dict[str, dict[str, str]] = {}  # beta connectivityParameters as sent (lower-case keys)
         self.on_demand: dict[str, Any] = {"result": "Success", "details": {}}
         self.on_demand_steps: list[dict[str, Any]] = []
         self.on_demand_status: dict[str, Any] = {}
@@ -205,9 +208,31 @@ class GraphDouble(IdentityPlatform):
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not self.accepts(auth[7:]):
             return _error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
+        beta = re.fullmatch(r"/beta/servicePrincipals/([^/]+)/synchronization/connectivityParameters", path)
+        if beta and request.method == "PATCH":
+            return self._connectivity(beta.group(1), body)
         if not path.startswith("/v1.0/"):
-            return _error(400, "BadRequest", f"Only v1.0 is served here, not {path}.")
+            return _error(400, "BadRequest", f"Only v1.0 (and beta connectivityParameters) is served here, not {path}.")
         return self._graph(request.method, path[len("/v1.0") :], query, body)
+
+    def _connectivity(self, sp_id: str, body: Any) -> web.Response:
+        """beta PATCH .../synchronization/connectivityParameters, the admin center's save: {"value": [{key, value}]}
+        with lower-case keys, merged into what is saved (AzureAD/SCIMReferenceCode, Microsoft.SCIM.
+        LogicAppValidationTemplate/StandardLogicApp/scim-onboarding.agent.md; Graph has no reference page)."""
+        if sp_id not in self.service_principals:
+            return _error(404, "Request_ResourceNotFound", f"Resource '{sp_id}' does not exist.")
+        pairs = {pair["key"]: pair["value"] for pair in body["value"]}
+        if "SyncAll" in pairs or "SyncNotificationSettings" in pairs:  # the notes: not connectivity parameters
+            return _error(400, "BadRequest", "SyncAll is not a connectivity parameter.")
+        self.connectivity.setdefault(sp_id, {}).update(pairs)
+        saved = self.secrets.setdefault(sp_id, {})
+        for key, value in pairs.items():  # the same values under the v1.0 secret key names
+            saved[key[0].upper() + key[1:]] = value
+        if pairs.get("authenticationType") == "OAuth2ClientCredentialsGrant":
+            saved.pop("SecretToken", None)  # the notes: never both; a mode replaces the other's keys
+        for job in self.jobs.get(sp_id, []):
+            job.code = "NotRun" if job.code == "NotConfigured" else job.code
+        return web.Response(status=204)
 
     # Graph ------------------------------------------------------------------------------------
     def _graph(self, method: str, path: str, query: dict[str, str], body: Any) -> web.Response:
@@ -349,11 +374,19 @@ class GraphDouble(IdentityPlatform):
             return web.Response(status=204)
         if action == ["validateCredentials"] and method == "POST":
             # synchronization-synchronizationjob-validatecredentials.md: 204 when the credentials work.
-            if not body.get("useSavedCredentials") or sp_id not in self.secrets:
-                return _error(400, "CredentialValidationUnavailable", "No saved credentials to validate.")
-            if self.validation_error:
-                return _error(*self.validation_error)
-            return web.Response(status=204)
+            if body.get("useSavedCredentials"):
+                if sp_id not in self.secrets:
+                    return _error(400, "CredentialValidationUnavailable", "No saved credentials to validate.")
+                failure = self.validation_error or self.saved_error
+            else:
+                keys = [pair["key"] for pair in body.get("credentials") or []]
+                if not keys:
+                    return _error(400, "RequestMissingRequiredParameter", "credentials is required.")
+                unknown = next((k for k in keys if k == "CredentialLocationInRequest"), None)
+                if unknown:  # the onboarding agent notes: this key is connectivity-only
+                    return _error(500, "InternalError", f"Requested value '{unknown}' was not found.")
+                failure = self.validation_error or self.inline_error
+            return _error(*failure) if failure else web.Response(status=204)
         if action == ["provisionOnDemand"] and method == "POST":
             return self._provision_on_demand(job, body)
         return _error(400, "BadRequest", f"Unsupported {method} {'/'.join(rest)}")

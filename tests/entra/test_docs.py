@@ -49,12 +49,12 @@ def test_the_documented_sequence_runs(cli: Cli, graph: GraphDouble) -> None:
 
 
 def test_every_entra_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("setup", "check", "status", "provision"):
+    for command in ("setup", "rotate", "check", "status", "provision"):
         with pytest.raises(SystemExit) as stopped:
             main(["entra", command, "--help"])
         assert stopped.value.code == 0
         text = capsys.readouterr().out
-        assert "--tenant" in text and "--auth {interactive,device-code,secret,certificate}" in text
+        assert "--tenant" in text and "--sign-in {interactive,device-code,secret,certificate}" in text
     assert "--saml-metadata URL|FILE" in _help("setup", capsys) and "--dry-run" in _help("setup", capsys)
 
 
@@ -62,3 +62,10 @@ def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
     with pytest.raises(SystemExit):
         main(["entra", command, "--help"])
     return capsys.readouterr().out
+
+
+def test_the_parser_offers_exactly_the_modes_setup_knows() -> None:
+    import scim.cli.entra
+    from scim.entra.modes import AUTH_MODES, HOW
+
+    assert scim.cli.entra.AUTH_MODES == AUTH_MODES and set(HOW) == set(AUTH_MODES)

@@ -42,7 +42,7 @@ def test_full_setup_sequence_then_a_rerun_changes_nothing(cli: Cli, graph: Graph
     report = cli("entra", "setup", "--directory", "contoso")
     assert report["changed"] and report["test_connection"] == "passed" and not report["dry_run"]
     assert [s["step"] for s in report["steps"]] == [
-        "application", "app roles", "provisioning job", "credentials", "scope", "role mapping", "start",
+        "application", "app roles", "provisioning job", "credentials", "role mapping", "start",
     ]  # fmt: skip
     sp_id = report["service_principal_id"]
     assert graph.writes() == [
@@ -92,7 +92,7 @@ def test_dry_run_reads_only_and_prints_the_plan(cli: Cli, graph: GraphDouble) ->
     assert plan["dry_run"] and plan["changed"] and graph.writes() == []
     assert {s["step"]: s["change"] for s in plan["steps"]} == {
         "application": "create", "app roles": "create", "provisioning job": "create", "credentials": "update",
-        "scope": "update", "role mapping": "update", "start": "update",
+        "role mapping": "update", "start": "update",
     }  # fmt: skip
     assert not any(s["done"] for s in plan["steps"] if s["change"] != "none")
     cli("entra", "setup", "--directory", "contoso")
@@ -155,18 +155,25 @@ def test_failed_test_connection_is_explained_and_nothing_starts(cli: Cli, graph:
     assert "Test Connection: FAILED: the endpoint refused the saved token (401)" in text
 
 
-def test_resave_after_a_failing_test_connection_revokes_the_old_token(
+def test_resave_after_a_failing_test_connection_retires_the_old_token_after_the_overlap(
     cli: Cli, graph: GraphDouble, shared: App
 ) -> None:
     _catalog(cli, "Auditor")
     sp_id = cli("entra", "setup", "--directory", "contoso")["service_principal_id"]
     old = graph.secrets[sp_id]["SecretToken"]
-    graph.validation_error = (400, "CredentialValidationUnavailable", "HTTP 404 Not Found from the endpoint")
+    graph.saved_error = (400, "CredentialValidationUnavailable", "HTTP 404 Not Found from the endpoint")
     again = cli("entra", "setup", "--directory", "contoso", code=1)
     credentials = next(s for s in again["steps"] if s["step"] == "credentials")
     assert credentials["change"] == "update" and "Base URL answered 404" in credentials["detail"]
     new = graph.secrets[sp_id]["SecretToken"]
-    assert new != old and _status_with(shared, new) == 200 and _status_with(shared, old) == 401
+    # The saved check still fails (the double says so), so the old token is not retired: both work.
+    assert new != old and _status_with(shared, new) == 200 and _status_with(shared, old) == 200
+    assert "earlier credentials were not retired" in again["test_connection_detail"]
+    graph.saved_error = None
+    graph.fail("POST", r"/validateCredentials$", 400, times=1)  # the saved ones fail once more: re-save
+    cli("entra", "setup", "--directory", "contoso", "--overlap-hours", "0")
+    newest = graph.secrets[sp_id]["SecretToken"]
+    assert _status_with(shared, newest) == 200 and _status_with(shared, new) == 401 and _status_with(shared, old) == 401
     assert len(cli("token", "list", "--client", sp_id)) == 1
 
 
@@ -193,7 +200,8 @@ def test_role_mode_multiple_with_entitlements_then_back_to_single(cli: Cli, grap
 
 def test_oauth_mode_saves_working_client_credentials(cli: Cli, graph: GraphDouble, shared: App) -> None:
     _catalog(cli, "Auditor")
-    report = cli("entra", "setup", "--directory", "contoso", "--mode", "oauth", "--networks", "20.190.128.0/18")
+    networks = ("--networks", "20.190.128.0/18")
+    report = cli("entra", "setup", "--directory", "contoso", "--auth", "client-credentials", *networks)
     saved = graph.secrets[report["service_principal_id"]]
     assert saved["AuthenticationType"] == "OAuth2ClientCredentialsGrant" and "SecretToken" not in saved
     assert saved["Oauth2ClientId"] == report["service_principal_id"]
@@ -207,21 +215,23 @@ def test_switching_mode_resaves_and_retires_the_old_credentials(cli: Cli, graph:
     _catalog(cli, "Auditor")
     sp_id = cli("entra", "setup", "--directory", "contoso")["service_principal_id"]
     token = graph.secrets[sp_id]["SecretToken"]
-    switched = cli("entra", "setup", "--directory", "contoso", "--mode", "oauth")
+    switched = cli("entra", "setup", "--directory", "contoso", "--auth", "client-credentials")
     step = next(s for s in switched["steps"] if s["step"] == "credentials")
     assert step["change"] == "update" and "switching from Base URL + long-lived Secret Token" in step["detail"]
+    assert "1 older token(s) stop working in 24 h" in step["detail"]
     assert graph.secrets[sp_id]["AuthenticationType"] == "OAuth2ClientCredentialsGrant"
-    assert _status_with(shared, token) == 401  # the Secret Token Entra no longer holds is revoked
-    assert not cli("entra", "setup", "--directory", "contoso", "--mode", "oauth")["changed"]
+    assert _status_with(shared, token) == 200  # the overlap: Entra may still be mid-cycle with it
+    (listed,) = cli("token", "list", "--client", sp_id)
+    assert listed["expires"] < "2100"  # it has an end now (its own was ten years)
+    assert not cli("entra", "setup", "--directory", "contoso", "--auth", "client-credentials")["changed"]
 
     secret = graph.secrets[sp_id]["Oauth2ClientSecret"]
-    back = cli("entra", "setup", "--directory", "contoso")
-    assert (
-        "switching from OAuth 2.0 client credentials"
-        in next(s for s in back["steps"] if s["step"] == "credentials")["detail"]
-    )
+    back = cli("entra", "setup", "--directory", "contoso", "--overlap-hours", "0")
+    detail = next(s for s in back["steps"] if s["step"] == "credentials")["detail"]
+    assert "switching from OAuth2 client credentials" in detail
     assert _status_with(shared, graph.secrets[sp_id]["SecretToken"]) == 200
-    assert _token_status(shared, sp_id, secret) == 401  # the OAuth secret Entra held stops working too
+    assert _token_status(shared, sp_id, secret) == 401  # overlap 0: the OAuth secret Entra held stops at once
+    assert _status_with(shared, token) == 401
 
 
 def _token_status(app: App, client_id: str, secret: str) -> int:

@@ -44,7 +44,7 @@ def test_device_code_sign_in_then_the_cache_signs_in_silently(cli: Cli, graph: G
     cache.write_text("{}")
     cache.chmod(0o644)  # an older file with looser bits is tightened, not trusted
     cli("directory", "create", "contoso")
-    cli("entra", "setup", "--directory", "contoso", "--auth", "device-code")
+    cli("entra", "setup", "--directory", "contoso", "--sign-in", "device-code")
     assert "enter the code GRAPHDBL" in cli.err
     assert [g["grant_type"] for g in graph.grants] == [DEVICE, DEVICE]  # one authorization_pending, then the token
     assert {g["client_id"] for g in graph.grants} == {DEFAULT_PUBLIC_CLIENT}
@@ -52,14 +52,14 @@ def test_device_code_sign_in_then_the_cache_signs_in_silently(cli: Cli, graph: G
     assert f"{graph.url}/Application.ReadWrite.All" in scope and f"{graph.url}/Synchronization.ReadWrite.All" in scope
     assert _mode(cache) == 0o600 and "admin@contoso.onmicrosoft.com" in cache.read_text()
 
-    cli("entra", "setup", "--directory", "contoso", "--auth", "device-code")  # same scopes: the cached token
+    cli("entra", "setup", "--directory", "contoso", "--sign-in", "device-code")  # same scopes: the cached token
     assert len(graph.grants) == 2 and "GRAPHDBL" not in cli.err
-    cli("entra", "status", "--directory", "contoso", "--auth", "device-code")  # other scopes: the refresh token
+    cli("entra", "status", "--directory", "contoso", "--sign-in", "device-code")  # other scopes: the refresh token
     assert [g["grant_type"] for g in graph.grants][2:] == ["refresh_token"] and "GRAPHDBL" not in cli.err
     assert _mode(cache) == 0o600
 
     cache.write_text("{not json")  # a damaged cache is replaced, not a crash
-    cli("entra", "status", "--directory", "contoso", "--auth", "device-code")
+    cli("entra", "status", "--directory", "contoso", "--sign-in", "device-code")
     assert "is unreadable; signing in afresh" in cli.err and "GRAPHDBL" in cli.err
     assert "admin@contoso.onmicrosoft.com" in cache.read_text() and _mode(cache) == 0o600
 
@@ -99,7 +99,7 @@ class _Terminal:
 def test_interactive_without_a_terminal_says_what_to_use(cli: Cli, graph: GraphDouble, admin: None) -> None:
     cli("directory", "create", "contoso")
     cli("entra", "check", "--directory", "contoso", code=1)
-    assert "No terminal for an interactive sign-in: use --auth device-code" in cli.err and graph.grants == []
+    assert "No terminal for an interactive sign-in: use --sign-in device-code" in cli.err and graph.grants == []
 
 
 def _certificate(directory: Path) -> tuple[Path, x509.Certificate]:
@@ -134,7 +134,7 @@ def test_ci_signs_in_with_a_certificate(
                                 "scope": f"{graph.url}/.default"}  # fmt: skip
     graph.certificates[CI_CLIENT] = _certificate(tmp_path / "..")[1]  # another key: refused
     monkeypatch.setenv("SCIM_ENTRA_TOKEN_CACHE", str(tmp_path / "third-cache.json"))
-    cli("entra", "status", "--directory", "contoso", "--auth", "certificate", "--certificate", str(pem), code=1)
+    cli("entra", "status", "--directory", "contoso", "--sign-in", "certificate", "--certificate", str(pem), code=1)
     assert "invalid_client" in cli.err
 
 
@@ -149,7 +149,7 @@ def test_a_wrong_secret_is_explained_without_echoing_it(
     assert graph.writes() == []
     monkeypatch.delenv("SCIM_ENTRA_CLIENT_ID")
     cli("entra", "setup", "--directory", "contoso", code=1)
-    assert "--auth secret needs the app registration's --client-id" in cli.err
+    assert "--sign-in secret needs the app registration's --client-id" in cli.err
 
 
 def test_the_request_path_and_scimctl_start_load_no_msal() -> None:
