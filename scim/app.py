@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, cast
 
 from scim.auth.clients import ClientRegistry
 from scim.auth.cursors import Cursors
-from scim.auth.federation import FederationVerifier
+from scim.auth.entra_issued import EntraIssuedVerifier
+from scim.auth.federation import FederationVerifier, JwksCache
 from scim.auth.oauth import TokenEndpoint
 from scim.auth.tokens import TokenService
 from scim.config import Settings, load_settings
@@ -35,6 +36,7 @@ class App:
     token_endpoint: TokenEndpoint
     cursors: Cursors
     relay: Relay | None = None  # the change feed, when a queue service is configured
+    entra_issued: EntraIssuedVerifier | None = None  # Entra's own token, for clients pinned to a tenant
 
     async def close(self) -> None:
         if self.relay is not None:
@@ -107,6 +109,7 @@ def build_app(
     secret_store = secret_store or open_secret_store(settings)
     clients = ClientRegistry(store, secret_store)
     tokens = TokenService(secret_store, settings.issuer)
+    keys = JwksCache()  # one cache of Entra's tenant keys for federation and Entra's own token
     return App(
         settings=settings,
         store=store,
@@ -118,10 +121,11 @@ def build_app(
         token_endpoint=TokenEndpoint(
             clients,
             tokens,
-            federation=FederationVerifier(settings.entra_jwks_url_template, settings.entra_issuer_template),
+            federation=FederationVerifier(settings.entra_jwks_url_template, settings.entra_issuer_template, keys=keys),
         ),
         cursors=Cursors(secret_store),
         relay=relay,
+        entra_issued=EntraIssuedVerifier(settings.entra_jwks_url_template, keys),
     )
 
 

@@ -112,6 +112,8 @@ class Client:
     created: str = ""
     federation: Federation | None = None  # set: the client may authenticate with an Entra client assertion
     read_only: bool = False  # an application reading the directory: GET and /.search only
+    # Set: the client accepts Entra's own token (Secret Token left blank) from this tenant only (docs/security.md).
+    entra_issued_tenant: str = ""
 
 
 Match = Callable[[Resource], bool]

@@ -11,6 +11,7 @@ from typing import Any
 from scim import telemetry
 from scim.app import App
 from scim.auth.cursors import Binding, Resume
+from scim.auth.entra_issued import client_id_for, peek_tenant
 from scim.auth.oauth import OAuthError
 from scim.errors import Forbidden, MethodNotAllowed, NotFound, ScimError
 from scim.http import (
@@ -50,7 +51,13 @@ DOCS_URL = "https://github.com/scim-entra-functions/scim-entra-functions#readme"
 async def _caller(app: App, request: Request) -> Caller:
     """The verified caller; a refusal is logged with the address and the reason, never the token."""
     try:
-        claims = await app.tokens.verify(bearer_token(request), client_known=app.clients.known)
+        token = bearer_token(request)
+        tenant = peek_tenant(token) if app.entra_issued is not None else None
+        if tenant is not None and app.entra_issued is not None:  # Entra's own token (Secret Token left blank)
+            client = await app.clients.client(client_id_for(tenant)) if tenant else None
+            claims = await app.entra_issued.verify(token, client)
+        else:
+            claims = await app.tokens.verify(token, client_known=app.clients.known)
         telemetry.annotate(client_id=claims.client_id, directory=claims.directory)
         return await app.clients.caller(claims, request.client_address)
     except ScimError as exc:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from scim.auth.entra_issued import check_tenant, client_id_for
 from scim.auth.network import address_allowed, validate_networks
 from scim.auth.tokens import READ_SCOPE, TokenClaims
 from scim.errors import Forbidden, Unauthorized
@@ -98,12 +99,23 @@ class ClientRegistry:
         secret_lifetime: timedelta | None = SECRET_LIFETIME,
         federation: Federation | None = None,
         read_only: bool = False,
+        entra_issued_tenant: str = "",
     ) -> Registration:
         """Create a client for ``directory`` with a fresh secret (or the given one, for the seeded dev client).
 
-        A federated client gets no secret (its Entra assertion stands in for one); `rotate-secret` adds one."""
+        A federated client gets no secret (its Entra assertion stands in for one); `rotate-secret` adds one. Nor does
+        a client pinned to a tenant for Entra's own token: its id is the tenant's (scim.auth.entra_issued)."""
         if client_id is not None and not is_client_id(client_id):
             raise ValueError("a client id is a lowercase GUID")
+        if entra_issued_tenant:
+            entra_issued_tenant = check_tenant(entra_issued_tenant)
+            client_id = client_id_for(entra_issued_tenant)
+            taken = await self._store.get_client(client_id)
+            if taken is not None:
+                raise ValueError(
+                    f"tenant {entra_issued_tenant} is already pinned to client {client_id} (directory "
+                    f"{taken.directory!r}): Entra's own token names no application, so one tenant feeds one client"
+                )
         client = Client(
             id=client_id or str(uuid.uuid4()),
             directory=directory,
@@ -111,9 +123,10 @@ class ClientRegistry:
             created=now(),
             federation=federation,
             read_only=read_only,
+            entra_issued_tenant=entra_issued_tenant,
         )
         expires = None
-        if federation is None or secret is not None:
+        if (federation is None and not entra_issued_tenant) or secret is not None:
             secret = secret or secrets.token_urlsafe(32)
             expires = datetime.now(UTC) + secret_lifetime if secret_lifetime else None
             await self._secrets.add_version(client_secret_name(client.id), digest(secret), expires_on=expires)

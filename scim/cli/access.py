@@ -20,7 +20,8 @@ SECRET_WARNING_DAYS = 30
 
 def _client(c: Client) -> dict[str, Any]:
     out = {"client_id": c.id, "directory": c.directory, "networks": c.networks, "disabled": c.disabled}
-    return out | ({"read_only": True} if c.read_only else {})
+    out |= {"read_only": True} if c.read_only else {}
+    return out | ({"entra_issued_tenant": c.entra_issued_tenant} if c.entra_issued_tenant else {})
 
 
 def _federation(app: App, c: Client) -> dict[str, Any]:
@@ -48,6 +49,8 @@ async def _client_create(app: App, admin: AdminService, args: argparse.Namespace
             raise AdminError(str(exc)) from None
     elif args.federated_audience or args.federated_subject or args.federated_issuer:
         raise AdminError("--federated-audience, --federated-subject and --federated-issuer need --federated-tenant")
+    if args.entra_issued_tenant and federation is not None:
+        raise AdminError("--entra-issued-tenant and --federated-tenant are two different modes; choose one")
     if args.networks is None:
         print(
             "scimctl: no --networks given, so this client is accepted from any address; pass Entra's ranges"
@@ -60,11 +63,18 @@ async def _client_create(app: App, admin: AdminService, args: argparse.Namespace
         secret_days=args.secret_days,
         federation=federation,
         read_only=args.read_only,
+        entra_issued_tenant=args.entra_issued_tenant or "",
     )
     out = {**_client(registration.client), **_federation(app, registration.client)}
     if registration.secret:
         print("scimctl: the client secret is shown once; store it now (Entra: Client Secret).", file=sys.stderr)
         out |= {"client_secret": registration.secret, "secret_expires": stamp(registration.secret_expires)}
+    elif registration.client.entra_issued_tenant:
+        print(
+            "scimctl: no secret: leave Secret Token blank in Entra, which then sends its own token. Microsoft calls "
+            "this a testing option; use a Secret Token or OAuth2 client credentials in production.",
+            file=sys.stderr,
+        )
     else:
         print("scimctl: no secret: Entra authenticates with workload identity federation.", file=sys.stderr)
     return {**out, "base_url": app.settings.base_url, "token_url": app.settings.token_url}
@@ -189,6 +199,10 @@ def register(sub: Subparsers) -> None:
     create.add_argument("--federated-audience", help=fed + "Audience (aud) from Entra's Connectivity page")
     create.add_argument("--federated-subject", help=fed + "Subject (sub) from Entra's Connectivity page")
     create.add_argument("--federated-issuer", help=fed + "Issuer (iss); default SCIM_ENTRA_ISSUER_TEMPLATE")
+    create.add_argument(
+        "--entra-issued-tenant",
+        help="accept Entra's own token (Secret Token left blank; a testing option) from this tenant id only",
+    )
     create.add_argument(
         "--read-only", action="store_true", help="for an application that reads the directory: GET and /.search only"
     )

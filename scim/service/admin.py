@@ -286,6 +286,7 @@ class AdminService:
         secret_days: int | None = None,
         federation: Federation | None = None,
         read_only: bool = False,
+        entra_issued_tenant: str = "",
     ) -> Registration:
         await self._require_directory(directory)
         await self._tokens.ensure_signing_key()  # a first client on a fresh store can get tokens at once
@@ -300,6 +301,7 @@ class AdminService:
                 secret_lifetime=lifetime,
                 federation=federation,
                 read_only=read_only,
+                entra_issued_tenant=entra_issued_tenant,
             )
         except ValueError as exc:
             raise AdminError(str(exc)) from None

@@ -353,6 +353,7 @@ class TableStore(TableGroups):
             created=str(entity.get("Created", "")),
             federation=Federation(**json.loads(str(entity["Federation"]))) if entity.get("Federation") else None,
             read_only=bool(entity.get("ReadOnly", False)),
+            entra_issued_tenant=str(entity.get("EntraIssuedTenant", "")),
         )
 
     async def get_client(self, client_id: str) -> Client | None:
@@ -369,6 +370,8 @@ class TableStore(TableGroups):
         if client.federation is not None:
             entity["Federation"] = json.dumps(dataclasses.asdict(client.federation))
         entity |= {"Disabled": client.disabled, "Created": client.created, "ReadOnly": client.read_only}
+        if client.entra_issued_tenant:
+            entity["EntraIssuedTenant"] = client.entra_issued_tenant
         await self._io.upsert("admin", entity)
 
     async def delete_client(self, client_id: str) -> bool:

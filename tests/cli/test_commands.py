@@ -212,3 +212,16 @@ def _doctor_from_outside_the_client_networks(cli: Cli, monkeypatch: pytest.Monke
     checks = cli("doctor", "--base-url", base, "--client-id", doctor_only["client_id"])
     assert [c["ok"] for c in checks] == [True, True, True, True]
     cli("client", "delete", "--client", doctor_only["client_id"])
+
+
+def test_client_pinned_to_a_tenant_for_entras_own_token(cli: Cli) -> None:
+    cli("directory", "create", "contoso")
+    tenant = "0b6c3d4e-5f60-4718-8293-a4b5c6d7e8f9"
+    made = cli("client", "create", "--directory", "contoso", "--entra-issued-tenant", tenant.upper())
+    assert made["entra_issued_tenant"] == tenant and "client_secret" not in made
+    assert "leave Secret Token blank" in cli.err and "testing option" in cli.err
+    assert cli("client", "show", "--client", made["client_id"])["entra_issued_tenant"] == tenant
+    cli("client", "create", "--directory", "contoso", "--entra-issued-tenant", tenant, code=1)
+    assert "one tenant feeds one client" in cli.err
+    cli("client", "create", "--directory", "contoso", "--entra-issued-tenant", "contoso.example", code=1)
+    assert "Directory (tenant) ID, a GUID" in cli.err

@@ -405,6 +405,14 @@ async def test_federated_clients_keep_their_federation(store: Store) -> None:
     assert [c.federation for c in await store.list_clients()] == [federation]
 
 
+async def test_clients_pinned_to_a_tenant_keep_it(store: Store) -> None:
+    await store.put_client(Client("c4", "d1", entra_issued_tenant="72f988bf-86f1-41af-91ab-2d7cd011db47"))
+    got = await store.get_client("c4")
+    assert got is not None and got.entra_issued_tenant == "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    await store.put_client(Client("c5", "d1"))
+    assert [c.entra_issued_tenant for c in await store.list_clients()] == [got.entra_issued_tenant, ""]
+
+
 async def test_check_on_memory_reports_members_that_are_not_users() -> None:
     store = MemoryStore()
     await store.create_user(D, user("u1", "ann"))
