@@ -224,6 +224,17 @@ class FederationVerifier:
     def issuer(self, federation: Federation) -> str:
         return (federation.issuer or self._issuer_template).replace("{tenant}", federation.tenant)
 
+    def issuers(self, federation: Federation) -> list[str]:
+        """The iss values accepted: an admin's own issuer alone; else the template's, with and without /v2.0.
+
+        Microsoft gives the issuer as https://login.microsoftonline.com/{tenant}/v2.0 (SCIMReferenceCode,
+        Workload-Identity-Federation-for-SCIM-Provisioning.md) and as the same without /v2.0
+        (SCIMTests_WorkloadIdentityFederation_Setup.md, "Token Issuer"); nothing broader is accepted."""
+        issuer = self.issuer(federation)
+        if federation.issuer or not issuer.endswith("/v2.0"):
+            return [issuer]
+        return [issuer, issuer.removesuffix("/v2.0")]
+
     def jwks_url(self, federation: Federation) -> str:
         return self._jwks_template.replace("{tenant}", federation.tenant)
 
@@ -242,7 +253,7 @@ class FederationVerifier:
             raise FederationRefused("kid", "The client_assertion's header names no signing key (kid).")
         key = await self._keys.key(self.jwks_url(federation), kid)
         issuer = self.issuer(federation)
-        claims = _decode(assertion, key, issuer, federation)
+        claims = _decode(assertion, key, self.issuers(federation), federation)
         if claims["sub"] != federation.subject:
             raise FederationRefused("sub", f"The client_assertion's subject (sub) is not {federation.subject!r}.")
         if claims["tid"] != federation.tenant:
@@ -258,7 +269,7 @@ class FederationVerifier:
         return claims
 
 
-def _decode(assertion: str, key: jwt.PyJWK, issuer: str, federation: Federation) -> dict[str, Any]:
+def _decode(assertion: str, key: jwt.PyJWK, issuers: list[str], federation: Federation) -> dict[str, Any]:
     """PyJWT's checks: signature with the tenant key, required claims, iss, aud, exp and nbf with leeway."""
     try:
         claims: dict[str, Any] = jwt.decode(
@@ -266,7 +277,7 @@ def _decode(assertion: str, key: jwt.PyJWK, issuer: str, federation: Federation)
             key.key,
             algorithms=ALGORITHMS,
             audience=audiences(federation),
-            issuer=issuer,
+            issuer=issuers,
             leeway=LEEWAY_SECONDS,
             options={"require": _REQUIRED},
         )
@@ -279,7 +290,7 @@ def _decode(assertion: str, key: jwt.PyJWK, issuer: str, federation: Federation)
     except jwt.ImmatureSignatureError:
         raise FederationRefused("nbf", "The client_assertion is not valid yet (nbf or iat in the future).") from None
     except jwt.InvalidIssuerError:
-        raise FederationRefused("iss", f"The client_assertion's issuer (iss) is not {issuer}.") from None
+        raise FederationRefused("iss", f"The client_assertion's issuer (iss) is not {issuers[0]}.") from None
     except jwt.InvalidAudienceError:
         raise FederationRefused("aud", f"The client_assertion's audience (aud) is not {federation.audience}.") from None
     except jwt.MissingRequiredClaimError as exc:

@@ -277,3 +277,56 @@ async def test_no_assertion_reaches_a_log_line(fed: Federated, caplog: pytest.Lo
     assert "sub check" in caplog.text  # the refusal is logged, by the claim that failed
     for part in good.split(".") + bad.split("."):
         assert part not in caplog.text
+
+
+# Every form Microsoft documents for Entra's assertion, and the nearest undocumented ones, which stay refused.
+# WIF = AzureAD/SCIMReferenceCode Workload-Identity-Federation-for-SCIM-Provisioning.md (2026-06-09);
+# SETUP = the same repository's StandardLogicApp/SCIMTests_WorkloadIdentityFederation_Setup.md;
+# LEARN = Microsoft Learn, "Tutorial: Develop and plan provisioning for a SCIM endpoint".
+VARIANTS = [
+    # (variant, claim changes given the double's issuer, accepted, source)
+    ("issuer with /v2.0", lambda iss: {"iss": iss}, True, "WIF: Issuer login.microsoftonline.com/<tenant>/v2.0"),
+    ("issuer without /v2.0", lambda iss: {"iss": iss.removesuffix("/v2.0")}, True, "SETUP: Token Issuer"),
+    ("issuer with a trailing slash", lambda iss: {"iss": iss.removesuffix("v2.0")}, False, "documented nowhere"),
+    ("the v1 sts.windows.net issuer", lambda iss: {"iss": f"https://sts.windows.net/{TENANT}/"}, False,
+     "LEARN: that is Entra's own token (blank Secret Token), never an assertion"),
+    ("aud api://<app id>", lambda iss: {"aud": AUDIENCE}, True, "WIF: the token example's aud"),
+    ("aud as the bare app id", lambda iss: {"aud": AUDIENCE.removeprefix("api://")}, True,
+     "SETUP: Audience = Application (client) ID"),
+    ("aud in the scope form api://<app id>/.default", lambda iss: {"aud": AUDIENCE + "/.default"}, False,
+     "WIF's setup table shows the scope form; a claim never carries it"),
+    ("no jti, with uti", lambda iss: {"jti": None, "uti": "AbCdEfGhIjKlMnOpQrStUv"}, True,
+     "WIF: the documented payload has no jti (RFC 7523 §3 makes it optional); Entra sends uti"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("variant", "change", "accepted", "source"), VARIANTS, ids=[v[0] for v in VARIANTS])
+async def test_each_documented_variant_is_accepted_and_nothing_broader(
+    fed: Federated, variant: str, change: Any, accepted: bool, source: str
+) -> None:
+    reply = await fed.exchange(fed.assertion(**change(fed.entra.issuer())))
+    assert (reply.status == 200) is accepted, (variant, source, reply.body)
+
+
+def test_an_admins_own_issuer_is_the_only_one_accepted() -> None:
+    verifier = FederationVerifier()
+    default = make_federation(TENANT, AUDIENCE, SUBJECT, None)
+    assert verifier.issuers(default) == [
+        f"https://login.microsoftonline.com/{TENANT}/v2.0",
+        f"https://login.microsoftonline.com/{TENANT}",
+    ]
+    own = make_federation(TENANT, AUDIENCE, SUBJECT, f"https://login.microsoftonline.com/{TENANT}/v2.0")
+    assert verifier.issuers(own) == [f"https://login.microsoftonline.com/{TENANT}/v2.0"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys",  # WIF: JWKS
+        "https://login.windows.net/{tenant}/discovery/v2.0/keys",  # SETUP: JWKS URI
+    ],
+)
+def test_keys_on_either_documented_host(template: str) -> None:
+    settings = load_settings({"SCIM_ENTRA_JWKS_URL_TEMPLATE": template})
+    verifier = FederationVerifier(settings.entra_jwks_url_template)
+    assert verifier.jwks_url(make_federation(TENANT, AUDIENCE, SUBJECT, None)) == template.format(tenant=TENANT)
