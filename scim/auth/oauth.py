@@ -175,7 +175,10 @@ class TokenEndpoint:
             self._failed(None, address, "a malformed Basic header")
             raise
         posted = (form.client_id, form.client_secret) if form.client_id or form.client_secret else None
-        if basic and posted and basic != posted:
+        # Entra's "Both" sends the same pair in the header and the body: one method, said twice. A client_id alone in
+        # the body may name the header's client (RFC 6749 §3.2.1). Anything else in both places is two methods,
+        # which RFC 6749 §2.3 forbids and §5.2 answers with invalid_request.
+        if basic and posted and (posted[0] != basic[0] or posted[1] not in (None, basic[1])):
             raise OAuthError(400, "invalid_request", "The client credentials in the header and the body differ.")
         client_id, secret = basic or posted or (None, None)
         self._check_throttle(client_id, address)
