@@ -31,8 +31,8 @@ def documented() -> list[list[str]]:
 def test_the_documented_sequence_runs(cli: Cli, graph: GraphDouble) -> None:
     commands = documented()
     assert [c[:2] for c in commands] == [
-        ["entra", "setup"], ["entra", "setup"], ["entra", "check"], ["entra", "setup"], ["entra", "provision"],
-        ["entra", "status"],
+        ["entra", "setup"], ["entra", "setup"], ["entra", "check"], ["entra", "setup"], ["entra", "rotate"],
+        ["entra", "provision"], ["entra", "status"],
     ]  # fmt: skip
     cli("directory", "create", "contoso")
     cli("role", "add", "--directory", "contoso", "Auditor")
