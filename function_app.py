@@ -97,6 +97,21 @@ async def change_feed_sweep(timer: func.TimerRequest) -> None:
         await app_.relay.sweep()
 
 
+# Scheduled rotation of Entra's credentials (docs/security.md §6): clients that opted in with `scimctl client
+# set-rotation` get a new secret or Secret Token, checked by Entra, before theirs grows old; the old one keeps
+# working for a day. Graph is reached as the app's managed identity, which needs the Graph application
+# permissions `scimctl entra rotate` lists (docs/deploy.md). Once a day, at 03:00 UTC.
+ROTATION_SCHEDULE = "0 0 3 * * *"
+
+
+@app.timer_trigger(schedule=ROTATION_SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
+async def entra_credential_rotation(timer: func.TimerRequest) -> None:
+    from scim.app import current_app
+    from scim.cli._entra_rotation import run_scheduled
+
+    await run_scheduled(await current_app())
+
+
 @app.route(route="health", methods=["GET"])
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("health", req)

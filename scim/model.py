@@ -114,6 +114,9 @@ class Client:
     read_only: bool = False  # an application reading the directory: GET and /.search only
     # Set: the client accepts Entra's own token (Secret Token left blank) from this tenant only (docs/security.md).
     entra_issued_tenant: str = ""
+    # > 0: the scheduled rotation (`scimctl entra rotate-due`, the function app's timer) replaces the credential
+    # Entra holds once it is this many days old or expires within that many days; 0: never (docs/security.md §6).
+    auto_rotate_days: int = 0
 
 
 Match = Callable[[Resource], bool]

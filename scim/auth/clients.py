@@ -188,10 +188,20 @@ class ClientRegistry:
         return client
 
     async def update(
-        self, client_id: str, *, networks: list[str] | None = None, disabled: bool | None = None
+        self,
+        client_id: str,
+        *,
+        networks: list[str] | None = None,
+        disabled: bool | None = None,
+        auto_rotate_days: int | None = None,
     ) -> Client:
-        """Change a client's networks or disabled flag; other instances see it within CLIENT_CACHE_SECONDS."""
+        """Change a client's networks, disabled flag or scheduled rotation; other instances see it within
+        CLIENT_CACHE_SECONDS."""
         client = await self.require(client_id)
+        if auto_rotate_days is not None:
+            if not 0 <= auto_rotate_days <= 3 * 365:
+                raise ValueError("--days is between 1 and 1095 (Entra's guidance: secrets live 1 to 3 years), or 0")
+            client = replace(client, auto_rotate_days=auto_rotate_days)
         if networks is not None:
             client = replace(client, networks=validate_networks(networks))
         if disabled is not None:

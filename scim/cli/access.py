@@ -21,6 +21,7 @@ SECRET_WARNING_DAYS = 30
 def _client(c: Client) -> dict[str, Any]:
     out = {"client_id": c.id, "directory": c.directory, "networks": c.networks, "disabled": c.disabled}
     out |= {"read_only": True} if c.read_only else {}
+    out |= {"auto_rotate_days": c.auto_rotate_days} if c.auto_rotate_days else {}
     return out | ({"entra_issued_tenant": c.entra_issued_tenant} if c.entra_issued_tenant else {})
 
 
@@ -122,6 +123,13 @@ async def _client_set_networks(app: App, admin: AdminService, args: argparse.Nam
     return {**_client(client), "effective_within_seconds": int(CLIENT_CACHE_SECONDS)}
 
 
+async def _client_set_rotation(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    client = await admin.update_client(args.client, auto_rotate_days=args.days)
+    if client.federation is not None or client.entra_issued_tenant:
+        print("scimctl: this client has no secret or Secret Token in Entra: nothing will be rotated.", file=sys.stderr)
+    return _client(client) | {"auto_rotate_days": client.auto_rotate_days}
+
+
 async def _client_disable(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     client = await admin.update_client(args.client, disabled=args.action == "disable")
     return {**_client(client), "effective_within_seconds": int(CLIENT_CACHE_SECONDS)}
@@ -211,6 +219,7 @@ def register(sub: Subparsers) -> None:
         "show": (_client_show, "show a client, its secret versions and long-lived token count"),
         "rotate-secret": (_client_rotate, "add a new secret; the old one expires later (two active at most)"),
         "set-networks": (_client_set_networks, "replace the allowed source networks"),
+        "set-rotation": (_client_set_rotation, "opt in to (or out of) the scheduled rotation of Entra's credential"),
         "disable": (_client_disable, "refuse the client's tokens and secrets (within 30 s everywhere)"),
         "enable": (_client_disable, "accept the client again"),
         "delete": (_client_delete, "delete the client, its secrets and its long-lived tokens"),
@@ -225,6 +234,11 @@ def register(sub: Subparsers) -> None:
                 default=7.0,
                 help="how long the previous secret keeps working (default 7; 0 = now)",
             )
+        if name == "set-rotation":
+            parser.add_argument(
+                "--days", type=int, required=True,
+                help="rotate once the credential Entra holds is this old or expires this soon; 0 = never",
+            )  # fmt: skip
         if name == "set-networks":
             parser.add_argument("networks", nargs="+", help="the new allowed source CIDRs (IPv4/IPv6), or 'any'")
 

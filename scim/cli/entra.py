@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -230,6 +230,26 @@ async def _rotate(app: App, admin: AdminService, args: argparse.Namespace) -> An
     return Outcome([f"[{s.change}] {s.step}: {s.detail}" for s in report.steps] + _credential_lines(report), code)
 
 
+async def _rotate_due(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    from scim.cli._entra_rotation import due_clients, rotate_due
+
+    if args.dry_run:  # nothing to read from Entra: no sign-in
+        found = await due_clients(app, admin, datetime.now(UTC))
+        results = [{"client_id": d.client.id, "mode": d.mode, "why": d.why, "result": "due"} for d in found]
+    else:
+        graph = _graph(args, "rotate")
+        try:
+            results = await rotate_due(app, admin, graph, overlap=timedelta(hours=args.overlap_hours))
+        finally:
+            graph.close()
+    code = 1 if any(r["result"] == "failed" for r in results) else 0
+    if args.json:
+        return Outcome(results, code)
+    lines = [f"[{r['result']}] client {r['client_id']} ({r['mode']}): {r['why']}" + (
+        f": {r['detail']}" if r.get("detail") else "") for r in results]  # fmt: skip
+    return Outcome(lines or ["No client is due for rotation."], code)
+
+
 # check --------------------------------------------------------------------------------------------
 async def _check(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     from scim.entra.check import assigned_names, judge
@@ -368,6 +388,10 @@ def register(sub: Subparsers) -> None:
     rotate = leaf(entra, "rotate", _rotate, "new secret or Secret Token into Entra, checked, then the old one retired")
     _common(rotate, directory_required=True)
     _credential_options(rotate)
+    due = leaf(entra, "rotate-due", _rotate_due, "rotate each opted-in client whose credential is due (as the timer)")
+    _common(due, directory_required=False)
+    due.add_argument("--overlap-hours", type=float, default=24.0, help="how long a replaced credential keeps working")
+    due.add_argument("--dry-run", action="store_true", help="list the clients that are due; sign in to nothing")
     check = leaf(entra, "check", _check, "list every group and role name Entra will send that will be refused")
     _common(check, directory_required=True)
     status = leaf(entra, "status", _status, "job state, quarantine, last run, counts and recent failures")

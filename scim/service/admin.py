@@ -334,10 +334,17 @@ class AdminService:
         await self._clients.drop_secret(client_id, version)
 
     async def update_client(
-        self, client_id: str, *, networks: list[str] | None = None, disabled: bool | None = None
+        self,
+        client_id: str,
+        *,
+        networks: list[str] | None = None,
+        disabled: bool | None = None,
+        auto_rotate_days: int | None = None,
     ) -> Client:
         try:
-            return await self._clients.update(client_id, networks=networks, disabled=disabled)
+            return await self._clients.update(
+                client_id, networks=networks, disabled=disabled, auto_rotate_days=auto_rotate_days
+            )
         except ValueError as exc:
             raise AdminError(str(exc)) from None
 

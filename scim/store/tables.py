@@ -354,6 +354,7 @@ class TableStore(TableGroups):
             federation=Federation(**json.loads(str(entity["Federation"]))) if entity.get("Federation") else None,
             read_only=bool(entity.get("ReadOnly", False)),
             entra_issued_tenant=str(entity.get("EntraIssuedTenant", "")),
+            auto_rotate_days=int(entity.get("AutoRotateDays", 0)),
         )
 
     async def get_client(self, client_id: str) -> Client | None:
@@ -372,6 +373,8 @@ class TableStore(TableGroups):
         entity |= {"Disabled": client.disabled, "Created": client.created, "ReadOnly": client.read_only}
         if client.entra_issued_tenant:
             entity["EntraIssuedTenant"] = client.entra_issued_tenant
+        if client.auto_rotate_days:
+            entity["AutoRotateDays"] = client.auto_rotate_days
         await self._io.upsert("admin", entity)
 
     async def delete_client(self, client_id: str) -> bool:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.azurite
 
 async def test_the_timer_trigger_runs_the_sweep(azurite_queues: Azurite) -> None:
     functions = load_function_app().app.get_functions()  # a fresh FunctionApp: get_functions runs once per app
-    [timer] = [f for f in functions if json.loads(f.get_function_json())["bindings"][0]["type"] == "timerTrigger"]
+    [timer] = [f for f in functions if f.get_function_name() == "change_feed_sweep"]
     binding = json.loads(timer.get_function_json())["bindings"][0]
     assert (timer.get_function_name(), binding["schedule"]) == ("change_feed_sweep", "0 */1 * * * *")
 
