@@ -67,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--federated-tenant", help="with --federated: the client's Entra tenant id")
     doctor.add_argument("--federated-issuer", help="with --federated: the issuer, if the client has its own")
+    doctor.add_argument(
+        "--send-credentials", choices=["header", "body", "both"], default="header",
+        help="how Entra is set to send the client id and secret ('How credentials are sent'); default header",
+    )  # fmt: skip
+    doctor.add_argument(
+        "--secret-token", action="store_true",
+        help="Entra's Secret Token mode: the secret given is the long-lived token, sent as the Bearer",
+    )  # fmt: skip
 
     check = leaf(sub, "check", _check, "verify a directory's index entities and memberships")
     check.add_argument("--directory", required=True, help="the directory id")
@@ -107,7 +115,10 @@ def _doctor(args: argparse.Namespace) -> int:
                 print(f"scimctl: give --client-secret or set {SECRET_ENV}", file=sys.stderr)
                 return 2
             secret = getpass.getpass("client secret: ")
-        checks = run_doctor(args.base_url, args.client_id, secret, token_url=args.token_url, timeout=args.timeout)
+        checks = run_doctor(
+            args.base_url, args.client_id, secret, token_url=args.token_url, timeout=args.timeout,
+            send=args.send_credentials, secret_token=args.secret_token,
+        )  # fmt: skip
     if args.json:
         emit(as_rows(checks), True)
     else:

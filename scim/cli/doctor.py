@@ -106,7 +106,20 @@ def explain_error(exc: BaseException, url: str) -> str:
 
 
 class Doctor:
-    def __init__(self, base_url: str, client_id: str, secret: str, *, token_url: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        secret: str,
+        *,
+        token_url: str | None,
+        timeout: float,
+        send: str = "header",
+        secret_token: bool = False,
+    ) -> None:
+        # Entra's "How credentials are sent": header = client_secret_basic, body = client_secret_post, both = each.
+        self.send = send
+        self.secret_token = secret_token  # Entra's Secret Token mode: ``secret`` is the bearer token itself
         self.base = base_url.rstrip("/")
         self.token_url = token_url or token_url_for(self.base)
         self._client_id = client_id
@@ -140,17 +153,23 @@ class Doctor:
         return reply
 
     def token(self) -> str:
+        if self.secret_token:  # Entra sends the Secret Token itself on every call: no token request
+            self._token = self._secret
+            return "Secret Token mode: the token is sent as the Bearer, as Entra sends it"
         pair = f"{quote(self._client_id, safe='')}:{quote(self._secret, safe='')}"
-        headers = {
-            "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-        body = urlencode({"grant_type": "client_credentials"}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        fields = {"grant_type": "client_credentials"}
+        if self.send in ("header", "both"):
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        if self.send in ("body", "both"):
+            fields |= {"client_id": self._client_id, "client_secret": self._secret}
+        body = urlencode(fields).encode()
         reply = self._expect(self._call("POST", self.token_url, body=body, headers=headers), self.token_url, 200)
         if not isinstance(reply.body, dict) or not isinstance(reply.body.get("access_token"), str):
             raise Failed(f"the Token URL {self.token_url} answered 200 without an access_token; is it this service?")
         self._token = reply.body["access_token"]
-        return f"got a Bearer token valid for {reply.body.get('expires_in')} s from {self.token_url}"
+        how = f" (credentials sent as Entra's {self.send.capitalize()})" if self.send != "header" else ""
+        return f"got a Bearer token valid for {reply.body.get('expires_in')} s from {self.token_url}{how}"
 
     def probe(self, resource: str, attribute: str, extra: str = "") -> str:
         value = str(uuid.uuid4())
@@ -296,15 +315,27 @@ def _json(raw: bytes) -> Any:
         return None
 
 
-def run_doctor(base_url: str, client_id: str, secret: str, *, token_url: str | None, timeout: float) -> list[Check]:
-    """Every check, in order, stopping at the first failure."""
+def run_doctor(
+    base_url: str,
+    client_id: str,
+    secret: str,
+    *,
+    token_url: str | None,
+    timeout: float,
+    send: str = "header",
+    secret_token: bool = False,
+) -> list[Check]:
+    """Every check, in order, stopping at the first failure, with the credentials sent as Entra sends them."""
     if urlsplit(base_url).scheme not in ("http", "https"):
         return [
             Check(
                 "base url", False, f"{base_url!r} is not an http(s) URL; the Base URL looks like https://host/scim/v2"
             )
         ]
-    return Doctor(base_url, client_id, secret, token_url=token_url, timeout=timeout).run()
+    doctor = Doctor(
+        base_url, client_id, secret, token_url=token_url, timeout=timeout, send=send, secret_token=secret_token
+    )
+    return doctor.run()
 
 
 def as_rows(checks: list[Check]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -143,3 +144,35 @@ def test_doctor_needs_no_http_dependency() -> None:
     code = "import sys, scim.cli.doctor; print(sorted(m for m in ('httpx', 'requests', 'aiohttp') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("send", ["header", "body", "both"])
+def test_each_way_entra_sends_credentials(host: Host, capsys: pytest.CaptureFixture[str], send: str) -> None:
+    code, out = _doctor(
+        capsys, "--base-url", host.scim_url, "--client-id", host.client_id, "--client-secret", host.client_secret,
+        "--send-credentials", send, "--json",
+    )  # fmt: skip
+    checks = json.loads(out)
+    assert code == 0 and all(c["ok"] for c in checks), out
+    assert ("Entra's Both" in checks[0]["detail"]) is (send == "both")
+    assert host.client_secret not in out
+
+
+@pytest.mark.e2e
+def test_secret_token_mode_sends_the_token_as_the_bearer(host: Host, capsys: pytest.CaptureFixture[str]) -> None:
+    form = f"grant_type=client_credentials&client_id={host.client_id}&client_secret={host.client_secret}".encode()
+    request = urllib.request.Request(host.token_url, data=form, method="POST")  # noqa: S310 - the local host
+    with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310
+        bearer = json.loads(reply.read())["access_token"]
+    code, out = _doctor(
+        capsys, "--base-url", host.scim_url, "--client-id", host.client_id, "--client-secret", bearer,
+        "--secret-token", "--json",
+    )  # fmt: skip
+    checks = json.loads(out)
+    assert code == 0 and "Secret Token mode" in checks[0]["detail"], out
+    code, out = _doctor(
+        capsys, "--base-url", host.scim_url, "--client-id", host.client_id, "--client-secret", "x" * 40,
+        "--secret-token", "--json",
+    )  # fmt: skip
+    assert code == 1 and "401" in json.loads(out)[1]["detail"]
