@@ -9,7 +9,6 @@ import ssl
 import subprocess
 import sys
 import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -161,10 +160,7 @@ def test_each_way_entra_sends_credentials(host: Host, capsys: pytest.CaptureFixt
 
 @pytest.mark.e2e
 def test_secret_token_mode_sends_the_token_as_the_bearer(host: Host, capsys: pytest.CaptureFixture[str]) -> None:
-    form = f"grant_type=client_credentials&client_id={host.client_id}&client_secret={host.client_secret}".encode()
-    request = urllib.request.Request(host.token_url, data=form, method="POST")  # noqa: S310 - the local host
-    with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310
-        bearer = json.loads(reply.read())["access_token"]
+    bearer = host.token()
     code, out = _doctor(
         capsys, "--base-url", host.scim_url, "--client-id", host.client_id, "--client-secret", bearer,
         "--secret-token", "--json",
