@@ -4,6 +4,11 @@ The baseline is the hand-written HS256 verifier this project used before issue #
 claims), kept below only to be measured; the product no longer contains it. Every case runs the same
 secret-store lookup the product makes, so the ratios compare like with like.
 
+A second table costs each of Entra's authentication modes per SCIM request (or per token request, for
+federation), uncached and cached, beside the client-credentials access token that is today's figure:
+Secret Token (HS256, its own key), Entra's own token (RS256 against the pinned tenant's keys, held in the
+key cache) and the federation assertion (RS256, verified once per token request, so never cached).
+
 Run: .venv/bin/python -m bench.bench_tokens  (ratios, not absolute times, are comparable across machines)
 """
 
@@ -98,5 +103,90 @@ async def main() -> None:
         print(f"{label:<40} {value:7.2f} µs/verify = {value / baseline:5.2f} x baseline")
 
 
+RSA_ROUNDS = 300  # RS256 tokens are signed up front, one per call: fewer rounds keep the setup short
+
+
+async def _best(cases: dict[str, tuple[Callable[[str], Awaitable[object]], Callable[[], str]]], rounds: int) -> Any:
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(REPEATS):
+        for label, (fn, feed) in cases.items():
+            started = time.perf_counter()
+            for _ in range(rounds):
+                await fn(feed())
+            best[label] = min(best[label], (time.perf_counter() - started) / rounds * 1e6)
+    return best
+
+
+async def modes() -> None:
+    """Verification per Entra mode, µs per call, against the client-credentials access token."""
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from scim.auth.entra_issued import ENTRA_AUDIENCE, EntraIssuedVerifier
+    from scim.auth.federation import FederationVerifier, JwksCache
+    from scim.model import Client, Federation
+
+    store = MemorySecretStore()
+    cached, uncached = _service(store, True), _service(store, False)
+    await cached.ensure_signing_key()
+    client = "6f1c1d2e-0000-4000-8000-000000000001"
+    access, _ = await cached.issue(client, "dev", ttl=3600)
+    long_lived = (await cached.issue_long_lived(client, "dev")).token
+    await cached.verify(access)
+    await cached.verify(long_lived)
+
+    tenant, kid = "0b6c3d4e-5f60-4718-8293-a4b5c6d7e8f9", "bench-key"
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key())), "kid": kid, "use": "sig"}
+
+    async def fetch(url: str) -> Any:
+        return {"keys": [jwk]}
+
+    keys = JwksCache(fetch=fetch)
+    now = int(time.time())
+
+    def entra_token() -> str:
+        claims = {"aud": ENTRA_AUDIENCE, "iss": f"https://sts.windows.net/{tenant}/", "tid": tenant, "iat": now,
+                  "nbf": now, "exp": now + 3600, "uti": uuid.uuid4().hex}  # fmt: skip
+        return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
+
+    federation = Federation(tenant, "api://b5ba7a93-4452-4522-aeb4-a2b5da870c16", "subject-oid")
+
+    def assertion() -> str:
+        claims = {"aud": federation.audience, "iss": f"https://login.microsoftonline.com/{tenant}/v2.0",
+                  "sub": federation.subject, "tid": tenant, "iat": now, "nbf": now, "exp": now + 3600,
+                  "uti": uuid.uuid4().hex}  # fmt: skip
+        return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
+
+    pinned = Client(client, "dev", entra_issued_tenant=tenant)
+    issued = EntraIssuedVerifier("https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys", keys)
+    federated = FederationVerifier(keys=keys)
+    one = entra_token()
+    await issued.verify(one, pinned)
+    fresh = iter([entra_token() for _ in range(REPEATS * RSA_ROUNDS)])
+    assertions = iter([assertion() for _ in range(REPEATS * RSA_ROUNDS)])
+    cases: dict[str, tuple[Callable[[str], Awaitable[object]], Callable[[], str]]] = {
+        "client credentials access token, uncached": (uncached.verify, lambda: access),
+        "client credentials access token, cached": (cached.verify, lambda: access),
+        "Secret Token (long-lived), uncached": (uncached.verify, lambda: long_lived),
+        "Secret Token (long-lived), cached": (cached.verify, lambda: long_lived),
+        "Entra's own token (blank), uncached": (lambda t: issued.verify(t, pinned), lambda: next(fresh)),
+        "Entra's own token (blank), cached": (lambda t: issued.verify(t, pinned), lambda: one),
+        "federation assertion (per token request)": (
+            lambda t: federated.verify(t, federation),
+            lambda: next(assertions),
+        ),
+    }
+    best = await _best(cases, RSA_ROUNDS)
+    print()
+    print("Per Entra mode (µs per verification; ratio to today's client-credentials figure, same cache state)")
+    for label, value in best.items():
+        base = best["client credentials access token, " + ("cached" if label.endswith(", cached") else "uncached")]
+        print(f"{label:<46} {value:8.2f} µs = {value / base:6.2f} x")
+
+
 if __name__ == "__main__":
     asyncio.run(main())
+    asyncio.run(modes())
