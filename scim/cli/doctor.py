@@ -316,26 +316,16 @@ def _json(raw: bytes) -> Any:
 
 
 def run_doctor(
-    base_url: str,
-    client_id: str,
-    secret: str,
-    *,
-    token_url: str | None,
-    timeout: float,
-    send: str = "header",
-    secret_token: bool = False,
+    base_url: str, client_id: str, secret: str, *, token_url: str | None, timeout: float, **how: Any
 ) -> list[Check]:
-    """Every check, in order, stopping at the first failure, with the credentials sent as Entra sends them."""
+    """Every check, in order, stopping at the first failure; ``how`` is Doctor's send and secret_token."""
     if urlsplit(base_url).scheme not in ("http", "https"):
         return [
             Check(
                 "base url", False, f"{base_url!r} is not an http(s) URL; the Base URL looks like https://host/scim/v2"
             )
         ]
-    doctor = Doctor(
-        base_url, client_id, secret, token_url=token_url, timeout=timeout, send=send, secret_token=secret_token
-    )
-    return doctor.run()
+    return Doctor(base_url, client_id, secret, token_url=token_url, timeout=timeout, **how).run()
 
 
 def as_rows(checks: list[Check]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from scim.app import App
 from scim.service.admin import AdminService
 from tests.auth.helpers import get_token
+from tests.auth.jwks import EntraDouble, Signer
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
 
 
@@ -43,3 +45,22 @@ async def tenant_b(app: App, admin: AdminService) -> Tenant:
     http = Client(None)
     http.token = await get_token(http, registration.client.id, registration.secret)
     return Tenant("other", registration.client.id, registration.secret, http)
+
+
+# A local stand-in for Entra's login endpoints (federation and Entra's own token), one per module.
+@pytest.fixture(scope="module")
+def signer() -> Signer:
+    return Signer()
+
+
+@pytest.fixture(scope="module")
+def entra_server() -> Iterator[EntraDouble]:
+    double = EntraDouble().start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def entra(entra_server: EntraDouble, signer: Signer) -> EntraDouble:
+    entra_server.keys, entra_server.down, entra_server.fetches = [signer.jwk], False, 0
+    return entra_server

@@ -14,7 +14,6 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -43,24 +42,6 @@ def entra_token(signer: Signer, tenant: str, **changes: Any) -> str:
     }  # fmt: skip
     claims.update(changes)
     return signer.sign({k: v for k, v in claims.items() if v is not None}, alg=changes.pop("alg", "RS256"))
-
-
-@pytest.fixture(scope="module")
-def signer() -> Signer:
-    return Signer()
-
-
-@pytest.fixture(scope="module")
-def entra_server() -> Iterator[EntraDouble]:
-    double = EntraDouble().start()
-    yield double
-    double.stop()
-
-
-@pytest.fixture
-def entra(entra_server: EntraDouble, signer: Signer) -> EntraDouble:
-    entra_server.keys, entra_server.down, entra_server.fetches = [signer.jwk], False, 0
-    return entra_server
 
 
 @pytest.fixture

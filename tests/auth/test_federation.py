@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -31,24 +30,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def signer() -> Signer:
-    return Signer()
-
-
-@pytest.fixture(scope="module")
-def entra_server() -> Iterator[EntraDouble]:
-    double = EntraDouble().start()
-    yield double
-    double.stop()
-
-
-@pytest.fixture
-def entra(entra_server: EntraDouble, signer: Signer) -> EntraDouble:
-    entra_server.keys, entra_server.down, entra_server.fetches = [signer.jwk], False, 0
-    return entra_server
 
 
 @dataclass
