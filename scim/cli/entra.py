@@ -141,6 +141,13 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
     roles = [(r.value, r.display_name) for r in await admin.list_roles(directory.id)]
     want = Desired(_app_name(args), roles, directory.role_mode, args.role_attribute, args.auth, args.start)
     credentials = _credentials(app, admin, directory.id, args)
+    if args.dry_run and not (args.tenant or os.environ.get("AZURE_TENANT_ID")):
+        from scim.entra.setup import plan_for_new
+
+        # No tenant named: nothing can be read, so show the whole plan as for a new app, without signing in.
+        _tell("no --tenant (or AZURE_TENANT_ID): not signed in; this is the plan for a new application")
+        report = plan_for_new(want)
+        return Outcome(report.as_dict() if args.json else _plan_lines(report), 0)
     graph = _graph(args, "setup")
 
     def work() -> Any:
@@ -159,10 +166,7 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
     code = 1 if report.test_connection == "failed" else 0
     if args.json:
         return Outcome(report.as_dict(), code)
-    lines = [
-        f"[{'plan' if not s.done else 'changed' if s.change != 'none' else 'ok'}] {s.step}: {s.detail}"
-        for s in report.steps
-    ]
+    lines = _plan_lines(report)
     if report.federation_metadata_url:
         lines.append(f"SAML federation metadata URL (give it to the application): {report.federation_metadata_url}")
     lines += _credential_lines(report)
@@ -171,6 +175,13 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
     elif not report.changed:
         lines.append(f"Nothing changed: {report.app_name!r} already matches directory {directory.id!r}.")
     return Outcome(lines, code)
+
+
+def _plan_lines(report: Any) -> list[str]:
+    return [
+        f"[{'plan' if not s.done else 'changed' if s.change != 'none' else 'ok'}] {s.step}: {s.detail}"
+        for s in report.steps
+    ]
 
 
 def _credentials(app: App, admin: AdminService, directory: str, args: argparse.Namespace) -> Any:

@@ -251,6 +251,11 @@ def _ensure_started(graph: Graph, sp_id: str, job: dict[str, Any], want: Desired
         report.add("start", "update", "start the provisioning job (first cycle within about 40 minutes)")
 
 
+def plan_for_new(want: Desired) -> Report:
+    """The dry-run plan for an application that does not exist yet: needs no Graph read, so no sign-in."""
+    return _fresh_plan(Report(want.app_name, dry_run=True), want)
+
+
 def _fresh_plan(report: Report, want: Desired) -> Report:
     report.add("application", "create", f"create {want.app_name!r} from the non-gallery template")
     if want.roles:

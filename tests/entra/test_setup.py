@@ -260,3 +260,18 @@ def test_refusals_before_any_graph_call(cli: Cli, graph: GraphDouble, monkeypatc
     monkeypatch.delenv("AZURE_TENANT_ID")
     cli("entra", "setup", "--directory", "contoso", code=1)
     assert "--tenant" in cli.err and graph.seen == []
+
+
+def test_dry_run_without_a_tenant_plans_a_new_app_without_signing_in(
+    cli: Cli, graph: GraphDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _catalog(cli, "Auditor")
+    monkeypatch.delenv("AZURE_TENANT_ID")
+    plan = cli("entra", "setup", "--directory", "contoso", "--dry-run", "--auth", "client-credentials")
+    assert graph.seen == [] and "not signed in" in cli.err
+    assert [(s["step"], s["change"], s["done"]) for s in plan["steps"]][:3] == [
+        ("application", "create", False), ("app roles", "create", False), ("provisioning job", "create", False),
+    ]  # fmt: skip
+    assert "OAuth2 client credentials" in next(s for s in plan["steps"] if s["step"] == "credentials")["detail"]
+    cli("entra", "setup", "--directory", "contoso", code=1)  # a real run still needs the tenant
+    assert "--tenant" in cli.err and graph.seen == []
