@@ -34,6 +34,7 @@ AUTH_MODES = ("secret-token", "client-credentials", "federated")
 SCOPES = {
     "setup": ["Application.ReadWrite.All", "Synchronization.ReadWrite.All"],
     "rotate": ["Application.Read.All", "Synchronization.ReadWrite.All"],
+    "test-connection": ["Application.Read.All", "Synchronization.ReadWrite.All"],
     "check": ["Application.Read.All"],
     "status": ["Synchronization.Read.All", "AuditLog.Read.All"],
     "provision": ["Synchronization.ReadWrite.All", "User.ReadBasic.All", "GroupMember.Read.All"],
@@ -241,6 +242,32 @@ async def _rotate(app: App, admin: AdminService, args: argparse.Namespace) -> An
     return Outcome([f"[{s.change}] {s.step}: {s.detail}" for s in report.steps] + _credential_lines(report), code)
 
 
+async def _test_connection(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    """Entra's own Test Connection of what it has saved, in whatever mode (and Header/Body/Both) it is set to."""
+    from scim.cli._entra_credentials import EntraCredentials
+    from scim.entra.credentials import validate_saved
+    from scim.entra.lookup import require_job, require_service_principal
+    from scim.entra.modes import HOW
+
+    directory = await _directory(app, args.directory)
+    name, graph = _app_name(args), _graph(args, "test-connection")
+    ours = EntraCredentials(app, admin, directory.id, mode="secret-token", networks=["any"])
+
+    def work() -> tuple[str, str | None]:
+        sp = require_service_principal(graph, name)
+        job = require_job(graph, sp["id"], name)
+        mode = ours.saved_mode(sp["id"])
+        failure = validate_saved(graph, f"/servicePrincipals/{sp['id']}/synchronization/jobs/{job['id']}")
+        return (HOW.get(mode or "", "credentials this side did not issue"), failure)
+
+    how, failure = await _off_loop(graph, work)
+    result = {"application": name, "mode": how, "test_connection": "failed" if failure else "passed"}
+    if args.json:
+        return Outcome(result | {"detail": failure}, 1 if failure else 0)
+    verdict = f"FAILED: {failure}" if failure else "passed"
+    return Outcome([f"{name!r} ({how}): Entra's Test Connection {verdict}"], 1 if failure else 0)
+
+
 async def _rotate_due(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     from scim.cli._entra_rotation import due_clients, rotate_due
 
@@ -403,6 +430,8 @@ def register(sub: Subparsers) -> None:
     _common(due, directory_required=False)
     due.add_argument("--overlap-hours", type=float, default=24.0, help="how long a replaced credential keeps working")
     due.add_argument("--dry-run", action="store_true", help="list the clients that are due; sign in to nothing")
+    test = leaf(entra, "test-connection", _test_connection, "Entra's Test Connection of the saved credentials")
+    _common(test, directory_required=True)
     check = leaf(entra, "check", _check, "list every group and role name Entra will send that will be refused")
     _common(check, directory_required=True)
     status = leaf(entra, "status", _status, "job state, quarantine, last run, counts and recent failures")

@@ -131,3 +131,13 @@ def test_rotate_whose_saved_check_fails_retires_nothing(cli: Cli, graph: GraphDo
     assert _status_with(shared, old) == 200
     tokens = cli("token", "list", "--client", sp_id)
     assert len(tokens) == 2 and tokens[1]["expires"] > "2030"  # the old one's ten years are untouched
+
+
+def test_entra_test_connection_reports_the_saved_mode_and_entras_verdict(cli: Cli, graph: GraphDouble) -> None:
+    _setup(cli, "--auth", "client-credentials", "--send-credentials", "body")
+    checked = cli("entra", "test-connection", "--directory", "contoso")
+    assert checked["mode"] == "OAuth2 client credentials" and checked["test_connection"] == "passed"
+    graph.saved_error = (400, "CredentialValidationUnavailable", "HTTP 401 Unauthorized from the endpoint")
+    text = cli.text("entra", "test-connection", "--directory", "contoso", code=1)
+    assert "Entra's Test Connection FAILED" in text and "refused the saved token (401)" in text
+    assert [s.body for s in graph.seen if s.path.endswith("/validateCredentials")][-1] == {"useSavedCredentials": True}

@@ -49,7 +49,7 @@ def test_the_documented_sequence_runs(cli: Cli, graph: GraphDouble) -> None:
 
 
 def test_every_entra_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("setup", "rotate", "check", "status", "provision"):
+    for command in ("setup", "rotate", "test-connection", "check", "status", "provision"):
         with pytest.raises(SystemExit) as stopped:
             main(["entra", command, "--help"])
         assert stopped.value.code == 0
