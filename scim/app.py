@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -147,3 +148,15 @@ def install_app(app: App | None) -> None:
     """Make ``app`` the process-wide App (the local host and tests build their own)."""
     global _current  # noqa: PLW0603 - one App per process, built lazily
     _current = app
+
+
+def managed_identity_token(scope: str) -> Callable[[], str]:
+    """A token source for ``scope`` as this app's managed identity (the Entra rotation timer's Graph sign-in)."""
+    from azure.identity import DefaultAzureCredential  # lazy: only the timer's runs pay for it
+
+    credential = DefaultAzureCredential()
+
+    def token() -> str:
+        return str(credential.get_token(scope).token)
+
+    return token

@@ -21,6 +21,7 @@ from typing import Any
 import jwt
 
 from scim.auth.federation import FederationRefused, JwksCache, KeysUnavailable
+from scim.auth.tokens import ALGORITHM as OUR_ALGORITHM
 from scim.auth.tokens import FULL_SCOPE, TokenClaims
 from scim.errors import Unauthorized, Unavailable
 from scim.model import Client
@@ -52,7 +53,7 @@ def check_tenant(tenant: str) -> str:
 
 
 def peek_tenant(token: str) -> str | None:
-    """The tenant of what looks like Entra's own token (RS256, issued by sts.windows.net), else None.
+    """The tenant of what looks like Entra's own token (not HS256, issued by sts.windows.net), else None.
 
     Unverified: it only routes the token here; every claim is checked against the pinned tenant afterwards."""
     if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
@@ -60,6 +61,8 @@ def peek_tenant(token: str) -> str | None:
     try:
         complete = jwt.decode_complete(token, options={"verify_signature": False})
     except (jwt.InvalidTokenError, RecursionError):
+        return None
+    if complete["header"].get("alg") == OUR_ALGORITHM:  # ours (HS256), whatever its claims say
         return None
     payload = complete["payload"]
     issuer, tenant = payload.get("iss"), payload.get("tid")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scim import telemetry
-from scim.app import App
+from scim.app import App, managed_identity_token
 from scim.cli._entra_credentials import EntraCredentials
 from scim.entra.modes import AuthMode
 from scim.model import Client
@@ -110,17 +110,11 @@ def _managed_identity_graph() -> Any:
     import os
 
     import requests
-    from azure.identity import DefaultAzureCredential
 
     from scim.entra.graph import GRAPH, Graph
 
     base = os.environ.get("SCIM_ENTRA_GRAPH_URL", GRAPH).rstrip("/")
-    credential = DefaultAzureCredential()
-
-    def token() -> str:
-        return str(credential.get_token(f"{base}/.default").token)
-
-    return Graph(token, requests.Session(), base=base)
+    return Graph(managed_identity_token(f"{base}/.default"), requests.Session(), base=base)
 
 
 async def run_scheduled(app: App, graph: Any = None) -> list[dict[str, Any]]:

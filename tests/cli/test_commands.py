@@ -19,12 +19,13 @@ from tests.cli.conftest import Cli
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-ENTRA = ("setup", "check", "provision", "status")
+ENTRA = ("setup", "rotate", "rotate-due", "test-connection", "check", "provision", "status")
 # Commands whose real run lives in another file (they need their own process or a real socket).
 ELSEWHERE = {
     ("serve",): "tests/cli/test_serve.py (and every e2e host)",
     ("doctor",): "tests/auth/test_doctor.py on memory; here on tables",
     **{("entra", name): "tests/entra/ (against the Graph double, tests/doubles/graph.py)" for name in ENTRA},
+    ("client", "set-rotation"): "tests/entra/test_rotation_schedule.py (it acts through the Graph double)",
     # The change feed's commands need Azurite's queue service (issue 16).
     ("changes", "tail"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
     ("changes", "sweep"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
