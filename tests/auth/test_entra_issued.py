@@ -130,3 +130,18 @@ async def test_our_own_tokens_are_untouched(app: App, pinned: AdminService) -> N
 
     issued = await pinned.issue_token(CLIENT_ID)
     assert (await Client(issued.token).get(USERS)).status == 200
+
+
+def test_the_app_reads_the_tenant_keys_through_the_federation_setting() -> None:
+    from scim.app import build_app
+    from scim.config import load_settings
+    from scim.secrets import MemorySecretStore
+    from scim.store.memory import MemoryStore
+
+    template = "https://login.windows.net/{tenant}/discovery/v2.0/keys"
+    settings = load_settings({"SCIM_ENTRA_JWKS_URL_TEMPLATE": template})
+    built = build_app(settings, store=MemoryStore(), secret_store=MemorySecretStore())
+    assert built.entra_issued is not None
+    assert built.entra_issued.jwks_url(TENANT_A) == template.format(tenant=TENANT_A)
+    # The same key cache serves federation, so one tenant's keys are fetched once for both modes.
+    assert built.entra_issued._keys is built.token_endpoint.federation._keys
