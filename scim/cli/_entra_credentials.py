@@ -47,7 +47,7 @@ class EntraCredentials:
         mode: AuthMode,
         networks: list[str],
         overlap: timedelta = timedelta(hours=24),
-        send: SendMode = "Header",
+        send: SendMode | None = "Header",
         federation: Federation | None = None,
     ) -> None:
         self._app, self._admin, self._directory = app, admin, directory
@@ -134,7 +134,8 @@ class EntraCredentials:
                 {"key": "Oauth2TokenExchangeUri", "value": self._app.settings.token_url},
             ]
             connectivity = [{"key": p["key"][0].lower() + p["key"][1:], "value": p["value"]} for p in check]
-            connectivity.append({"key": "credentialLocationInRequest", "value": self._send})
+            if self._send is not None:  # unset on a rotation: Entra keeps how it sends them (the PATCH merges)
+                connectivity.append({"key": "credentialLocationInRequest", "value": self._send})
             return Issued(
                 check,
                 lambda: self._on_loop(self._retire(sp_id, secret=version, token=None)),

@@ -91,7 +91,9 @@ async def rotate_due(
             results.append(result | {"result": "due"})
             continue
         directory, networks = due.client.directory, due.client.networks
-        credentials = EntraCredentials(app, admin, directory, mode=due.mode, networks=networks, overlap=overlap)
+        credentials = EntraCredentials(
+            app, admin, directory, mode=due.mode, networks=networks, overlap=overlap, send=None
+        )
         try:
             report = await asyncio.to_thread(_rotate_one, graph, due, credentials)
         except (GraphError, ValueError) as exc:

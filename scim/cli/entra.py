@@ -199,7 +199,7 @@ def _credentials(app: App, admin: AdminService, directory: str, args: argparse.N
             raise AdminError(str(exc)) from None
     return EntraCredentials(
         app, admin, directory, mode=args.auth, networks=args.networks, overlap=timedelta(hours=args.overlap_hours),
-        send=args.send_credentials.capitalize(), federation=federation,
+        send=args.send_credentials.capitalize() if args.send_credentials else None, federation=federation,
     )  # fmt: skip
 
 
@@ -389,10 +389,12 @@ def _common(parser: argparse.ArgumentParser, *, directory_required: bool) -> Non
     )
 
 
-def _credential_options(parser: argparse.ArgumentParser) -> None:
+def _credential_options(parser: argparse.ArgumentParser, *, send: str | None) -> None:
+    kept = "default: as Entra has it" if send is None else f"default {send}"
     parser.add_argument(
-        "--send-credentials", choices=["header", "body", "both"], default="header",
-        help="OAuth: where Entra sends the client id and secret (the admin center's 'How credentials are sent')",
+        "--send-credentials", choices=["header", "body", "both"], default=send,
+        help=f"OAuth: where Entra sends the client id and secret (the admin center's 'How credentials are sent'; "
+        f"{kept})",
     )  # fmt: skip
     parser.add_argument(
         "--overlap-hours", type=float, default=24.0,
@@ -417,7 +419,7 @@ def register(sub: Subparsers) -> None:
         help="how Entra authenticates: a long-lived Secret Token (default), OAuth2 client credentials, or "
         "workload identity federation",
     )  # fmt: skip
-    _credential_options(setup)
+    _credential_options(setup, send="header")
     where = "where roles go: roles (Microsoft's mapping) or entitlements (the senhasegura guide's)"
     setup.add_argument("--role-attribute", choices=["roles", "entitlements"], default="roles", help=where)
     setup.add_argument("--start", action="store_true", help="start the provisioning job when Test Connection passes")
@@ -425,7 +427,7 @@ def register(sub: Subparsers) -> None:
     setup.add_argument("--saml-metadata", metavar="URL|FILE", help="also set up SAML single sign-on from SP metadata")
     rotate = leaf(entra, "rotate", _rotate, "new secret or Secret Token into Entra, checked, then the old one retired")
     _common(rotate, directory_required=True)
-    _credential_options(rotate)
+    _credential_options(rotate, send=None)
     due = leaf(entra, "rotate-due", _rotate_due, "rotate each opted-in client whose credential is due (as the timer)")
     _common(due, directory_required=False)
     due.add_argument("--overlap-hours", type=float, default=24.0, help="how long a replaced credential keeps working")

@@ -90,13 +90,16 @@ def test_rotate_secret_token_keeps_the_old_one_for_the_overlap(cli: Cli, graph: 
 
 
 def test_rotate_client_secret_keeps_the_old_one_for_the_overlap(cli: Cli, graph: GraphDouble, shared: App) -> None:
-    sp_id = str(_setup(cli, "--auth", "client-credentials")["service_principal_id"])
+    sp_id = str(_setup(cli, "--auth", "client-credentials", "--send-credentials", "both")["service_principal_id"])
     old = graph.secrets[sp_id]["Oauth2ClientSecret"]
     rotated = cli("entra", "rotate", "--directory", "contoso")
     new = graph.secrets[sp_id]["Oauth2ClientSecret"]
     assert rotated["test_connection"] == "passed" and new != old
     assert _token_status(shared, sp_id, new) == 200 and _token_status(shared, sp_id, old) == 200
-    assert graph.connectivity[sp_id]["credentialLocationInRequest"] == "Header"
+    # The rotation leaves "How credentials are sent" as the admin set it: its PATCH does not carry the key.
+    last = [s.body for s in graph.seen if s.path.endswith("/connectivityParameters")][-1]
+    assert "credentialLocationInRequest" not in {pair["key"] for pair in last["value"]}
+    assert graph.connectivity[sp_id]["credentialLocationInRequest"] == "Both"
 
 
 def test_rotate_refused_by_the_inline_check_saves_nothing_and_withdraws_the_new(
