@@ -389,7 +389,7 @@ def _common(parser: argparse.ArgumentParser, *, directory_required: bool) -> Non
     )
 
 
-def _credential_options(parser: argparse.ArgumentParser, *, send: str | None) -> None:
+def _credential_options(parser: argparse.ArgumentParser, *, send: str | None, new_client: bool) -> None:
     kept = "default: as Entra has it" if send is None else f"default {send}"
     parser.add_argument(
         "--send-credentials", choices=["header", "body", "both"], default=send,
@@ -400,6 +400,9 @@ def _credential_options(parser: argparse.ArgumentParser, *, send: str | None) ->
         "--overlap-hours", type=float, default=24.0,
         help="how long the replaced secret or token keeps working once Entra holds the new one (default 24)",
     )  # fmt: skip
+    if not new_client:
+        parser.set_defaults(networks=["any"], federated_tenant=None)
+        return
     parser.add_argument("--networks", nargs="+", default=["any"], help="allowed source CIDRs for a new client")
     fed = parser.add_argument_group("workload identity federation (--auth federated; docs/security.md)")
     fed.add_argument("--federated-tenant", help="the Entra tenant id whose assertions stand in for a secret")
@@ -419,7 +422,7 @@ def register(sub: Subparsers) -> None:
         help="how Entra authenticates: a long-lived Secret Token (default), OAuth2 client credentials, or "
         "workload identity federation",
     )  # fmt: skip
-    _credential_options(setup, send="header")
+    _credential_options(setup, send="header", new_client=True)
     where = "where roles go: roles (Microsoft's mapping) or entitlements (the senhasegura guide's)"
     setup.add_argument("--role-attribute", choices=["roles", "entitlements"], default="roles", help=where)
     setup.add_argument("--start", action="store_true", help="start the provisioning job when Test Connection passes")
@@ -427,7 +430,7 @@ def register(sub: Subparsers) -> None:
     setup.add_argument("--saml-metadata", metavar="URL|FILE", help="also set up SAML single sign-on from SP metadata")
     rotate = leaf(entra, "rotate", _rotate, "new secret or Secret Token into Entra, checked, then the old one retired")
     _common(rotate, directory_required=True)
-    _credential_options(rotate, send=None)
+    _credential_options(rotate, send=None, new_client=False)
     due = leaf(entra, "rotate-due", _rotate_due, "rotate each opted-in client whose credential is due (as the timer)")
     _common(due, directory_required=False)
     due.add_argument("--overlap-hours", type=float, default=24.0, help="how long a replaced credential keeps working")
