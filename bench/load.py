@@ -1,12 +1,13 @@
 """One Entra-shaped load script over real HTTP against our local host and against scim2-server, side by side.
 
 The script creates users, filters each by userName, patches each, creates groups and adds members (several per
-operation), at concurrency 1 and 4, with httpx async. Both servers run in their own process on the memory
-store; server CPU is read with psutil before and after. The machine is noisy, so the figures that matter are
-the ratios ours/theirs measured in the same run. DESIGN.md budgets: at least 3x the requests/s, p99 below
-10 ms, at most 1/3 of the CPU per request.
+operation), at concurrency 1 and 4, with two clients: httpx async, and the standard library's http.client with
+one kept-alive connection per worker thread (how Entra's provisioning client and most SDKs talk). Both servers
+run in their own process on the memory store; server CPU is read with psutil before and after. The machine is
+noisy, so the figures that matter are the ratios ours/theirs measured in the same run. DESIGN.md budgets: at
+least 3x the requests/s, p99 below 10 ms, at most 1/3 of the CPU per request.
 
-Run: .venv/bin/python -m bench.load [--users N] [--profile]
+Run: .venv/bin/python -m bench.load [--users N] [--clients httpx stdlib] [--peers ...] [--concurrency 1 4] [--profile]
   --profile runs our server under a CPU-time cProfile for one extra pass and prints its hotspots.
 """
 
@@ -15,13 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import http.client
+import json
 import os
 import pstats
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Awaitable, Callable
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +178,7 @@ def serve_peer(kind: str, port: int) -> None:
 @dataclass
 class Result:
     server: str
+    client: str
     concurrency: int
     latencies: list[float]
     wall: float
@@ -195,39 +201,131 @@ class Result:
         return self.cpu / self.requests
 
 
-Call = Callable[[httpx.AsyncClient], Awaitable[Any]]
+@dataclass(frozen=True)
+class Request:
+    """One request of the script, relative to the server's SCIM base URL (query included)."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
 
 
-async def _phase(client: httpx.AsyncClient, calls: list[Call], concurrency: int, latencies: list[float]) -> list[Any]:
-    """Run the calls with `concurrency` workers; each call's latency is recorded."""
-    results: list[Any] = [None] * len(calls)
-    queue = iter(enumerate(calls))
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    text: str
 
-    async def worker() -> None:
-        for index, call in queue:
-            start = time.perf_counter()
-            results[index] = await call(client)
-            latencies.append(time.perf_counter() - start)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return results
+    def json(self) -> Any:
+        return json.loads(self.text)
 
 
-def _expect(response: httpx.Response, *statuses: int) -> httpx.Response:
-    if response.status_code not in statuses:
-        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
-    return response
+class HttpxClient:
+    """httpx async, `concurrency` pooled keep-alive connections, one worker task per connection."""
+
+    name = "httpx"
+
+    def __init__(self, server: Server, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self.loop = asyncio.new_event_loop()
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self.client = httpx.AsyncClient(base_url=server.base, headers=server.headers, limits=limits, timeout=30)
+
+    def run(self, requests: list[Request], latencies: list[float]) -> list[Answer]:
+        return self.loop.run_until_complete(self._phase(requests, latencies))
+
+    async def _phase(self, requests: list[Request], latencies: list[float]) -> list[Answer]:
+        answers: list[Answer | None] = [None] * len(requests)
+        queue = iter(enumerate(requests))
+
+        async def worker() -> None:
+            for index, request in queue:
+                start = time.perf_counter()
+                response = await self.client.request(request.method, request.path, json=request.body)
+                latencies.append(time.perf_counter() - start)
+                answers[index] = Answer(response.status_code, response.text)
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        return [a for a in answers if a is not None]
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
 
 
-async def run_script(server: Server, concurrency: int, users: int, tag: str) -> Result:
+class StdlibClient:
+    """The standard library's http.client: one kept-alive connection per worker thread, as Entra's provisioning
+    client and most SDKs hold theirs; a body is read in full before the connection's next request."""
+
+    name = "http.client"
+
+    def __init__(self, server: Server, concurrency: int) -> None:
+        base = urllib.parse.urlsplit(server.base)
+        self.prefix = base.path
+        self.headers = {**server.headers, "Content-Type": "application/scim+json"}
+        self.connections = [
+            http.client.HTTPConnection(base.hostname or "127.0.0.1", base.port, timeout=30) for _ in range(concurrency)
+        ]
+
+    def run(self, requests: list[Request], latencies: list[float]) -> list[Answer]:
+        answers: list[Answer | None] = [None] * len(requests)
+        queue = iter(enumerate(requests))
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def worker(connection: http.client.HTTPConnection) -> None:
+            try:
+                while True:
+                    with lock:
+                        index, request = next(queue, (-1, None))
+                    if request is None:
+                        return
+                    body = None if request.body is None else json.dumps(request.body)
+                    start = time.perf_counter()
+                    connection.request(request.method, self.prefix + request.path, body=body, headers=self.headers)
+                    response = connection.getresponse()
+                    text = response.read().decode()
+                    latencies.append(time.perf_counter() - start)
+                    answers[index] = Answer(response.status, text)
+            except BaseException as exc:  # re-raised in the caller's thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(c,)) for c in self.connections]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return [a for a in answers if a is not None]
+
+    def close(self) -> None:
+        for connection in self.connections:
+            connection.close()
+
+
+CLIENTS: dict[str, type[HttpxClient] | type[StdlibClient]] = {"httpx": HttpxClient, "stdlib": StdlibClient}
+
+
+def _expect(request: Request, answer: Answer, *statuses: int) -> Answer:
+    if answer.status not in statuses:
+        raise RuntimeError(f"{request.method} {request.path}: {answer.status} {answer.text}")
+    return answer
+
+
+def run_script(server: Server, client_kind: str, concurrency: int, users: int, tag: str) -> Result:
     """The load script: users created, matched by userName, patched; groups created; members added."""
     groups = max(1, users // MEMBERS_PER_OP)
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=server.base, headers=server.headers, limits=limits, timeout=30) as client:
+    client = CLIENTS[client_kind](server, concurrency)
+
+    def phase(requests: list[Request], *statuses: int) -> list[Any]:
+        answers = client.run(requests, latencies)
+        return [_expect(r, a, *statuses) for r, a in zip(requests, answers, strict=True)]
+
+    try:
         names = [f"bench.{tag}.{i:05d}@contoso.onmicrosoft.com" for i in range(users)]
 
-        def create_user(name: str) -> Call:
+        def create_user(name: str) -> Request:
             body = {
                 "schemas": [USER],
                 "userName": name,
@@ -237,12 +335,12 @@ async def run_script(server: Server, concurrency: int, users: int, tag: str) -> 
                 "name": {"givenName": "Bench", "familyName": "User"},
                 "emails": [{"primary": True, "type": "work", "value": name}],
             }
-            return lambda c: c.post("/Users", json=body)
+            return Request("POST", "/Users", body)
 
-        def find_user(name: str) -> Call:
-            return lambda c: c.get("/Users", params={"filter": f'userName eq "{name}"'})
+        def find_user(name: str) -> Request:
+            return Request("GET", "/Users?" + urllib.parse.urlencode({"filter": f'userName eq "{name}"'}))
 
-        def patch_user(user_id: str) -> Call:
+        def patch_user(user_id: str) -> Request:
             body = {
                 "schemas": [PATCH_OP],
                 "Operations": [
@@ -250,52 +348,48 @@ async def run_script(server: Server, concurrency: int, users: int, tag: str) -> 
                     {"op": "replace", "path": "name.familyName", "value": "Patched"},
                 ],
             }
-            return lambda c: c.patch(f"/Users/{user_id}", json=body)
+            return Request("PATCH", f"/Users/{user_id}", body)
 
-        def create_group(i: int) -> Call:
+        def create_group(i: int) -> Request:
             body = {"schemas": [GROUP], "displayName": f"Bench{tag}Group{i:04d}", "externalId": f"{tag}-{i}"}
-            return lambda c: c.post("/Groups", json=body)
+            return Request("POST", "/Groups", body)
 
-        def add_members(group_id: str, member_ids: list[str]) -> Call:
+        def add_members(group_id: str, member_ids: list[str]) -> Request:
             body = {
                 "schemas": [PATCH_OP],
                 "Operations": [{"op": "add", "path": "members", "value": [{"value": m} for m in member_ids]}],
             }
-            return lambda c: c.patch(f"/Groups/{group_id}", json=body)
+            return Request("PATCH", f"/Groups/{group_id}", body)
 
         cpu_before, wall_before = server.cpu(), time.perf_counter()
-        created = await _phase(client, [create_user(n) for n in names], concurrency, latencies)
-        ids = [_expect(r, 201).json()["id"] for r in created]
-        found = await _phase(client, [find_user(n) for n in names], concurrency, latencies)
-        for response in found:
-            if _expect(response, 200).json()["totalResults"] != 1:
-                raise RuntimeError(f"filter found {response.json()['totalResults']} users")
-        for response in await _phase(client, [patch_user(i) for i in ids], concurrency, latencies):
-            _expect(response, 200, 204)
-        made = await _phase(client, [create_group(i) for i in range(groups)], concurrency, latencies)
-        group_ids = [_expect(r, 201).json()["id"] for r in made]
+        ids = [a.json()["id"] for a in phase([create_user(n) for n in names], 201)]
+        for answer in phase([find_user(n) for n in names], 200):
+            if answer.json()["totalResults"] != 1:
+                raise RuntimeError(f"filter found {answer.json()['totalResults']} users")
+        phase([patch_user(i) for i in ids], 200, 204)
+        group_ids = [a.json()["id"] for a in phase([create_group(i) for i in range(groups)], 201)]
         chunks = [ids[i * MEMBERS_PER_OP : (i + 1) * MEMBERS_PER_OP] for i in range(groups)]
-        for response in await _phase(
-            client, [add_members(g, m) for g, m in zip(group_ids, chunks, strict=True)], concurrency, latencies
-        ):
-            _expect(response, 200, 204)
+        phase([add_members(g, m) for g, m in zip(group_ids, chunks, strict=True)], 200, 204)
         wall, cpu = time.perf_counter() - wall_before, server.cpu() - cpu_before
-    return Result(server.name, concurrency, latencies, wall, cpu)
+    finally:
+        client.close()
+    return Result(server.name, client_kind, concurrency, latencies, wall, cpu)
 
 
-def measure(start: Callable[[], Server], concurrency: int, users: int) -> Result:
+def measure(start: Callable[[], Server], client: str, concurrency: int, users: int) -> Result:
     """A fresh server, a warm-up pass (imports, caches), then the measured pass."""
     server = start()
     try:
-        asyncio.run(run_script(server, concurrency, max(20, users // 10), "warm"))
-        return asyncio.run(run_script(server, concurrency, users, f"c{concurrency}"))
+        run_script(server, client, concurrency, max(20, users // 10), "warm")
+        return run_script(server, client, concurrency, users, f"c{concurrency}")
     finally:
         server.stop()
 
 
 def row(result: Result) -> str:
     return (
-        f"  {result.server:<24} c={result.concurrency}  {result.requests:>5} req  {result.rps:>8.0f} req/s  "
+        f"  {result.server:<30} {result.client:<11} c={result.concurrency}  {result.requests:>5} req  "
+        f"{result.rps:>8.0f} req/s  "
         f"p50 {result.quantile(0.5) * 1000:6.2f} ms  p99 {result.quantile(0.99) * 1000:6.2f} ms  "
         f"CPU {result.cpu_per_request * 1000:5.2f} ms/req"
     )
@@ -306,21 +400,21 @@ def compare(ours: Result, theirs: Result) -> str:
     speed = ours.rps / theirs.rps
     cpu = ours.cpu_per_request / theirs.cpu_per_request
     return (
-        f"  ours/{theirs.server} c={ours.concurrency}: req/s x{speed:.2f} (budget >= 3: "
+        f"  ours/{theirs.server} {ours.client} c={ours.concurrency}: req/s x{speed:.2f} (budget >= 3: "
         f"{'ok' if speed >= 3 else 'MISSED'}), CPU/req x{cpu:.2f} (budget <= 0.33: "
         f"{'ok' if cpu <= 1 / 3 else 'MISSED'}), p99 {ours.quantile(0.99) * 1000:.2f} ms (budget < 10: "
         f"{'ok' if ours.quantile(0.99) < 0.010 else 'MISSED'})"
     )
 
 
-def profile_ours(log_dir: Path, users: int, concurrency: int = 4, top: int = 30) -> None:
+def profile_ours(log_dir: Path, users: int, client: str, concurrency: int = 4, top: int = 30) -> None:
     """One measured pass against our server under a CPU-time cProfile; prints its hotspots."""
     out = log_dir / "ours.prof"
     server = start_ours(log_dir, profile=out)
     try:
-        asyncio.run(run_script(server, concurrency, max(20, users // 10), "warm"))
+        run_script(server, client, concurrency, max(20, users // 10), "warm")
         server.process.send_signal(signal.SIGUSR1)
-        result = asyncio.run(run_script(server, concurrency, users, "prof"))
+        result = run_script(server, client, concurrency, users, "prof")
         server.process.send_signal(signal.SIGUSR2)
         deadline = time.monotonic() + 30
         while not out.exists() and time.monotonic() < deadline:
@@ -341,6 +435,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=400)
     parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
+    parser.add_argument("--clients", nargs="+", choices=tuple(CLIENTS), default=list(CLIENTS))
+    parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--serve-peer", choices=("werkzeug", "uvicorn"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -355,21 +451,27 @@ def main(argv: list[str] | None = None) -> None:
             f"HTTP load: {args.users} users, {max(1, args.users // MEMBERS_PER_OP)} groups, "
             f"{MEMBERS_PER_OP} members per add; memory stores; same machine for client and server"
         )
-        for concurrency in (1, 4):
-            ours = measure(lambda: start_ours(log_dir), concurrency, args.users)
-            quiet = measure(lambda: start_ours(log_dir, telemetry=False), concurrency, args.users)
-            peers = [
-                measure(lambda k=kind: start_peer(k, log_dir), concurrency, args.users)  # type: ignore[misc]
-                for kind in args.peers
-            ]
-            for result in (ours, quiet, *peers):
-                print(row(result))
-            for peer in peers:
-                print(compare(ours, peer))
-            share = 1 - quiet.cpu_per_request / ours.cpu_per_request
-            print(f"  span export share of our CPU/req at c={concurrency}: {share:.0%}")
+        for concurrency in args.concurrency:
+            first: Result | None = None
+            for client in args.clients:
+                ours = measure(lambda: start_ours(log_dir), client, concurrency, args.users)
+                first = first or ours
+                peers = [
+                    measure(lambda k=kind: start_peer(k, log_dir), client, concurrency, args.users)  # type: ignore[misc]
+                    for kind in args.peers
+                ]
+                for result in (ours, *peers):
+                    print(row(result), flush=True)
+                for peer in peers:
+                    print(compare(ours, peer), flush=True)
+            # A diagnostic: what the local span export costs, with the first client.
+            assert first is not None
+            quiet = measure(lambda: start_ours(log_dir, telemetry=False), first.client, concurrency, args.users)
+            print(row(quiet))
+            share = 1 - quiet.cpu_per_request / first.cpu_per_request
+            print(f"  span export share of our CPU/req at c={concurrency} ({first.client}): {share:.0%}", flush=True)
         if args.profile:
-            profile_ours(log_dir, args.users)
+            profile_ours(log_dir, args.users, args.clients[0])
 
 
 if __name__ == "__main__":

@@ -157,7 +157,9 @@ def _new_secret() -> str:
 def _listen(host: str, port: int) -> socket.socket:
     """Bind the HTTP port before anything else starts, so a second `make run` fails before it seeds or prints."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # asyncio sets TCP_NODELAY on accepted connections only when the socket says IPPROTO_TCP; without it Nagle's
+    # algorithm holds a response's body until the client's delayed ACK of its headers: 40 ms on keep-alive.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only; a live listener still refuses
     try:
         sock.bind((host, port))
