@@ -25,11 +25,16 @@ $(CHECKOV):
 	.venv-checkov/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30
 
 # Azurite (local Table service) starts with the service; data lives under .data/ and survives restarts.
+# `make run PORT=7072` (or SCIM_PORT=7072 in the environment) serves on another port. The recipe execs the
+# server, so a SIGTERM to make (a supervisor, `timeout`, an IDE's stop button) reaches it and it stops Azurite.
+SCIM_PORT ?= 7071
+PORT ?= $(SCIM_PORT)
+
 run: install
-	SCIM_STORE=tables $(BIN)/scimctl serve
+	exec env SCIM_STORE=tables $(BIN)/scimctl serve --port $(PORT)
 
 run-memory: install
-	SCIM_STORE=memory $(BIN)/scimctl serve
+	exec env SCIM_STORE=memory $(BIN)/scimctl serve --port $(PORT)
 
 test: install checkov-venv
 	$(BIN)/ruff check scim tests bench function_app.py

@@ -205,7 +205,7 @@ def _serve(host: str, port: int) -> int:
     except OSError as exc:
         print(
             f"scimctl: cannot listen on {host}:{port} ({exc.strerror}); is another `make run` or `scimctl serve`"
-            " running? Stop it, or pass --port.",
+            " running? Stop it, or pick another port: make run PORT=7072 (scimctl serve --port 7072).",
             file=sys.stderr,
         )
         return 1

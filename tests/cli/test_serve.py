@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from scim.azurite import connection_string, free_port
 from scim.cli import main
 from scim.localrun import DEV_CLIENT_FILE
-from tests.e2e.conftest import ROOT, SCIMCTL, Host
+from tests.e2e.conftest import ROOT, SCIMCTL, Host, make_run_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.azurite, pytest.mark.slow]
 
@@ -53,12 +54,10 @@ def _listening(port: int) -> bool:
 
 @pytest.fixture
 def make_run(tmp_path: Path) -> Iterator[MakeRun]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}
-    azurite_port = free_port()
-    env.update(SCIM_STORE="tables", SCIM_DATA_DIR=str(tmp_path / ".data"), SCIM_AZURITE_PORT=str(azurite_port))
+    env = make_run_env(tmp_path / ".data")
     host = Host(free_port(), env, tmp_path / "serve.log")
     host.start()
-    yield MakeRun(host, tmp_path / ".data", azurite_port)
+    yield MakeRun(host, tmp_path / ".data", int(env["SCIM_AZURITE_PORT"]))
     host.stop()
 
 
@@ -147,3 +146,63 @@ def test_a_signal_stops_the_host_and_its_azurite_with_the_data_saved(
     make_run.host.start()
     assert main(["directory", "list", "--json"]) == 0
     assert '"saved"' in capsys.readouterr().out
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("to_group", "port_setting"),
+    [(True, "PORT"), (False, "SCIM_PORT")],
+    ids=["timeout: SIGTERM to the process group, make run PORT=", "supervisor: SIGTERM to make alone, SCIM_PORT="],
+)
+def test_sigterm_to_make_run_stops_the_whole_tree_and_frees_the_port(
+    tmp_path: Path, to_group: bool, port_setting: str
+) -> None:
+    """Issue 19 item 3: the recipe ran through `/bin/sh -c`, which kept the signal, so `scimctl serve` and both
+    Azurites outlived make and the next `make run` found the port taken; and make run had no port setting."""
+    env = make_run_env(tmp_path / ".data")
+    port = free_port()
+    argv = ["make", "--no-print-directory", "run"]
+    if port_setting == "PORT":
+        argv.append(f"PORT={port}")
+    else:
+        env["SCIM_PORT"] = str(port)
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as out:
+        # Its own process group, as a shell job or `timeout make run` has.
+        make = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _listening(port):
+            assert make.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.1)
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        tree = psutil.Process(make.pid).children(recursive=True)  # Azurite too: scimctl starts it
+        names = " ".join(" ".join(p.cmdline()) for p in tree)
+        assert "scimctl" in names and "azurite" in names, names
+        if to_group:
+            os.killpg(make.pid, signal.SIGTERM)
+        else:
+            make.send_signal(signal.SIGTERM)
+        make.wait(timeout=30)
+        _, alive = psutil.wait_procs(tree, timeout=20)
+        assert alive == [], [" ".join(p.cmdline()) for p in alive]
+        ports = (port, int(env["SCIM_AZURITE_PORT"]), int(env["SCIM_AZURITE_QUEUE_PORT"]))
+        assert all(_free(p) for p in ports), ports
+        output = log.read_text(errors="replace")
+        assert "Traceback" not in output, output
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGKILL)
+        # What a failed run left: Azurite runs in its own session, and its data lives under tmp_path.
+        for leftover in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if str(tmp_path) in " ".join(leftover.cmdline()):
+                    leftover.kill()

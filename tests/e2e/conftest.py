@@ -127,6 +127,23 @@ def host_env(policy: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def make_run_env(data: Path) -> dict[str, str]:
+    """`make run`'s environment for a test: data under `data`, Azurite's table and queue ports each chosen free
+    (left to itself the queue port is the one below the table port, which another test's Azurite may hold)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}
+    table_port = free_port()
+    queue_port = free_port()
+    while queue_port == table_port:
+        queue_port = free_port()
+    env.update(
+        SCIM_STORE="tables",
+        SCIM_DATA_DIR=str(data),
+        SCIM_AZURITE_PORT=str(table_port),
+        SCIM_AZURITE_QUEUE_PORT=str(queue_port),
+    )
+    return env
+
+
 @pytest.fixture
 def start_host(tmp_path: Path) -> Iterator[StartHost]:
     """Start `scimctl serve` on the memory store: ``start_host(policy, **SCIM_env)``; all stop at teardown."""
