@@ -11,6 +11,9 @@ The convention, for anyone writing docs (README "Commands in the docs are tested
 * ``127.0.0.1:7071`` (make run's address) becomes the test host's address. The environment is what
   make run's banner export line and `azd env get-values` would give: SCIM_STORE, SCIM_TABLES_CONNECTION_STRING,
   SCIM_SECRETS_FILE, SCIM_PUBLIC_BASE_URL and SCIM_BASE_URL, pointed at the test host.
+* ``PATH`` is the reader's, without the project's ``.venv/bin``: a page reaches ``scimctl`` through its own
+  ``export PATH=...`` line, or, when it has none, through the README's (its reader followed the README first).
+  The temp dir stands for the project folder: its ``.venv`` is the project's.
 * Placeholders, in angle brackets, are filled in as a reader would (PLACEHOLDERS below); any other
   ``<name>`` in a runnable block fails the test.
 """
@@ -31,10 +34,11 @@ from scim.azurite import connection_string, free_port, queue_connection_string
 from scim.errors import InvalidValue
 from scim.localrun import DEV_CLIENT_FILE
 from scim.service.names import resolve
-from tests.e2e.conftest import ROOT, Host
+from tests.e2e.conftest import ROOT, Host, make_run_env
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash"}
+VENV = ROOT / ".venv"
 NOT_COMMANDS = {"text", "json", "kusto", "python"}  # python: docs/integration.md's examples, tests/e2e runs them
 # `# needs: <reason>`; the colon may be left out (`# needs a real Entra tenant`, which tests/entra/test_docs.py reads).
 MARKER = re.compile(r"^\s*# needs:?\s+(?P<reason>\S.*)$", re.MULTILINE)
@@ -115,9 +119,24 @@ RUNNABLE = [b for b in ALL if b.lang in SHELL and b.needs is None]
 RUN_PAGES = sorted({b.page for b in RUNNABLE})
 
 
+def readme_path_line() -> str:
+    """The README's line that puts scimctl on PATH after `make install`."""
+    lines = [
+        line
+        for b in RUNNABLE
+        if b.page.name == "README.md"
+        for line in b.text.splitlines()
+        if line.startswith("export PATH=") and ".venv/bin" in line
+    ]
+    assert len(lines) == 1, f"README.md must say, once in a runnable block, how scimctl is reached: {lines}"
+    return lines[0]
+
+
 def script_for(page_blocks: list[Block], port: int, base_url: str) -> str:
     """One bash script: the prelude, then each block, announced so a failure names its block."""
     parts = [PRELUDE]
+    if not any(line.startswith("export PATH=") for b in page_blocks for line in b.text.splitlines()):
+        parts.append(f"echo '>>> README.md (how scimctl is reached)' >&2\n{readme_path_line()}\n")
     values = {
         "client-id": '"$DOCS_CLIENT_ID"',
         "client-secret": '"$DOCS_CLIENT_SECRET"',
@@ -168,21 +187,40 @@ def test_blocks_that_need_azure_say_why(block: Block) -> None:
     pytest.skip(f"{block.where} is not run: needs {reason}")
 
 
+def reader_env(folder: Path) -> dict[str, str]:
+    """A reader's shell in `folder`, standing for the project folder after `make install`: the project's
+    .venv is there, and nothing has put its bin on PATH (nor activated it)."""
+    (folder / ".venv").symlink_to(VENV)
+    venv_bin = (VENV / "bin").resolve()
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != venv_bin]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_") and k != "VIRTUAL_ENV"}
+    env["PATH"] = os.pathsep.join(path)
+    return env
+
+
+def test_scimctl_is_reached_through_the_readme_path_line_alone(tmp_path: Path) -> None:
+    """Issue 19 item 2: the docs test used to put .venv/bin on PATH itself, so the README never had to say how."""
+    env = reader_env(tmp_path)
+    where = "command -v scimctl"
+    before = subprocess.run(["bash", "-c", where], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert before.returncode != 0, f"scimctl is on PATH before the README's line: {before.stdout}"
+    script = f"set -eu\n{readme_path_line()}\n{where}"
+    after = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert after.returncode == 0 and after.stdout.strip() == str(tmp_path / ".venv" / "bin" / "scimctl"), after
+
+
 @pytest.fixture
 def docs_host(tmp_path: Path) -> Iterator[tuple[Host, dict[str, str]]]:
     """`make run` in a temp dir: `scimctl serve` on tables, with its own Azurite under ./.data."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}
-    azurite_port = free_port()
-    env.update(SCIM_STORE="tables", SCIM_DATA_DIR=str(tmp_path / ".data"), SCIM_AZURITE_PORT=str(azurite_port))
+    env = make_run_env(tmp_path / ".data")
     host = Host(free_port(), env, tmp_path / "serve.log")
     host.start()
     assert (tmp_path / ".data" / DEV_CLIENT_FILE).exists()
-    shell_env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_")}
+    shell_env = reader_env(tmp_path)
     shell_env.update(
-        PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         SCIM_STORE="tables",
-        SCIM_TABLES_CONNECTION_STRING=connection_string(azurite_port),
-        SCIM_QUEUES_CONNECTION_STRING=queue_connection_string(azurite_port - 1),  # make run's queue port
+        SCIM_TABLES_CONNECTION_STRING=connection_string(int(env["SCIM_AZURITE_PORT"])),
+        SCIM_QUEUES_CONNECTION_STRING=queue_connection_string(int(env["SCIM_AZURITE_QUEUE_PORT"])),
         SCIM_SECRETS_FILE=str(tmp_path / ".data" / "secrets.json"),
         SCIM_PUBLIC_BASE_URL=host.url,
         SCIM_BASE_URL=host.scim_url,
