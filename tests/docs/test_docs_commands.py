@@ -261,3 +261,21 @@ def test_deploy_md_walks_the_entra_side_end_to_end() -> None:
     assert -1 not in positions and positions == sorted(positions), dict(zip(steps, positions, strict=True))
     for fact in ("| Value | the catalog name, exactly", "**Default attribute mappings.**", "Start provisioning"):
         assert fact in deploy, fact
+
+
+OUTSIDE = re.compile(r"\.\./shared|ROOT\.parent|parents\[\d\] / \"shared\"|shared/reference|shared/DESIGN")
+
+
+def test_nothing_in_the_repository_reads_or_links_outside_it() -> None:
+    """Issue 19 item 4: a clone stands alone. Only .ci/run may look beside the checkout, for third-party material
+    (Microsoft's Postman collection) that tests take from a setting and skip without."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    this = Path(__file__).resolve().relative_to(ROOT).as_posix()
+    found = []
+    for name in listed.splitlines():
+        path = ROOT / name
+        if name in (".ci/run", this) or not path.is_file() or path.suffix not in {".py", ".md", ".bicep", ".json", ""}:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [f"{name}:{text.count(chr(10), 0, m.start()) + 1}: {m[0]}" for m in OUTSIDE.finditer(text)]
+    assert found == [], found
