@@ -23,6 +23,7 @@ from tests.e2e.conftest import ROOT, SCIMCTL, Host, StartHost
 
 DOC = ROOT / "docs" / "integration.md"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 pytestmark = pytest.mark.azurite
 
 
@@ -122,3 +123,96 @@ def test_the_three_ways_to_consume_as_documented(host: Host, tmp_path: Path) -> 
     assert run_example("export", env | {"EXPORT_FILE": str(backup)}).strip() == "ana@x.test [] []"
     restored = json.loads(scimctl(host, "import", str(backup), "--directory", "dev-restore", "--json"))
     assert restored["users"] == 1
+
+
+EVERY_TYPE = {
+    "user.created",
+    "user.updated",
+    "user.disabled",
+    "user.enabled",
+    "role.granted",
+    "role.revoked",
+    "user.deleted",
+    "group.created",
+    "group.renamed",
+    "group.updated",
+    "member.added",
+    "member.removed",
+    "group.deleted",
+}
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _patch(*operations: dict[str, object]) -> dict[str, object]:
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+def test_every_example_meets_every_event_type_and_resource_shape(host: Host, tmp_path: Path) -> None:
+    """Issue 19 item 5: the feed example read `sequence` as a number and crashed on the first member event (whose
+    sequence is null), and the test sent it user events only. Here each example meets every shape it can."""
+    entra = {"Authorization": f"Bearer {host.token()}"}
+    with httpx.Client(base_url=host.scim_url, headers=entra, timeout=30) as http:
+        _every_event_type_and_shape(host, http, tmp_path)
+
+
+def _every_event_type_and_shape(host: Host, http: httpx.Client, tmp_path: Path) -> None:
+
+    def ok(response: httpx.Response) -> dict[str, object]:
+        assert response.status_code in (200, 201, 204), response.text
+        return response.json() if response.content else {}
+
+    scimctl(host, "role", "add", "--directory", "dev", "Auditor")
+    scimctl(host, "role", "add", "--directory", "dev", "Operator")
+    bob = ok(http.post("/Users", json={"schemas": [USER], "userName": "bob@x.test", "roles": [{"value": "Auditor"}]}))
+    carol = ok(http.post("/Users", json={"schemas": [USER], "userName": "carol@x.test"}))
+    ok(http.patch(f"/Users/{bob['id']}", json=_patch({"op": "replace", "path": "displayName", "value": "Bob"})))
+    ok(http.patch(f"/Users/{bob['id']}", json=_patch({"op": "replace", "path": "active", "value": False})))
+    ok(http.patch(f"/Users/{bob['id']}", json=_patch({"op": "replace", "path": "active", "value": True})))
+    ok(
+        http.patch(
+            f"/Users/{carol['id']}", json=_patch({"op": "add", "path": "roles", "value": [{"value": "Operator"}]})
+        )
+    )
+    ok(http.patch(f"/Users/{carol['id']}", json=_patch({"op": "remove", "path": "roles"})))
+    group = ok(http.post("/Groups", json={"schemas": [GROUP], "displayName": "Ops", "members": [{"value": bob["id"]}]}))
+    gid = group["id"]
+    ok(http.patch(f"/Groups/{gid}", json=_patch({"op": "replace", "path": "displayName", "value": "Ops2"})))
+    ok(http.patch(f"/Groups/{gid}", json=_patch({"op": "replace", "path": "externalId", "value": "ops-2"})))
+    add = _patch({"op": "add", "path": "members", "value": [{"value": carol["id"]}]})
+    ok(http.patch(f"/Groups/{gid}", json=add))  # Entra's way, no If-Match: sequence null
+    etag = http.get(f"/Groups/{gid}", params={"excludedAttributes": "members"}).headers["ETag"]
+    remove = _patch({"op": "remove", "path": f'members[value eq "{carol["id"]}"]'})
+    ok(http.patch(f"/Groups/{gid}", json=remove, headers={"If-Match": etag}))  # numbered
+
+    # The read and export examples over users with and without roles, groups and a group with members.
+    reader = json.loads(scimctl(host, "client", "create", "--directory", "dev", "--read-only", "--json"))
+    env = host.env | {
+        "SCIM_BASE_URL": host.scim_url,
+        "SCIM_TOKEN_URL": host.token_url,
+        "READER_ID": reader["client_id"],
+        "READER_SECRET": reader["client_secret"],
+    }
+    read = run_example("read", env)
+    assert f"{bob['id']} bob@x.test ['Auditor']" in read and f"{carol['id']} carol@x.test []" in read
+    backup = tmp_path / "dev.json"
+    scimctl(host, "export", "--directory", "dev", "--output", str(backup))
+    exported = run_example("export", env | {"EXPORT_FILE": str(backup)}).splitlines()
+    assert sorted(exported) == ["bob@x.test ['Auditor'] ['Ops2']", "carol@x.test [] []"]
+
+    ok(http.delete(f"/Users/{bob['id']}"))
+    ok(http.delete(f"/Groups/{gid}"))
+    # Values on events for the directory's opt-in: one more shape the feed example meets.
+    scimctl(host, "directory", "set-policy", "dev", "--event-values", "on")
+    ok(http.patch(f"/Users/{carol['id']}", json=_patch({"op": "replace", "path": "displayName", "value": "Carol"})))
+
+    feed_env = env | {"QUEUE": queue_name(host.env["SCIM_TABLE_PREFIX"], "dev")}
+    printed: list[str] = []
+    for _ in range(100):  # the host publishes in the background, within moments; each run drains the queue
+        printed += run_example("feed", feed_env).splitlines()
+        if {line.split()[0] for line in printed} >= EVERY_TYPE and "['displayName']" in printed[-1]:
+            break
+    seen = {line.split()[0] for line in printed}
+    assert seen >= EVERY_TYPE, sorted(EVERY_TYPE - seen)
+    assert f"member.added Group {gid} ['members'] ['{carol['id']}']" in printed
+    assert f"member.removed Group {gid} ['members'] ['{carol['id']}']" in printed
+    assert scimctl(host, "changes", "tail", "--directory", "dev", "--peek") == ""  # every message was deleted
