@@ -44,6 +44,13 @@ class _Reply:
     body: Any
 
 
+def service_base(tenant_url: str) -> str:
+    """The Base URL the service serves, from the Tenant URL as entered in Entra: Entra reads a query such as
+    `?aadOptscim062020` itself (it selects its PATCH dialect) and sends requests to the path without it."""
+    parts = urlsplit(tenant_url.strip())
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
 def token_url_for(base_url: str) -> str:
     """The Token URL next to a Base URL: the service serves /oauth2/token beside /scim/v2."""
     base = base_url.rstrip("/")
@@ -86,12 +93,16 @@ def explain_status(status: int, url: str, body: Any, headers: dict[str, str]) ->
     return f"unexpected HTTP {status} from {url}.{said}"
 
 
-def explain_error(exc: BaseException, url: str) -> str:
-    """What a connection-level failure means: DNS, refused connection, TLS or timeout."""
+BASE_URL_FIX = "check the Base URL"
+
+
+def explain_error(exc: BaseException, url: str, *, dns_fix: str = BASE_URL_FIX) -> str:
+    """What a connection-level failure means: DNS, refused connection, TLS or timeout. `dns_fix` says what to
+    check when the host does not resolve: the Base URL for the service's host, something else for others."""
     host = urlsplit(url).netloc
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(reason, socket.gaierror):
-        return f"DNS: the host name in {host!r} does not resolve; check the Base URL."
+        return f"DNS: the host name in {host!r} does not resolve; {dns_fix}."
     if isinstance(reason, ConnectionRefusedError):
         return f"connection refused: nothing listens at {host}; check the host and port, and that the app runs."
     if isinstance(reason, ssl.SSLCertVerificationError):
@@ -120,14 +131,23 @@ class Doctor:
         # Entra's "How credentials are sent": header = client_secret_basic, body = client_secret_post, both = each.
         self.send = send
         self.secret_token = secret_token  # Entra's Secret Token mode: ``secret`` is the bearer token itself
-        self.base = base_url.rstrip("/")
+        self.base = service_base(base_url)
         self.token_url = token_url or token_url_for(self.base)
+        self._token_dns_fix = "check --token-url" if token_url else BASE_URL_FIX
         self._client_id = client_id
         self._secret = secret
         self._timeout = timeout
         self._token = ""
 
-    def _call(self, method: str, url: str, *, body: bytes | None = None, headers: dict[str, str]) -> _Reply:
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str],
+        dns_fix: str = BASE_URL_FIX,
+    ) -> _Reply:
         request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - http(s) only
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - checked scheme
@@ -137,7 +157,7 @@ class Doctor:
         except urllib.error.HTTPError as exc:
             return _Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, _json(exc.read()))
         except (urllib.error.URLError, OSError) as exc:
-            raise Failed(explain_error(exc, url)) from None
+            raise Failed(explain_error(exc, url, dns_fix=dns_fix)) from None
 
     def _scim(self, method: str, path: str, doc: Any = None) -> _Reply:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/scim+json"}
@@ -164,7 +184,8 @@ class Doctor:
         if self.send in ("body", "both"):
             fields |= {"client_id": self._client_id, "client_secret": self._secret}
         body = urlencode(fields).encode()
-        reply = self._expect(self._call("POST", self.token_url, body=body, headers=headers), self.token_url, 200)
+        answer = self._call("POST", self.token_url, body=body, headers=headers, dns_fix=self._token_dns_fix)
+        reply = self._expect(answer, self.token_url, 200)
         if not isinstance(reply.body, dict) or not isinstance(reply.body.get("access_token"), str):
             raise Failed(f"the Token URL {self.token_url} answered 200 without an access_token; is it this service?")
         self._token = reply.body["access_token"]
@@ -228,14 +249,20 @@ class FederatedDoctor(Doctor):
         self.issuer = issuer
         self.jwks_url = jwks_url
 
-    def _get(self, url: str, what: str) -> Any:
-        reply = self._call("GET", url, headers={"Accept": "application/json"})
+    def _get(self, url: str, what: str, template: str) -> Any:
+        host = urlsplit(url).hostname
+        # Microsoft's login host, not the service: a DNS failure here is this machine's DNS or network.
+        dns_fix = (
+            f"{host} is Entra's login host (from {template}), not this service: check this machine's DNS and its "
+            "network access to it (a proxy or firewall), not the Base URL"
+        )
+        reply = self._call("GET", url, headers={"Accept": "application/json"}, dns_fix=dns_fix)
         if reply.status != 200 or not isinstance(reply.body, dict):
             raise Failed(f"{what} {url} answered HTTP {reply.status}, not a JSON document; check the tenant id.")
         return reply.body
 
     def jwks(self) -> str:
-        doc = self._get(self.jwks_url, "the JWKS URL")
+        doc = self._get(self.jwks_url, "the JWKS URL", "SCIM_ENTRA_JWKS_URL_TEMPLATE")
         keys = [k for k in doc.get("keys") or [] if isinstance(k, dict) and k.get("kty") == "RSA" and k.get("kid")]
         if not keys:
             raise Failed(
@@ -245,7 +272,7 @@ class FederatedDoctor(Doctor):
 
     def discovery(self) -> str:
         url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
-        doc = self._get(url, "the tenant's OpenID configuration")
+        doc = self._get(url, "the tenant's OpenID configuration", "SCIM_ENTRA_ISSUER_TEMPLATE or --federated-issuer")
         # Microsoft's documents write the tenant as {tenantid} in the common endpoint's issuer.
         published = str(doc.get("issuer", "")).replace("{tenantid}", self.tenant)
         if published != self.issuer:
@@ -264,7 +291,9 @@ class FederatedDoctor(Doctor):
             "scope": "scim",
         }
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        reply = self._call("POST", self.token_url, body=urlencode(form).encode(), headers=headers)
+        reply = self._call(
+            "POST", self.token_url, body=urlencode(form).encode(), headers=headers, dns_fix=self._token_dns_fix
+        )
         said = str(reply.body.get("error_description", "")) if isinstance(reply.body, dict) else ""
         if reply.status == 401 and "well-formed" in said:
             return (

@@ -172,3 +172,41 @@ def test_secret_token_mode_sends_the_token_as_the_bearer(host: Host, capsys: pyt
         "--secret-token", "--json",
     )  # fmt: skip
     assert code == 1 and "401" in json.loads(out)[1]["detail"]
+
+
+@pytest.mark.e2e
+def test_the_tenant_url_exactly_as_deploy_md_says_to_enter_it(host: Host, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19 item 6: `…/scim/v2?aadOptscim062020` (deploy.md's Tenant URL) was reported as a wrong Base URL."""
+    tenant_url = f"{host.scim_url}?aadOptscim062020"
+    argv = ["--base-url", tenant_url, "--client-id", host.client_id, "--client-secret", host.client_secret, "--json"]
+    code, out = _doctor(capsys, *argv)
+    checks = json.loads(out)
+    assert code == 0 and all(c["ok"] for c in checks), checks
+    assert f"from {host.url}/oauth2/token" in checks[0]["detail"]
+
+
+@pytest.mark.e2e
+def test_federated_doctor_blames_dns_of_the_login_host_not_the_base_url(
+    host: Host, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19 item 6: a login host that does not resolve was reported as "check the Base URL"."""
+    login = "login.doctor-test.invalid"  # .invalid never resolves (RFC 6761)
+    monkeypatch.setenv("SCIM_ENTRA_JWKS_URL_TEMPLATE", f"https://{login}/{{tenant}}/discovery/v2.0/keys")
+    monkeypatch.setenv("SCIM_ENTRA_ISSUER_TEMPLATE", f"https://{login}/{{tenant}}/v2.0")
+    tenant = "6f1c3a52-8d7e-4b90-a1c2-3d4e5f607182"
+    argv = ["--federated", "--base-url", host.scim_url, "--client-id", host.client_id, "--federated-tenant", tenant]
+    code, out = _doctor(capsys, *argv, "--json")
+    by_step = {c["step"]: c for c in json.loads(out)}
+    assert code == 1
+    for step in ("jwks", "issuer"):
+        detail = by_step[step]["detail"]
+        assert detail.startswith("DNS") and f"{login} is Entra's login host" in detail, detail
+        assert "check this machine's DNS" in detail and "not the Base URL" in detail, detail
+    # The service itself is reachable: its step is judged on its own (the seeded client is not federated).
+    assert "DNS" not in by_step["token endpoint"]["detail"]
+
+
+def test_a_dns_failure_of_the_service_still_points_at_the_base_url(capsys: pytest.CaptureFixture[str]) -> None:
+    base = "https://scim.doctor-test.invalid/scim/v2?aadOptscim062020"
+    code, out = _doctor(capsys, "--base-url", base, "--client-id", "x", "--client-secret", "y")
+    assert code == 1 and "DNS: the host name in 'scim.doctor-test.invalid' does not resolve; check the Base URL" in out
