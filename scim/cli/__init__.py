@@ -156,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     try:
         result = asyncio.run(_run(settings, args))
+    except KeyboardInterrupt:  # Ctrl-C ends a follow (`changes tail`) or a long command: no traceback
+        print("scimctl: stopped", file=sys.stderr)
+        return 130
     except (AdminError, OSError) as exc:
         print(f"scimctl: {exc}", file=sys.stderr)
         return 1

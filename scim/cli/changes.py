@@ -54,7 +54,7 @@ async def _tail(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
                 await asyncio.sleep(POLL_SECONDS)
     finally:
         await queues.close()
-    print(f"scimctl: {printed} events", file=sys.stderr)
+        print(f"scimctl: {printed} events", file=sys.stderr)  # also when Ctrl-C ends a follow
     return None
 
 

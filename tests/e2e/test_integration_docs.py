@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -216,3 +217,29 @@ def _every_event_type_and_shape(host: Host, http: httpx.Client, tmp_path: Path) 
     assert f"member.added Group {gid} ['members'] ['{carol['id']}']" in printed
     assert f"member.removed Group {gid} ['members'] ['{carol['id']}']" in printed
     assert scimctl(host, "changes", "tail", "--directory", "dev", "--peek") == ""  # every message was deleted
+
+
+def test_ctrl_c_ends_changes_tail_without_a_traceback(host: Host) -> None:
+    """Issue 19 item 7: following the feed (docs/integration.md) and pressing Ctrl-C printed a traceback."""
+    entra = {"Authorization": f"Bearer {host.token()}"}
+    made = httpx.post(f"{host.scim_url}/Users", json={"schemas": [USER], "userName": "ctrl@x.test"}, headers=entra)
+    assert made.status_code == 201
+    tail = subprocess.Popen(
+        [str(SCIMCTL), "changes", "tail", "--directory", "dev"],
+        env=host.env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert tail.stdout is not None
+        assert json.loads(tail.stdout.readline())["type"] == "user.created"  # following now
+        tail.send_signal(signal.SIGINT)
+        _, err = tail.communicate(timeout=30)
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+            tail.wait(timeout=10)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert tail.returncode == 130 and " events" in err and "scimctl: stopped" in err, (tail.returncode, err)
