@@ -43,7 +43,7 @@ async def seed(
     app: App,
     client_id: str,
     secret: str,
-    policy: str,
+    policy: str | None,
     *,
     role_mode: str | None = None,
     roles: Sequence[str] = (),
@@ -271,8 +271,9 @@ def _run(
     except SettingsError as exc:
         print(f"scimctl: {exc}", file=sys.stderr)
         return 2
-    policy = env.get("SCIM_NAME_POLICY", "strict")
-    if policy not in ("strict", "normalize", "create"):
+    # Unset: a new dev directory gets the default (strict) and an existing one keeps what scimctl set.
+    policy = env.get("SCIM_NAME_POLICY") or None
+    if policy not in (None, "strict", "normalize", "create"):
         print(f"SCIM_NAME_POLICY must be strict, normalize or create, not {policy!r}", file=sys.stderr)
         return 2
     role_mode = env.get("SCIM_DEV_ROLE_MODE") or None

@@ -206,3 +206,17 @@ def test_sigterm_to_make_run_stops_the_whole_tree_and_frees_the_port(
             with contextlib.suppress(psutil.Error):
                 if str(tmp_path) in " ".join(leftover.cmdline()):
                     leftover.kill()
+
+
+def test_a_restart_keeps_the_dev_directory_s_policies(
+    make_run: MakeRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19 item 7: each start reset dev's name policy to strict (while keeping its role mode)."""
+    for name, value in make_run.admin_env().items():
+        monkeypatch.setenv(name, value)
+    assert main(["directory", "set-policy", "dev", "--policy", "normalize", "--role-mode", "multiple"]) == 0
+    make_run.host.restart()
+    capsys.readouterr()
+    assert main(["directory", "list", "--json"]) == 0
+    (dev,) = [d for d in json.loads(capsys.readouterr().out) if d["directory"] == "dev"]
+    assert (dev["name_policy"], dev["role_mode"]) == ("normalize", "multiple"), dev
