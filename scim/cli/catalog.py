@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scim.app import App
-from scim.cli._common import Subparsers, leaf, progress
+from scim.cli._common import Outcome, Subparsers, leaf, progress
 from scim.service.admin import AdminError, AdminService, csv_names, role_values
 from scim.store.base import Directory, Resource
 
@@ -107,7 +107,9 @@ async def _import(app: App, admin: AdminService, args: argparse.Namespace) -> An
     result = await admin.import_catalog(args.directory, kind, rows, progress(f"importing {kind}s"))
     for name, why in result.refused:
         print(f"scimctl: skipped {name!r}: {why}", file=sys.stderr)
-    return {"added": result.added, "existing": result.existing, "refused": [name for name, _ in result.refused]}
+    report = {"added": result.added, "existing": result.existing, "refused": [name for name, _ in result.refused]}
+    # The accepted rows are in; exit 1 still tells a script that some of the file was not.
+    return Outcome(report, 1) if result.refused else report
 
 
 def _user(user: Resource, groups: dict[str, list[str]], *, full: bool = False) -> dict[str, Any]:

@@ -88,11 +88,16 @@ def test_every_command_against_the_local_host(cli: Cli, tmp_path: Path, monkeypa
     assert cli("role", "add", "--directory", "contoso", "Auditor") == {"value": "Auditor", "display_name": "Auditor"}
     roles_csv = tmp_path / "roles.csv"
     roles_csv.write_text("name\nOperator\nBad Name\n", encoding="utf-8")
-    assert cli("role", "import", "--directory", "contoso", str(roles_csv)) == {
+    # Issue 19 item 7: refused rows used to exit 0, so a script could not tell.
+    assert cli("role", "import", "--directory", "contoso", str(roles_csv), code=1) == {
         "added": ["Operator"],
         "existing": [],
         "refused": ["Bad Name"],
     }
+    assert "skipped 'Bad Name'" in cli.err
+    bad_groups_csv = tmp_path / "bad-groups.csv"
+    bad_groups_csv.write_text("Finance Team\n", encoding="utf-8")
+    assert cli("group", "import", "--directory", "contoso", str(bad_groups_csv), code=1)["refused"] == ["Finance Team"]
     assert [r["value"] for r in cli("role", "list", "--directory", "contoso")] == ["Auditor", "Operator"]
     assert cli("group", "add", "--directory", "contoso", "FinanceTeam")["display_name"] == "FinanceTeam"
     groups_csv = tmp_path / "groups.csv"
