@@ -18,7 +18,7 @@ from typing import Any
 
 from scim.app import App, build_app
 from scim.cli import access, catalog, changes, entra, export
-from scim.cli._common import Outcome, emit, json_flag, leaf
+from scim.cli._common import Outcome, emit, json_flag, leaf, os_error_text
 from scim.config import Settings, SettingsError, load_settings
 from scim.errors import StoreUnavailable
 from scim.service.admin import AdminError, AdminService
@@ -159,8 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C ends a follow (`changes tail`) or a long command: no traceback
         print("scimctl: stopped", file=sys.stderr)
         return 130
-    except (AdminError, OSError) as exc:
+    except AdminError as exc:
         print(f"scimctl: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"scimctl: {os_error_text(exc)}", file=sys.stderr)
         return 1
     except StoreUnavailable as exc:
         where = settings.tables_endpoint or "the Table service in SCIM_TABLES_CONNECTION_STRING"

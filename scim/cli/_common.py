@@ -51,6 +51,13 @@ def duration(text: str) -> timedelta:
     return sum((timedelta(**{_UNITS[unit]: float(n)}) for n, unit in parts), timedelta())
 
 
+def os_error_text(exc: OSError) -> str:
+    """An OSError in words, without Python's `[Errno N]` prefix: `out/dev.json: No such file or directory`."""
+    if exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc)
+
+
 def stamp(moment: datetime | None) -> str | None:
     """A UTC timestamp for output, to the second."""
     return None if moment is None else moment.isoformat(timespec="seconds").replace("+00:00", "Z")

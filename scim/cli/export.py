@@ -24,7 +24,11 @@ async def _export(app: App, admin: AdminService, args: argparse.Namespace) -> An
     # Blocking file writes are fine here: scimctl's event loop serves nothing else.
     partial = Path(f"{args.output}.partial")
     try:
-        with partial.open("w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230
+        out = partial.open("w", encoding="utf-8", newline="")  # noqa: ASYNC230
+    except OSError as exc:  # name the file the admin asked for, not the temporary one beside it
+        raise OSError(exc.errno, exc.strerror, str(args.output)) from None
+    try:
+        with out:
             counts = await export_directory(app.store, directory, out.write, args.format)
     except BaseException:
         partial.unlink(missing_ok=True)  # noqa: ASYNC240

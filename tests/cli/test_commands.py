@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 
 import scim.cli
+from scim.app import build_app
 from scim.cli import SECRET_ENV
+from scim.secrets import MemorySecretStore
+from scim.store.memory import MemoryStore
 from tests.cli.conftest import Cli
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -231,3 +234,20 @@ def test_client_pinned_to_a_tenant_for_entras_own_token(cli: Cli) -> None:
     assert "one tenant feeds one client" in cli.err
     cli("client", "create", "--directory", "contoso", "--entra-issued-tenant", "contoso.example", code=1)
     assert "Directory (tenant) ID, a GUID" in cli.err
+
+
+def test_a_file_that_cannot_be_opened_is_named_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19 item 7: `[Errno 2] No such file or directory: '…/dev.json.partial'` named a temporary file."""
+    store, secrets = MemoryStore(), MemorySecretStore()
+    monkeypatch.setattr(scim.cli, "app_factory", lambda s: build_app(s, store=store, secret_store=secrets))
+    assert scim.cli.main(["directory", "create", "dev"]) == 0
+    capsys.readouterr()
+    target = tmp_path / "missing" / "dev.json"
+    assert scim.cli.main(["export", "--directory", "dev", "--output", str(target)]) == 1
+    assert capsys.readouterr().err == f"scimctl: {target}: No such file or directory\n"
+    for argv in (["import", str(tmp_path / "nope.json")], ["role", "import", "--directory", "dev", "nope.csv"]):
+        assert scim.cli.main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.endswith(f"{argv[-1]}: No such file or directory\n") and "Errno" not in err, err
