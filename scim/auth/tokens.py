@@ -63,6 +63,17 @@ _BAD_LONG_LIVED = "The long-lived token was revoked, its client deleted, or its 
 ClientCheck = Callable[[str], Awaitable[bool]]
 
 
+def duration_text(delta: timedelta) -> str:
+    """A duration as scimctl's options take it (`6h30s`, `2d`), not timedelta's `6:00:30`."""
+    seconds = int(delta.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     client_id: str
@@ -296,7 +307,8 @@ class KeyRing:
         floor = timedelta(seconds=MAX_TTL + LEEWAY_SECONDS)
         if older_than < floor and not force:
             raise ValueError(
-                f"--older-than must be at least {floor} (the longest token lifetime) unless --force is given"
+                f"--older-than must be at least {duration_text(floor)} (the longest token lifetime) unless --force"
+                " is given"
             )
         cutoff = datetime.now(UTC) - older_than
         retired = []
