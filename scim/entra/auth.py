@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import requests
 
+from scim.entra.words import unreachable
+
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 # Microsoft Graph Command Line Tools: a Microsoft public client that many admin tools use for delegated
 # Graph calls (reference §2 notes its suitability is a judgement call); --client-id takes your own.
@@ -89,8 +91,10 @@ class TokenSource:
 
             try:
                 result = self._acquire()
-            except (msal.exceptions.MsalError, requests.RequestException) as exc:
-                # msal raises for an identity endpoint that answers 5xx or not at all.
+            except requests.RequestException as exc:  # no answer at all: offline, DNS, TLS, timeout
+                said = unreachable(exc, self._sign_in.authority_host)
+                raise SignInError(f"Sign-in to Entra failed: {said}.") from None
+            except msal.exceptions.MsalError as exc:  # msal raises for an identity endpoint that answers 5xx
                 raise SignInError(f"Sign-in to Entra failed: the identity platform did not answer ({exc}).") from None
             if "access_token" not in result:
                 raise SignInError(_explain(result))

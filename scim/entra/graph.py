@@ -17,6 +17,8 @@ from typing import Any
 
 import requests
 
+from scim.entra.words import unreachable
+
 GRAPH = "https://graph.microsoft.com"
 THROTTLED = frozenset({429, 503, 504})
 MAX_ATTEMPTS = 6
@@ -152,7 +154,7 @@ class Graph:
         try:
             return self._session.request(method, url, json=body, params=params, headers=headers, timeout=TIMEOUT)
         except requests.RequestException as exc:
-            raise GraphError(method, path, 0, "", type(exc).__name__) from None
+            raise GraphError(method, path, 0, "", unreachable(exc, url)) from None
 
 
 def _bare(path: str) -> str:

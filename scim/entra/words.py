@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
 
 # What Entra's Test Connection error text says about our endpoint, and what the admin does about it
 # (reference entra-provisioning.md §3.4-3.5: 401 -> invalid credentials, 404 -> wrong Tenant URL).
@@ -80,3 +84,21 @@ def on_demand_verdict(reply: dict[str, Any], subject: str) -> Verdict:
         detail = " ".join(part for part in (message, reason) if part) or "no detail given"
         words = f"Provisioning {subject} failed{where}: {code or result}: {detail}"
     return Verdict(result, words.replace("..", "."), code, message or reason, steps)
+
+
+def unreachable(exc: BaseException, url: str) -> str:
+    """Why the host of ``url`` did not answer, in words, from what requests raised (not its repr, which names
+    connection pools and retry counters)."""
+    host = urlsplit(url).hostname or url
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's MaxRetryError carries it
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return (
+            f"{host} does not resolve: this machine is offline, or its DNS cannot find it (a VPN, proxy or firewall?)"
+        )
+    if isinstance(exc, requests.Timeout):
+        return f"{host} did not answer in time"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"the TLS connection to {host} failed (a proxy that inspects TLS? set REQUESTS_CA_BUNDLE to its CA)"
+    if isinstance(exc, requests.ConnectionError):
+        return f"{host} could not be reached (the connection was refused or reset)"
+    return f"{host} did not answer ({type(exc).__name__})"

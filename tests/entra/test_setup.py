@@ -275,3 +275,23 @@ def test_dry_run_without_a_tenant_plans_a_new_app_without_signing_in(
     assert "OAuth2 client credentials" in next(s for s in plan["steps"] if s["step"] == "credentials")["detail"]
     cli("entra", "setup", "--directory", "contoso", code=1)  # a real run still needs the tenant
     assert "--tenant" in cli.err and graph.seen == []
+
+
+def test_dry_run_offline_says_in_words_that_the_login_host_does_not_resolve(
+    cli: Cli, graph: GraphDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19 item 7: offline, the refusal quoted requests' repr (HTTPSConnectionPool(...): Max retries ...)."""
+    _catalog(cli, "Auditor")
+    monkeypatch.setenv("SCIM_ENTRA_AUTHORITY_HOST", "https://login.offline-test.invalid")  # .invalid never resolves
+    cli("entra", "setup", "--directory", "contoso", "--dry-run", code=1)
+    assert "login.offline-test.invalid does not resolve: this machine is offline" in cli.err, cli.err
+    for raw in ("HTTPSConnectionPool", "Max retries", "NameResolutionError", "Errno"):
+        assert raw not in cli.err, cli.err
+    assert graph.writes() == []
+
+
+def test_graph_unreachable_is_said_in_words(cli: Cli, graph: GraphDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+    _catalog(cli, "Auditor")
+    monkeypatch.setenv("SCIM_ENTRA_GRAPH_URL", "https://graph.offline-test.invalid")
+    cli("entra", "setup", "--directory", "contoso", "--dry-run", code=1)
+    assert "graph.offline-test.invalid does not resolve" in cli.err and "ConnectionError" not in cli.err, cli.err
