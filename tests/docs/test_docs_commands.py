@@ -261,6 +261,32 @@ def test_deploy_md_walks_the_entra_side_end_to_end() -> None:
     assert -1 not in positions and positions == sorted(positions), dict(zip(steps, positions, strict=True))
     for fact in ("| Value | the catalog name, exactly", "**Default attribute mappings.**", "Start provisioning"):
         assert fact in deploy, fact
+    # Issue 19 item 7: the manual path had no SAML single sign-on step.
+    saml = deploy[deploy.find("### 9. SAML single sign-on") :]
+    assert positions[-1] < deploy.find("### 9. SAML single sign-on"), "step 9 follows step 8"
+    for fact in ("Identifier (Entity ID)", "Reply URL", "Unique User Identifier (Name ID)", "`userName`"):
+        assert fact in saml, fact
+    for fact in ("Token signing certificate", "App Federation Metadata Url", "federationmetadata.xml?appid="):
+        assert fact in saml, fact
+
+
+def test_deploy_md_lists_every_role_assignment_rbac_bicep_grants() -> None:
+    """Issue 19 item 7: the table left out the queue roles infra/app/rbac.bicep grants the app and the admin."""
+    bicep = (ROOT / "infra" / "app" / "rbac.bicep").read_text(encoding="utf-8")
+    deploy = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    who = {"appPrincipalId": "app identity", "principalId": "you (`principalId`, optional)"}
+    granted = set()
+    for block in bicep.split("\nresource ")[1:]:
+        if "Microsoft.Authorization/roleAssignments" not in block.splitlines()[0]:
+            continue  # the existing resources the assignments are scoped to
+        principal = re.search(r"principalId: (\w+)", block)
+        role = re.search(r"roles\.(\w+)\)", block)
+        assert principal and role, block[:200]
+        name = re.sub(r"(?<!^)(?=[A-Z])", " ", role[1]).title()  # storageQueueDataContributor -> Storage Queue ...
+        granted.add(f"| {who[principal[1]]} | {name} |")
+    assert len(granted) >= 8
+    missing = sorted(row for row in granted if row not in deploy)
+    assert missing == [], missing
 
 
 OUTSIDE = re.compile(r"\.\./shared|ROOT\.parent|parents\[\d\] / \"shared\"|shared/reference|shared/DESIGN")
