@@ -220,3 +220,11 @@ def test_a_restart_keeps_the_dev_directory_s_policies(
     assert main(["directory", "list", "--json"]) == 0
     (dev,) = [d for d in json.loads(capsys.readouterr().out) if d["directory"] == "dev"]
     assert (dev["name_policy"], dev["role_mode"]) == ("normalize", "multiple"), dev
+
+
+def test_test_hosts_reserve_azurite_s_queue_port_too(tmp_path: Path) -> None:
+    """Issue 19 item 7: the docs test chose a free table port and took the port below it for queues, which
+    another test's Azurite could hold; both are now chosen free and passed to `make run`'s settings."""
+    env = make_run_env(tmp_path)
+    tables, queues = int(env["SCIM_AZURITE_PORT"]), int(env["SCIM_AZURITE_QUEUE_PORT"])
+    assert tables != queues and _free(tables) and _free(queues)
