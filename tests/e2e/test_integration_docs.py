@@ -66,13 +66,8 @@ def run_example(name: str, env: dict[str, str]) -> str:
     return done.stdout.decode()
 
 
-def test_the_three_ways_to_consume_as_documented(host: Host, tmp_path: Path) -> None:
-    entra = {"Authorization": f"Bearer {host.token()}"}
-    made = httpx.post(f"{host.scim_url}/Users", json={"schemas": [USER], "userName": "ana@x.test"}, headers=entra)
-    assert made.status_code == 201
-    uid = made.json()["id"]
-
-    # 1. SCIM reads with a read-only client.
+def reader_env(host: Host) -> tuple[dict[str, str], dict[str, str]]:
+    """A read-only client (as integration.md makes one) and the environment the examples read it from."""
     reader = json.loads(scimctl(host, "client", "create", "--directory", "dev", "--read-only", "--json"))
     env = host.env | {
         "SCIM_BASE_URL": host.scim_url,
@@ -80,6 +75,17 @@ def test_the_three_ways_to_consume_as_documented(host: Host, tmp_path: Path) -> 
         "READER_ID": reader["client_id"],
         "READER_SECRET": reader["client_secret"],
     }
+    return reader, env
+
+
+def test_the_three_ways_to_consume_as_documented(host: Host, tmp_path: Path) -> None:
+    entra = {"Authorization": f"Bearer {host.token()}"}
+    made = httpx.post(f"{host.scim_url}/Users", json={"schemas": [USER], "userName": "ana@x.test"}, headers=entra)
+    assert made.status_code == 201
+    uid = made.json()["id"]
+
+    # 1. SCIM reads with a read-only client.
+    reader, env = reader_env(host)
     assert f"{uid} ana@x.test []" in run_example("read", env)
     form = {
         "grant_type": "client_credentials",
@@ -186,13 +192,7 @@ def _every_event_type_and_shape(host: Host, http: httpx.Client, tmp_path: Path) 
     ok(http.patch(f"/Groups/{gid}", json=remove, headers={"If-Match": etag}))  # numbered
 
     # The read and export examples over users with and without roles, groups and a group with members.
-    reader = json.loads(scimctl(host, "client", "create", "--directory", "dev", "--read-only", "--json"))
-    env = host.env | {
-        "SCIM_BASE_URL": host.scim_url,
-        "SCIM_TOKEN_URL": host.token_url,
-        "READER_ID": reader["client_id"],
-        "READER_SECRET": reader["client_secret"],
-    }
+    _, env = reader_env(host)
     read = run_example("read", env)
     assert f"{bob['id']} bob@x.test ['Auditor']" in read and f"{carol['id']} carol@x.test []" in read
     backup = tmp_path / "dev.json"
