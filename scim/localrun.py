@@ -102,9 +102,11 @@ def _names(raw: str) -> list[str]:
 
 
 def _admin_env(env: dict[str, str]) -> str:
-    """The exports that point scimctl at this local host's store and secrets."""
+    """The exports that put scimctl on PATH (make install leaves it in .venv/bin) and point it at this local
+    host's store and secrets."""
     names = ("SCIM_STORE", "SCIM_TABLES_CONNECTION_STRING", "SCIM_QUEUES_CONNECTION_STRING", "SCIM_SECRETS_FILE")
-    return "export " + " ".join(f"{name}={shlex.quote(env[name])}" for name in names)
+    bin_dir = shlex.quote(str(Path(sys.executable).parent))  # the environment this scimctl runs from
+    return f'export PATH={bin_dir}:"$PATH" ' + " ".join(f"{name}={shlex.quote(env[name])}" for name in names)
 
 
 def banner(settings: Settings, client_id: str, secret: str, *, admin_env: str = "") -> str:
@@ -121,7 +123,11 @@ def banner(settings: Settings, client_id: str, secret: str, *, admin_env: str = 
         f"  Client id:                   {client_id}\n"
         f"  Client secret:               {secret}\n"
         f"  Try it:\n    {curl}\n"
-        + (f"  Administer it (scimctl role add ..., group add ...) after:\n    {admin_env}\n" if admin_env else "")
+        + (
+            f"  Administer it (scimctl role add ..., group add ...) from another shell:\n    {admin_env}\n"
+            if admin_env
+            else ""
+        )
     )
 
 

@@ -22,7 +22,7 @@ import pytest
 from scim.azurite import connection_string, free_port
 from scim.cli import main
 from scim.localrun import DEV_CLIENT_FILE
-from tests.e2e.conftest import ROOT, SCIMCTL, Host, make_run_env
+from tests.e2e.conftest import ROOT, SCIMCTL, Host, make_run_env, plain_shell_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.azurite, pytest.mark.slow]
 
@@ -228,3 +228,14 @@ def test_test_hosts_reserve_azurite_s_queue_port_too(tmp_path: Path) -> None:
     env = make_run_env(tmp_path)
     tables, queues = int(env["SCIM_AZURITE_PORT"]), int(env["SCIM_AZURITE_QUEUE_PORT"])
     assert tables != queues and _free(tables) and _free(queues)
+
+
+def test_the_banner_s_admin_line_reaches_scimctl_from_a_plain_shell(make_run: MakeRun, tmp_path: Path) -> None:
+    """Issue 19 item 2: the banner pointed scimctl at the store but not scimctl itself, which make install
+    leaves in .venv/bin, off PATH: pasting the line then running scimctl said `command not found`."""
+    (line,) = [x.strip() for x in make_run.host.output().splitlines() if x.strip().startswith("export PATH=")]
+    env = plain_shell_env()
+    script = f"set -eu\n{line}\nscimctl directory list --json"
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "dev" in [d["directory"] for d in json.loads(done.stdout)]

@@ -21,7 +21,6 @@ The convention, for anyone writing docs (README "Commands in the docs are tested
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from scim.azurite import connection_string, free_port, queue_connection_string
 from scim.errors import InvalidValue
 from scim.localrun import DEV_CLIENT_FILE
 from scim.service.names import resolve
-from tests.e2e.conftest import ROOT, Host, make_run_env
+from tests.e2e.conftest import ROOT, Host, make_run_env, plain_shell_env
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash"}
@@ -191,11 +190,7 @@ def reader_env(folder: Path) -> dict[str, str]:
     """A reader's shell in `folder`, standing for the project folder after `make install`: the project's
     .venv is there, and nothing has put its bin on PATH (nor activated it)."""
     (folder / ".venv").symlink_to(VENV)
-    venv_bin = (VENV / "bin").resolve()
-    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != venv_bin]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_") and k != "VIRTUAL_ENV"}
-    env["PATH"] = os.pathsep.join(path)
-    return env
+    return plain_shell_env()
 
 
 def test_scimctl_is_reached_through_the_readme_path_line_alone(tmp_path: Path) -> None:

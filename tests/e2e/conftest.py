@@ -127,6 +127,16 @@ def host_env(policy: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def plain_shell_env() -> dict[str, str]:
+    """This environment as a user's shell has it after `make install`: no SCIM_*, and neither the project's
+    .venv/bin on PATH nor the venv activated (pytest may run from an activated one)."""
+    venv_bin = (ROOT / ".venv" / "bin").resolve()
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != venv_bin]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_") and k != "VIRTUAL_ENV"}
+    env["PATH"] = os.pathsep.join(path)
+    return env
+
+
 def make_run_env(data: Path) -> dict[str, str]:
     """`make run`'s environment for a test: data under `data`, Azurite's table and queue ports each chosen free
     (left to itself the queue port is the one below the table port, which another test's Azurite may hold)."""
