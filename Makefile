@@ -27,8 +27,11 @@ $(CHECKOV):
 # Azurite (local Table service) starts with the service; data lives under .data/ and survives restarts.
 # `make run PORT=7072` (or SCIM_PORT=7072 in the environment) serves on another port. The recipe execs the
 # server, so a SIGTERM to make (a supervisor, `timeout`, an IDE's stop button) reaches it and it stops Azurite.
+# Only a PORT on make's command line counts: one in the environment often belongs to another tool.
 SCIM_PORT ?= 7071
-PORT ?= $(SCIM_PORT)
+ifneq ($(origin PORT),command line)
+PORT := $(SCIM_PORT)
+endif
 
 run: install
 	exec env SCIM_STORE=tables $(BIN)/scimctl serve --port $(PORT)
