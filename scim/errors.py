@@ -142,3 +142,8 @@ class VersionMismatch(Exception):
 
 class StoreUnavailable(Exception):
     """Raised by a store on throttling, timeouts, 5xx or a refused connection."""
+
+
+class Unfinished(Exception):
+    """Raised by a store when a delete ran out of its time budget after removing the resource; repeating the
+    call continues where it stopped (the service answers 503 with Retry-After)."""

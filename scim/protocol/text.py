@@ -115,3 +115,11 @@ def check_identifiers(data: Mapping[str, Any], resource_type: str, previous: Map
         value = data.get(name)
         if isinstance(value, str) and (previous is None or previous.get(name) != value):
             check_identifier(value, name)
+
+
+def name_fold(name: str) -> str:
+    """Accents and whitespace folded away, case folded: how `normalize` and `create` compare catalog names.
+
+    The Table store keys its folded displayName index by it, so changing it changes those keys (check --repair)."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace()).casefold()

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from typing import Any
 
-from scim.errors import Conflict, InvalidFilter, InvalidValue, Uniqueness
+from scim.errors import Conflict, InvalidFilter, InvalidValue, Unavailable, Unfinished, Uniqueness
 from scim.protocol.filter import Compare, Expr, leaves, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
 from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
-from scim.service.names import broken_rule, fold, resolve
+from scim.service.names import Resolution, broken_rule, decide, fold, refusal
 from scim.service.query import ListRequest, plan
 from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Store
 
@@ -22,6 +23,13 @@ MAX_MEMBERS_PER_REQUEST = 10_000
 # Entra never lists members: it asks with excludedAttributes=members (reference §1.5).
 MAX_GROUPS_WITH_MEMBERS = 50
 MAX_LISTED_MEMBERS = 1000
+# A refused group name's "closest existing name" comes from the whole catalog, read at most once per this many
+# seconds per directory: refusals cost a scan only then, and a catalog change shows in hints within this time.
+SUGGESTION_CACHE_SECONDS = 30.0
+# Entra waits 60 s for an answer: a DELETE stops removing memberships after this long (a page of 1,000 may still
+# finish after it) and asks for a retry, which continues from where it stopped.
+DELETE_BUDGET_SECONDS = 30.0
+DELETE_RETRY_AFTER = 5
 
 
 def _names_members(expr: Expr) -> bool:
@@ -29,30 +37,53 @@ def _names_members(expr: Expr) -> bool:
     return any(node.path.attr.lower() == "members" for node in leaves(expr))  # type: ignore[union-attr]
 
 
+def _linked(name: str, existing: str) -> Uniqueness:
+    """A POST of a catalog group's name: Entra should have linked to it (its displayName probe finds it)."""
+    return Uniqueness(
+        f"The user group {existing!r} already exists; Entra links to it when its"
+        f' GET /Groups?filter=displayName eq "{name}" finds it, so no new group is created.'
+    )
+
+
 class GroupService:
     def __init__(self, store: Store, base_url: str) -> None:
         self._store = store
         self._base_url = base_url
+        self._names: dict[str, tuple[float, list[str]]] = {}  # directory -> (read at, catalog names)
 
     def render(self, group: Resource) -> dict[str, Any]:
         return render_group(group, self._base_url)
 
-    async def _catalog(self, caller: Caller) -> list[Resource]:
+    async def _catalog_names(self, caller: Caller) -> list[str]:
+        """Every catalog group's name, for a refusal's hint only (cached: see SUGGESTION_CACHE_SECONDS)."""
+        cached = self._names.get(caller.directory.id)
+        if cached is not None and time.monotonic() - cached[0] < SUGGESTION_CACHE_SECONDS:
+            return cached[1]
         page = await self._store.query_groups(
             caller.directory.id, lookup=None, match=None, start_index=1, count=10**9, with_members=False
         )
-        return page.resources
+        names = [str(g.data.get("displayName")) for g in page.resources]
+        self._names[caller.directory.id] = (time.monotonic(), names)
+        return names
+
+    async def _resolve(self, caller: Caller, name: str) -> Resolution:
+        """The catalog group ``name`` names under the directory's policy, by the folded-name index (point reads);
+        the catalog itself is read only to word a refusal."""
+        holder = await self._store.group_by_folded_name(caller.directory.id, name)
+        folded_match = str(holder.data.get("displayName")) if holder is not None else None
+        policy = caller.directory.name_policy
+        resolution = decide(name, folded_match, policy)
+        if resolution is None:
+            raise InvalidValue(refusal("group", name, await self._catalog_names(caller), policy, folded_match))
+        return resolution
 
     async def create(self, caller: Caller, body: Any) -> Resource:
+        """Under `create` the write itself finds a taken name (its index entries are unique); otherwise the name
+        is resolved first, and a POST never creates: the name is in the catalog (409) or refused (400)."""
         data, members = normalize_resource(body, "Group")
         name = data["displayName"]
-        catalog = await self._catalog(caller)
-        resolution = resolve("group", name, [g.data["displayName"] for g in catalog], caller.directory.name_policy)
-        if resolution.exists:
-            raise Uniqueness(
-                f"The user group {resolution.name!r} already exists; Entra links to it when its"
-                f' GET /Groups?filter=displayName eq "{name}" finds it, so no new group is created.'
-            )
+        if caller.directory.name_policy != "create":
+            raise _linked(name, (await self._resolve(caller, name)).name)
         ids = await self._existing_members(caller, members or [])
         stamp = now()
         group = Resource(id=new_id(), data=data, created=stamp, last_modified=stamp)
@@ -61,6 +92,9 @@ class GroupService:
                 caller.directory.id, group, ids, event_values=caller.directory.event_values
             )
         except Conflict:
+            holder = await self._store.group_by_folded_name(caller.directory.id, name)
+            if holder is not None:
+                raise _linked(name, str(holder.data.get("displayName"))) from None
             raise Uniqueness(f"A group named {name!r} already exists in this directory (names ignore case).") from None
 
     async def get(self, caller: Caller, group_id: str, *, with_members: bool) -> Resource:
@@ -141,7 +175,10 @@ class GroupService:
         lookup, match = plan(request.filter, self.render)
         if match is not None and _names_members(parse_filter(request.filter or "")):
             return await self._member_filtered(caller, request, lookup, match, with_members)
-        page = await self._store.query_groups(
+        name = self._folded_probe(caller, lookup)
+        if name is not None and isinstance(parse_filter(request.filter or ""), Compare):
+            return await self._folded_lookup(caller, request, name, with_members)
+        return await self._store.query_groups(
             caller.directory.id,
             lookup=lookup,
             match=match,
@@ -150,10 +187,6 @@ class GroupService:
             with_members=with_members,
             sort=request.sort,
         )
-        name = self._folded_probe(caller, lookup)
-        if page.total or name is None:
-            return page
-        return await self._folded_lookup(caller, request, name, with_members)
 
     async def _member_filtered(
         self, caller: Caller, request: ListRequest, lookup: Lookup | None, match: Match, with_members: bool
@@ -180,12 +213,10 @@ class GroupService:
         return Page(selected, len(hits))
 
     async def _folded_lookup(self, caller: Caller, request: ListRequest, name: str, with_members: bool) -> Page:
-        """Under `normalize`/`create`, Entra's displayName probe finds the catalog group its name folds to."""
-        expr = parse_filter(request.filter or "")
-        if not isinstance(expr, Compare):
-            return Page([], 0)
-        key = fold(name)
-        hits = [g for g in await self._catalog(caller) if fold(g.data["displayName"]) == key]
+        """Under `normalize`/`create`, Entra's displayName probe finds the catalog group its name folds to: the
+        folded-name index answers the exact spelling and every folded one in one point read (a hit: two)."""
+        found = await self._store.group_by_folded_name(caller.directory.id, name)
+        hits = [found] if found is not None else []
         if with_members:
             hits = [await self.get(caller, g.id, with_members=True) for g in hits]
         start = request.start_index - 1
@@ -226,7 +257,17 @@ class GroupService:
         return await with_retries(attempt, conditional=if_match is not None)
 
     async def delete(self, caller: Caller, group_id: str) -> None:
-        if not await self._store.delete_group(caller.directory.id, group_id):
+        """Within Entra's 60 s: a group whose memberships take longer to remove answers 503 with Retry-After once
+        it is gone, and the retried DELETE continues the removal and answers 204 (README "Memberships at scale")."""
+        try:
+            deleted = await self._store.delete_group(caller.directory.id, group_id, budget=DELETE_BUDGET_SECONDS)
+        except Unfinished:
+            raise Unavailable(
+                f"Group {group_id} is deleted, but removing its memberships takes longer than one request may;"
+                " repeat the DELETE after Retry-After to finish it (it answers 204 when done).",
+                retry_after=DELETE_RETRY_AFTER,
+            ) from None
+        if not deleted:
             raise not_found("Group", group_id)
 
     async def _update(

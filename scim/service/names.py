@@ -8,13 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scim.errors import InvalidValue
+from scim.protocol.text import name_fold
 from scim.store.base import NamePolicy
 
-
-def fold(name: str) -> str:
-    """Accents and whitespace folded away, case folded: the `normalize` policy's comparison key."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace()).casefold()
+fold = name_fold  # the `normalize` policy's comparison key
 
 
 def broken_rule(name: str) -> str | None:
@@ -43,11 +40,21 @@ def resolve(kind: str, name: str, catalog: Iterable[str], policy: NamePolicy) ->
         return Resolution(name, True)
     key = fold(name)
     folded_match = next((existing for existing in names if fold(existing) == key), None)
+    decided = decide(name, folded_match, policy)
+    if decided is None:
+        raise InvalidValue(refusal(kind, name, names, policy, folded_match))
+    return decided
+
+
+def decide(name: str, folded_match: str | None, policy: NamePolicy) -> Resolution | None:
+    """The resolution given the catalog name ``name`` folds to (if any); None when ``policy`` refuses it."""
+    if folded_match == name:
+        return Resolution(name, True)
     if policy in ("normalize", "create") and folded_match is not None:
         return Resolution(folded_match, True)
     if policy == "create":
         return Resolution(name, False)
-    raise InvalidValue(refusal(kind, name, names, policy, folded_match))
+    return None
 
 
 def refusal(kind: str, name: str, names: list[str], policy: NamePolicy, folded_match: str | None = None) -> str:

@@ -4,8 +4,10 @@ Layout of ``{prefix}resources`` (one partition per directory and kind, so a reso
 entities commit in one entity-group transaction):
 
 ``u|<dir>``  ``id|<id>`` user, ``un|<sha256(fold(userName))>``, ``ux|<sha256(fold_exact(externalId))>``
-``g|<dir>``  ``id|<id>`` group, ``dn|<sha256(fold(displayName))>`` (the folds: scim.protocol.text),
-             ``m|<group>|<member>`` membership and ``r|<member>|<group>`` its reverse entry
+``g|<dir>``  ``id|<id>`` group, ``dn|<sha256(fold(displayName))>``, ``nf|<sha256(name_fold(displayName))>``
+             (the folds: scim.protocol.text; ``nf|`` also folds accents and whitespace, for name policies),
+             ``m|<group>|<member>`` membership and ``r|<member>|<group>`` its reverse entry,
+             ``dl|<group>`` while a deleted group's memberships are still being removed
 
 ``{prefix}admin`` holds ``directory``/``client`` rows and ``role|<dir>`` partitions.
 """
@@ -20,7 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from scim.errors import InvalidValue
-from scim.store._common import fold, fold_exact
+from scim.protocol.text import name_fold
+from scim.store._common import FOLDED_NAME, fold, fold_exact
 from scim.store.base import Resource
 
 # Azure limits (learn.microsoft.com "Understanding the Table service data model").
@@ -87,12 +90,20 @@ def display_name_rk(display_name: str) -> str:
     return f"dn|{digest(fold(display_name))}"
 
 
+def folded_name_rk(display_name: str) -> str:
+    return f"nf|{digest(name_fold(display_name))}"
+
+
 def member_rk(group_id: str, member_id: str) -> str:
     return f"m|{enc(group_id)}|{enc(member_id)}"
 
 
 def reverse_rk(member_id: str, group_id: str) -> str:
     return f"r|{enc(member_id)}|{enc(group_id)}"
+
+
+def deleting_rk(group_id: str) -> str:
+    return f"dl|{enc(group_id)}"
 
 
 def members_range(group_id: str) -> tuple[str, str]:
@@ -119,8 +130,9 @@ def user_index_rks(data: Mapping[str, Any], *, unique_external_id: bool = True) 
 
 
 def group_index_rks(data: Mapping[str, Any]) -> dict[str, str]:
+    """displayName ignoring case (uniqueness, filters) and ignoring case, accents and whitespace (name policies)."""
     name = str_attr(data, "displayName")
-    return {"displayName": display_name_rk(name)} if name is not None else {}
+    return {"displayName": display_name_rk(name), FOLDED_NAME: folded_name_rk(name)} if name is not None else {}
 
 
 def _string_size(value: str) -> int:

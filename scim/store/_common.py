@@ -7,6 +7,10 @@ from collections.abc import Iterable
 from scim.protocol.text import identity_key
 from scim.store.base import Lookup, Match, Page, Position, Resource, Slice, Sort
 
+# The attribute a clash of folded group names reports (Conflict): no two groups of a directory share a name
+# after folding case, accents and whitespace, the form the name policies match on (scim.protocol.text.name_fold).
+FOLDED_NAME = "folded displayName"
+
 
 def fold(value: str) -> str:
     """userName and displayName are caseExact=false (RFC 7643 §4.1.1, §4.2): their one comparison form."""

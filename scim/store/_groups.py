@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
-from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
+from scim.errors import Conflict, InvalidValue, StoreUnavailable, Unfinished, VersionMismatch
 from scim.events import schema as ev
+from scim.protocol.text import name_fold
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of, slice_after
 from scim.store._outbox import Outgoing, next_sequence, outgoing
@@ -83,12 +85,13 @@ async def delete_with_index(
     index_rks: Callable[[dict[str, Any]], dict[str, str]],
     *,
     events: Callable[[Entity], Outgoing | None] | None = None,
+    extra: tuple[Op, ...] = (),
     attempts: int = 5,
 ) -> bool:
     """Delete a resource and its index entries in one transaction, conditional on the version just read.
 
     A concurrent rename between the read and the delete shows up as 412; reading again picks up the
-    index entries that rename created.
+    index entries that rename created. ``extra`` ops commit in the same transaction.
     """
     for _ in range(attempts):
         found = await io.get("resources", pk, rk)
@@ -96,7 +99,7 @@ async def delete_with_index(
             return False
         entity, etag = found
         resource_id = str(entity["Id"])
-        ops = [Op("delete", {"PartitionKey": pk, "RowKey": rk}, etag=etag)]
+        ops = [Op("delete", {"PartitionKey": pk, "RowKey": rk}, etag=etag), *extra]
         for index_rk in index_rks(k.resource_from(entity, etag).data).values():
             ops.append(Op("delete", k.index_entity(pk, index_rk, resource_id), missing_ok=True))
         try:
@@ -137,14 +140,17 @@ class TableGroups:
         ids.sort()
         return ids
 
-    async def _sweep(self, pk: str, low: str, high: str) -> None:
+    async def _sweep(self, pk: str, low: str, high: str, deadline: float | None = None) -> None:
         """Delete membership pairs found in a forward or reverse key range, a query page at a time.
 
         Memory stays at one page (1,000 rows) whatever the group's size; each page's 20 transactions run
         BATCH_FAN_OUT at a time. Every pair goes in one transaction, so an interrupted sweep leaves whole
-        pairs, which the same call (a retried DELETE) or check --repair finishes.
+        pairs, which the same call (a retried DELETE) or check --repair finishes. Past ``deadline`` (monotonic
+        time) it stops between pages with Unfinished.
         """
         async for rows in self._io.range_pages("resources", pk, low, high, select=["Group", "Member"]):
+            if deadline is not None and time.monotonic() > deadline:
+                raise Unfinished()
             pairs = []
             for entity, _ in rows:
                 forward, reverse = k.member_entities(pk, str(entity["Group"]), str(entity["Member"]))
@@ -206,6 +212,17 @@ class TableGroups:
         if with_members:
             out.members = await self._members(pk, group_id)
         return out
+
+    async def group_by_folded_name(self, directory: str, name: str) -> Resource | None:
+        """A point read of the folded-name index entry, then one of the group it names (none on a miss)."""
+        pk = k.group_pk(directory)
+        index = await self._io.get("resources", pk, k.folded_name_rk(name))
+        if index is None:
+            return None
+        found = await self.get_group(directory, str(index[0]["Id"]), with_members=False)
+        if found is None or name_fold(k.str_attr(found.data, "displayName") or "") != name_fold(name):
+            return None  # a stale entry (check --repair removes it)
+        return found
 
     async def _group_candidates(self, directory: str, lookup: Lookup | None, sort: Sort | None) -> list[Resource]:
         """Lookup by id/displayName through a point read or the index; anything else scans the partition."""
@@ -432,16 +449,20 @@ class TableGroups:
             groups.sort()
         return out
 
-    async def delete_group(self, directory: str, group_id: str) -> bool:
-        """Delete the group and its index entry in one transaction, then its memberships a page at a time.
+    async def delete_group(self, directory: str, group_id: str, *, budget: float | None = None) -> bool:
+        """Delete the group, its index entries and mark it ``deleting`` in one transaction, then its memberships
+        a page at a time, then the mark.
 
         The group is gone for readers and for member changes (their merge answers 404) from the first
-        transaction on. A failure in the sweep leaves memberships of a missing group, which a retried
-        delete (it sweeps even when the group is gone) or check --repair removes.
+        transaction on. A sweep that fails, or outlasts ``budget`` seconds (Unfinished), leaves the mark and
+        memberships of a missing group: a repeated delete finds the mark, finishes the sweep and answers True
+        (it sweeps even without one), and check --repair removes them too.
         """
         if not k.id_fits(group_id):
             return False
+        deadline = None if budget is None else time.monotonic() + budget
         pk, rk = k.group_pk(directory), k.id_rk(group_id)
+        mark = {"PartitionKey": pk, "RowKey": k.deleting_rk(group_id), "Group": group_id}
         deleted = await delete_with_index(
             self._io,
             pk,
@@ -450,7 +471,12 @@ class TableGroups:
             events=lambda found: outgoing(
                 self._io, directory, lambda: ev.group_deleted(group_id), next_sequence(found)
             ),
+            extra=(Op("upsert", mark),),
         )
         self._seen.drop(pk, rk)
-        await self._sweep(pk, *k.members_range(group_id))
+        if not deleted:
+            deleted = await self._io.get("resources", pk, mark["RowKey"]) is not None
+        await self._sweep(pk, *k.members_range(group_id), deadline)
+        if deleted:
+            await self._io.delete("resources", pk, mark["RowKey"])
         return deleted

@@ -121,6 +121,10 @@ class Store(Protocol):
     async def get_group(self, directory: str, group_id: str, *, with_members: bool) -> Resource | None:
         """One read by id; member entities are read only when ``with_members``."""
 
+    async def group_by_folded_name(self, directory: str, name: str) -> Resource | None:
+        """The group (without members) whose displayName folds like ``name`` (case, accents and whitespace:
+        scim.protocol.text.name_fold), which is unique per directory; a point read of an index, not a scan."""
+
     async def query_groups(
         self,
         directory: str,
@@ -162,8 +166,11 @@ class Store(Protocol):
 
         The result carries ``members=None``; read the group again to see its members."""
 
-    async def delete_group(self, directory: str, group_id: str) -> bool:
-        """Remove a group and its memberships."""
+    async def delete_group(self, directory: str, group_id: str, *, budget: float | None = None) -> bool:
+        """Remove a group and its memberships; True also when an earlier delete of it is finished now.
+
+        Past ``budget`` seconds the group is gone but memberships may remain: Unfinished, and repeating the
+        call continues the removal."""
 
     async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """For each user id, the (group id, group displayName) of the groups it directly belongs to, ordered by

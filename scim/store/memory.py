@@ -14,7 +14,8 @@ from typing import Any
 
 from scim.errors import Conflict, VersionMismatch
 from scim.events import schema as ev
-from scim.store._common import fold, fold_exact, lookup_matches, page_of, slice_after
+from scim.protocol.text import name_fold
+from scim.store._common import FOLDED_NAME, fold, fold_exact, lookup_matches, page_of, slice_after
 from scim.store.base import (
     Client,
     Directory,
@@ -74,6 +75,7 @@ class _Space:
     external_ids: dict[str, str] = field(default_factory=dict)  # fold_exact(externalId) -> id
     groups: dict[str, Resource] = field(default_factory=dict)
     display_names: dict[str, str] = field(default_factory=dict)  # folded displayName -> id
+    folded_names: dict[str, str] = field(default_factory=dict)  # name_fold(displayName) -> id
     members: dict[str, set[str]] = field(default_factory=dict)  # group id -> member ids
     roles: dict[str, Role] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)  # resource id -> committed writes (event sequence)
@@ -281,10 +283,11 @@ class MemoryStore:
         name = _str_attr(group.data, "displayName")
         if name is not None and fold(name) in space.display_names:
             raise Conflict("displayName")
+        if name is not None and name_fold(name) in space.folded_names:
+            raise Conflict(FOLDED_NAME)
         stored = Resource(group.id, _copy_json(group.data), group.created, group.last_modified, self._version())
         space.groups[group.id] = stored
-        if name is not None:
-            space.display_names[fold(name)] = group.id
+        self._index_name(space, None, name, group.id)
         space.members[group.id] = set(members)
         ids = sorted(set(members))
         self._emit(
@@ -294,6 +297,22 @@ class MemoryStore:
             stored.version,
         )
         return self._group_out(space, stored, with_members=True)
+
+    @staticmethod
+    def _index_name(space: _Space, old: str | None, new: str | None, group_id: str) -> None:
+        """Move a group's two name index entries from ``old`` to ``new`` (either may be None)."""
+        if old is not None:
+            space.display_names.pop(fold(old), None)
+            space.folded_names.pop(name_fold(old), None)
+        if new is not None:
+            space.display_names[fold(new)] = group_id
+            space.folded_names[name_fold(new)] = group_id
+
+    async def group_by_folded_name(self, directory: str, name: str) -> Resource | None:
+        """The group whose displayName folds like ``name`` (case, accents, whitespace), without members."""
+        space = self._space(directory)
+        found = space.groups.get(space.folded_names.get(name_fold(name), ""))
+        return self._group_out(space, found, False) if found else None
 
     async def get_group(self, directory: str, group_id: str, *, with_members: bool) -> Resource | None:
         """The group (members sorted by id when asked for) or None."""
@@ -361,10 +380,9 @@ class MemoryStore:
         old_name, new_name = _str_attr(current.data, "displayName"), _str_attr(new_data, "displayName")
         if new_name is not None and space.display_names.get(fold(new_name), group_id) != group_id:
             raise Conflict("displayName")
-        if old_name is not None:
-            space.display_names.pop(fold(old_name), None)
-        if new_name is not None:
-            space.display_names[fold(new_name)] = group_id
+        if new_name is not None and space.folded_names.get(name_fold(new_name), group_id) != group_id:
+            raise Conflict(FOLDED_NAME)
+        self._index_name(space, old_name, new_name, group_id)
         current_members = space.members.setdefault(group_id, set())
         added = sorted(set(members.add))
         gone = set(current_members) if members.remove_all else current_members & set(members.remove)
@@ -384,15 +402,13 @@ class MemoryStore:
         )
         return _clone(stored)
 
-    async def delete_group(self, directory: str, group_id: str) -> bool:
-        """Remove a group, its displayName entry and its memberships."""
+    async def delete_group(self, directory: str, group_id: str, *, budget: float | None = None) -> bool:
+        """Remove a group, its name entries and its memberships (at once: no budget is ever needed)."""
         space = self._space(directory)
         current = space.groups.pop(group_id, None)
         if current is None:
             return False
-        name = _str_attr(current.data, "displayName")
-        if name is not None:
-            space.display_names.pop(fold(name), None)
+        self._index_name(space, _str_attr(current.data, "displayName"), None, group_id)
         space.members.pop(group_id, None)
         self._emit(directory, group_id, lambda: ev.group_deleted(group_id), None)
         return True

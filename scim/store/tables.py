@@ -3,7 +3,8 @@
 Round trips (``round_trips`` counts them): create user 1 transaction; get by id 1 read; lookup by
 userName 2 reads; replace at a version this process has seen 1 transaction (else + 1 read); add N
 members without If-Match ceil((N + 1) / 50) transactions (each member is a membership + reverse entry
-pair) and no read, whatever the group's size; N ids checked for existence N point reads, 8 in flight.
+pair) and no read, whatever the group's size; N ids checked for existence N point reads, 8 in flight; a group
+by its folded name 2 reads (index, group), whatever the catalog's size.
 Key layout and limits: scim.store._codec.
 """
 

@@ -1,0 +1,159 @@
+"""Entra's requests cost the same storage round trips at any directory size, on both stores (README "Memberships
+at scale"): counted as each request's span reports them (``scim.store.round_trips``, the console's ``rt=``), which
+is the Table store's service calls and, on the memory store, one per store call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from scim.app import App, build_app, install_app
+from scim.config import load_settings
+from scim.localrun import seed
+from scim.secrets.local import MemorySecretStore
+from scim.store import _codec as k
+from scim.store._tableio import Op
+from scim.store.base import Resource
+from scim.store.memory import MemoryStore
+from scim.store.tables import TableStore
+from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
+from tests.store.conftest import table_prefix
+from tests.support.azurite import Azurite
+
+EXPORTER = InMemorySpanExporter()
+_provider = trace.get_tracer_provider()
+if not isinstance(_provider, TracerProvider):  # one provider per process: share it with the telemetry tests
+    _provider = TracerProvider()
+    trace.set_tracer_provider(_provider)
+_provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+D = "dev"
+
+
+@pytest.fixture(params=["memory", pytest.param("tables", marks=pytest.mark.azurite)])
+async def served(request: pytest.FixtureRequest) -> AsyncIterator[tuple[App, Client]]:
+    """An App under policy `create` (Entra creates what its probe does not find) on each store, and a client."""
+    if request.param == "memory":
+        store: MemoryStore | TableStore = MemoryStore()
+    else:
+        running: Azurite = request.getfixturevalue("azurite")
+        store = TableStore.from_connection_string(running.connection_string, table_prefix())
+    settings = load_settings({"SCIM_STORE": "memory", "SCIM_PUBLIC_BASE_URL": BASE})
+    app = build_app(settings, store=store, secret_store=MemorySecretStore())
+    await seed(app, CLIENT_ID, CLIENT_SECRET, "create")
+    install_app(app)
+    token, _ = await app.tokens.issue(CLIENT_ID, D, ttl=3600)
+    try:
+        yield app, Client(token)
+    finally:
+        install_app(None)
+        await app.close()
+
+
+def query(**params: str) -> str:
+    return "?" + urlencode(params)
+
+
+async def round_trips(call: Callable[[], Awaitable[Any]], status: int) -> int:
+    """The storage round trips the request's span reports."""
+    EXPORTER.clear()
+    reply = await call()
+    assert reply.status == status, reply.json
+    [span] = [s for s in EXPORTER.get_finished_spans() if s.kind == SpanKind.SERVER]
+    return int((span.attributes or {})["scim.store.round_trips"])
+
+
+async def fill(app: App, kind: str, start: int, stop: int) -> None:
+    """Resources ``start`` .. ``stop`` - 1, written directly (on Table Storage 33 to a transaction: fast to set up)."""
+    store: Any = getattr(app.store, "_target", app.store)
+    made = [
+        Resource(
+            f"{kind}{n:05d}",
+            {"userName": f"fill{n}@x.example"} if kind == "u" else {"displayName": f"Fill{n}"},
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+        )
+        for n in range(start, stop)
+    ]
+    if isinstance(store, MemoryStore):
+        for resource in made:
+            await (store.create_user(D, resource) if kind == "u" else store.create_group(D, resource, []))
+        return
+    pk = k.user_pk(D) if kind == "u" else k.group_pk(D)
+    index = k.user_index_rks if kind == "u" else k.group_index_rks
+    batches = [
+        [
+            Op("create", e)
+            for r in made[i : i + 33]
+            for e in [k.resource_entity(pk, r)] + [k.index_entity(pk, rk, r.id) for rk in index(r.data).values()]
+        ]
+        for i in range(0, len(made), 33)
+    ]
+    gate = asyncio.Semaphore(8)
+
+    async def commit(ops: list[Op]) -> None:
+        async with gate:
+            await store._io.transact("resources", ops)
+
+    await asyncio.gather(*(commit(ops) for ops in batches))
+
+
+async def group_costs(client: Client, n: int) -> tuple[int, int, int, int]:
+    """Entra's group probe (a miss, then a hit under another spelling) and create, and a refused rename."""
+    name = f"Probe Group {n}"
+    probe = query(filter=f'displayName eq "{name}"', excludedAttributes="members")
+    miss = await round_trips(lambda: client.get("/scim/v2/Groups" + probe), 200)
+    body = {"schemas": [GROUP], "displayName": name}
+    create = await round_trips(lambda: client.post("/scim/v2/Groups", body), 201)
+    folded = query(filter=f'displayName eq "probegroup{n}"', excludedAttributes="members")
+    hit = await round_trips(lambda: client.get("/scim/v2/Groups" + folded), 200)
+    taken = await round_trips(lambda: client.post("/scim/v2/Groups", {**body, "displayName": f"PROBE group{n}"}), 409)
+    return miss, create, hit, taken
+
+
+async def user_costs(client: Client, n: int) -> tuple[int, int]:
+    name = f"probe{n}@contoso.example"
+    miss = await round_trips(lambda: client.get("/scim/v2/Users" + query(filter=f'userName eq "{name}"')), 200)
+    create = await round_trips(lambda: client.post("/scim/v2/Users", {"schemas": [USER], "userName": name}), 201)
+    return miss, create
+
+
+async def at_two_sizes(
+    served: tuple[App, Client], kind: str, sizes: tuple[int, int], costs: Callable[[Client, int], Awaitable[Any]]
+) -> tuple[Any, Any, str]:
+    """``costs`` measured with ``sizes[0]`` and then ``sizes[1]`` resources stored, and which store served them."""
+    app, client = served
+    measured = []
+    stored = 0
+    for n, size in enumerate(sizes):
+        await fill(app, kind, stored, size)
+        stored = size
+        await client.get("/scim/v2/Groups/warm-up")  # table creation and the client's caches are not the request's
+        measured.append(await costs(client, n))
+    return measured[0], measured[1], type(getattr(app.store, "_target", app.store)).__name__
+
+
+async def test_group_probe_and_create_cost_the_same_at_10_and_2000_catalog_groups(
+    served: tuple[App, Client],
+) -> None:
+    small, large, store = await at_two_sizes(served, "g", (10, 2_000), group_costs)
+    assert small == large
+    # Table Storage: one index point read on a miss; one transaction to create; index and group on a folded hit;
+    # the refused create, then index and group to name the taken group. Memory: one call per store call.
+    assert small == {"TableStore": (1, 1, 2, 3), "MemoryStore": (1, 1, 1, 2)}[store]
+
+
+async def test_user_probe_and_create_cost_the_same_at_100_and_5000_users(served: tuple[App, Client]) -> None:
+    small, large, _ = await at_two_sizes(served, "u", (100, 5_000), user_costs)
+    assert small == large == (1, 1)
