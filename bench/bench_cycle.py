@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import psutil
@@ -47,6 +47,7 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CLIENT_ID = "5a0c3a4e-7d3b-4c55-9c2e-1f0e8b6d2a11"
 CLIENT_SECRET = "cycle-secret-" + "c" * 40
 RAW_DIRECTORY = "rawbaseline"  # the raw calls write their own partitions of the same tables
+T = TypeVar("T")
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -64,6 +65,13 @@ class Phase:
     rss: int = 0
     raw_latencies: list[float] = field(default_factory=list)
     raw_wall: float = 0.0
+    refusals: list[str] = field(default_factory=list)  # "<status> <method> <path>: <body>" of every non-2xx
+    raw_error: str = ""  # why the raw baseline stopped, when it did
+
+    def refused(self, response: httpx.Response) -> None:
+        request = response.request
+        body = response.text.replace("\n", " ")[:300]
+        self.refusals.append(f"{response.status_code} {request.method} {request.url.path}: {body}")
 
     def line(self) -> str:
         rate = self.units / self.wall if self.wall else 0.0
@@ -73,7 +81,9 @@ class Phase:
             f"  p99 {quantile(self.latencies, 0.99) * 1000:7.1f} ms  non-2xx {self.non_2xx:>3}"
         )
         text += f"  RSS {self.rss / 2**20:6.0f} MiB" if self.rss else f"{'':>15}"
-        if self.raw_latencies:
+        if self.raw_error:
+            text += f"  | raw baseline FAILED after {len(self.raw_latencies)} units: {self.raw_error}"
+        elif self.raw_latencies:
             raw_rate = len(self.raw_latencies) / self.raw_wall
             raw50, raw99 = quantile(self.raw_latencies, 0.5), quantile(self.raw_latencies, 0.99)
             text += (
@@ -107,17 +117,23 @@ class RssSampler:
         self._thread.join()
 
 
-async def run_units(units: list[Callable[[], Awaitable[bool]]], concurrency: int, phase: Phase) -> None:
-    """Run the units with ``concurrency`` workers; a unit answers whether every response was 2xx."""
+Unit = Callable[[], Awaitable[list[httpx.Response]]]
+
+
+async def run_units(units: list[Unit], concurrency: int, phase: Phase) -> None:
+    """Run the units with ``concurrency`` workers; a unit returns its responses, and each non-2xx is recorded."""
     queue = iter(units)
     started = time.perf_counter()
 
     async def worker() -> None:
         for unit in queue:
             begin = time.perf_counter()
-            ok = await unit()
+            responses = await unit()
             phase.latencies.append(time.perf_counter() - begin)
-            phase.non_2xx += 0 if ok else 1
+            failed = [r for r in responses if not ok(r)]
+            phase.non_2xx += 1 if failed else 0
+            for response in failed:
+                phase.refused(response)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     phase.wall = time.perf_counter() - started
@@ -125,6 +141,7 @@ async def run_units(units: list[Callable[[], Awaitable[bool]]], concurrency: int
 
 
 async def run_raw(units: list[Callable[[], Awaitable[Any]]], concurrency: int, phase: Phase) -> None:
+    """The baseline; one that fails stops, says why on the phase's line, and the run goes on."""
     queue = iter(units)
     started = time.perf_counter()
 
@@ -134,8 +151,24 @@ async def run_raw(units: list[Callable[[], Awaitable[Any]]], concurrency: int, p
             await unit()
             phase.raw_latencies.append(time.perf_counter() - begin)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    except Exception as exc:  # a benchmark reports a failed baseline instead of losing the phases measured so far
+        phase.raw_error = f"{type(exc).__name__}: {str(exc)[:200]}"
     phase.raw_wall = time.perf_counter() - started
+
+
+async def reset_proof(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+    """``call`` again after a connection reset (Azurite resets connections under load; the store's SDK client
+    retries them the same way)."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except ServiceRequestError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def ok(response: httpx.Response) -> bool:
@@ -189,31 +222,31 @@ class Raw:
                 pass
 
     async def delete_group(self) -> None:
-        """The group and its index in one transaction, then every pair, transactions of 100, 4 in flight."""
+        """The group and its index in one transaction, then every pair, transactions of 100, 4 in flight; each
+        call survives Azurite's connection resets (a batch is atomic, so a 404 on a retry means it landed)."""
         name_rk = k.display_name_rk("RawGroup00000")
-        await self.table.submit_transaction(
-            [("delete", {"PartitionKey": self.gpk, "RowKey": rk}) for rk in (k.id_rk("g0"), name_rk)]
-        )
-        rows = self.table.query_entities(_RANGE, parameters=self._range("g0"), select=["Group", "Member"])
-        keys = [e for row in [r async for r in rows] for e in k.member_entities(self.gpk, "g0", row["Member"])]
+        first = [("delete", {"PartitionKey": self.gpk, "RowKey": rk}) for rk in (k.id_rk("g0"), name_rk)]
+        await reset_proof(lambda: self._commit(first))
+
+        async def listing() -> list[dict[str, Any]]:
+            rows = self.table.query_entities(_RANGE, parameters=self._range("g0"), select=["Group", "Member"])
+            return [e for row in [r async for r in rows] for e in k.member_entities(self.gpk, "g0", row["Member"])]
+
+        keys = await reset_proof(listing)
         gate = asyncio.Semaphore(4)
 
         async def commit(part: list[dict[str, Any]]) -> None:
-            # Azurite resets connections when large batches queue up on a big table; retry as the store's
-            # SDK client does. A batch is atomic, so a 404 on the retry means the first attempt landed.
             async with gate:
-                for _ in range(3):
-                    try:
-                        await self.table.submit_transaction([("delete", e) for e in part])
-                        return
-                    except ServiceRequestError:
-                        continue
-                    except TableTransactionError as failed:
-                        if failed.status_code == 404:
-                            return
-                        raise
+                await reset_proof(lambda: self._commit([("delete", e) for e in part]))
 
         await asyncio.gather(*(commit(keys[i : i + 100]) for i in range(0, len(keys), 100)))
+
+    async def _commit(self, ops: list[Any]) -> None:
+        try:
+            await self.table.submit_transaction(ops)
+        except TableTransactionError as failed:
+            if failed.status_code != 404:
+                raise
 
     def _range(self, group: str) -> dict[str, str]:
         low, high = k.members_range(group)
@@ -231,6 +264,7 @@ def start_host(azurite: Azurite, prefix: str, log: Path, secrets: Path) -> tuple
         SCIM_TABLE_PREFIX=prefix,
         SCIM_SECRETS_FILE=str(secrets),
         SCIM_NAME_POLICY="create",
+        SCIM_CLIENT_CACHE_SECONDS="30",  # as in Azure: the client and directory are not read on every request
         SCIM_DEV_CLIENT_ID=CLIENT_ID,
         SCIM_DEV_CLIENT_SECRET=CLIENT_SECRET,
     )
@@ -280,10 +314,10 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
     sizes = [0] * args.groups
     async with httpx.AsyncClient(base_url=f"{url}/scim/v2", headers=headers, limits=limits, timeout=120) as client:
 
-        def user_unit(n: int) -> Callable[[], Awaitable[bool]]:
+        def user_unit(n: int) -> Unit:
             name = f"cycle.{n:06d}@contoso.example"
 
-            async def unit() -> bool:
+            async def unit() -> list[httpx.Response]:
                 found = await client.get("/Users", params={"filter": f'userName eq "{name}"'})
                 body = {
                     "schemas": [USER],
@@ -296,27 +330,27 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
                 made = await client.post("/Users", json=body)
                 if ok(made):
                     user_ids[n] = made.json()["id"]
-                return ok(found) and ok(made)
+                return [found, made]
 
             return unit
 
-        def group_unit(n: int) -> Callable[[], Awaitable[bool]]:
+        def group_unit(n: int) -> Unit:
             name = f"CycleGroup{n:05d}"
 
-            async def unit() -> bool:
+            async def unit() -> list[httpx.Response]:
                 params = {"filter": f'displayName eq "{name}"', "excludedAttributes": "members"}
                 found = await client.get("/Groups", params=params)
                 made = await client.post("/Groups", json={"schemas": [GROUP], "displayName": name})
                 if ok(made):
                     group_ids[n] = made.json()["id"]
-                return ok(found) and ok(made)
+                return [found, made]
 
             return unit
 
         small, large = Phase("member PATCH, groups < 100"), Phase("member PATCH, large group > 1/2")
 
-        def patch_unit(group: int, members: list[int]) -> Callable[[], Awaitable[bool]]:
-            async def unit() -> bool:
+        def patch_unit(group: int, members: list[int]) -> Unit:
+            async def unit() -> list[httpx.Response]:
                 ops = [{"op": "add", "path": "members", "value": [{"value": user_ids[m]} for m in members]}]
                 begin = time.perf_counter()
                 response = await client.patch(
@@ -328,7 +362,7 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
                     small.latencies.append(spent)
                 elif group == 0 and size > min(args.large, args.users) // 2:
                     large.latencies.append(spent)
-                return ok(response)
+                return [response]
 
             return unit
 
@@ -349,36 +383,53 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
                 await run_units(units, args.concurrency, phase)
             phase.rss = rss.peak
             await run_raw(raws, args.concurrency, phase)
-            phases.append(phase)
+            phases.append(report(phase))
         blocks = plan(args)
         phase = Phase(f"memberships (PATCH add {args.block})")
         with RssSampler(pid) as rss:
             await run_units([patch_unit(g, m) for g, m in blocks], args.concurrency, phase)
         phase.rss = rss.peak
         await run_raw([lambda g=g, m=m: raw.patch(g, m) for g, m in blocks], args.concurrency, phase)
-        phases += [phase, small, large]
+        phases += [report(phase), report(small), report(large)]
+        if small.latencies and large.latencies:
+            ratio = quantile(large.latencies, 0.99) / quantile(small.latencies, 0.99)
+            print(f"member PATCH p99, large group / small groups: x{ratio:.2f} (goal <= 1.5)", flush=True)
         for label, params in (("GET large group", {}), ("GET large, no members", {"excludedAttributes": "members"})):
             phase = Phase(label)
             with RssSampler(pid) as rss:
                 await run_units([lambda p=params: _get(client, group_ids[0], p)] * 3, 1, phase)
             phase.rss = rss.peak
             await run_raw([lambda p=params: raw.get_group(not p)] * 3, 1, phase)
-            phases.append(phase)
+            phases.append(report(phase))
         phase = Phase("DELETE large group")
         with RssSampler(pid) as rss:
             await run_units([lambda: _delete(client, group_ids[0])], 1, phase)
         phase.rss = rss.peak
         await run_raw([raw.delete_group], 1, phase)
-        phases.append(phase)
+        phases.append(report(phase))
     return phases
 
 
-async def _get(client: httpx.AsyncClient, group_id: str, params: dict[str, str]) -> bool:
-    return ok(await client.get(f"/Groups/{group_id}", params=params))
+def report(phase: Phase) -> Phase:
+    """Print the phase's line as soon as it is measured, with every non-2xx answer it got."""
+    print(phase.line(), flush=True)
+    for refusal in phase.refusals:
+        print(f"    non-2xx: {refusal}", flush=True)
+    return phase
 
 
-async def _delete(client: httpx.AsyncClient, group_id: str) -> bool:
-    return ok(await client.delete(f"/Groups/{group_id}"))
+async def _get(client: httpx.AsyncClient, group_id: str, params: dict[str, str]) -> list[httpx.Response]:
+    return [await client.get(f"/Groups/{group_id}", params=params)]
+
+
+async def _delete(client: httpx.AsyncClient, group_id: str) -> list[httpx.Response]:
+    """DELETE as Entra retries it: a 503 or 429 with Retry-After is repeated after that delay (README)."""
+    responses = [await client.delete(f"/Groups/{group_id}")]
+    while responses[-1].status_code in (429, 503) and "Retry-After" in responses[-1].headers and len(responses) < 10:
+        await asyncio.sleep(float(responses[-1].headers["Retry-After"]))
+        responses.append(await client.delete(f"/Groups/{group_id}"))
+    print(f"DELETE of the large group answered {[r.status_code for r in responses]}", flush=True)
+    return responses
 
 
 def round_trips(log: Path) -> dict[str, tuple[int, float]]:
@@ -394,23 +445,18 @@ async def main(args: argparse.Namespace) -> None:
         log = Path(tmp) / "host.log"
         process, url = start_host(azurite, "cycle", log, Path(tmp) / "secrets.json")
         raw_table = TableClient.from_connection_string(azurite.connection_string, "cycleresources")
+        print(
+            f"Entra cycle over HTTP on Azurite: {args.users} users, {args.groups} groups, {args.memberships}"
+            f" memberships (one group of {min(args.large, args.users, args.memberships)}), {args.block} members"
+            f" per PATCH, concurrency {args.concurrency}; latencies per unit (a user or group is filter + POST)",
+            flush=True,
+        )
         try:
             phases = await cycle(args, url, process.pid, Raw(raw_table))
         finally:
             await raw_table.close()
             process.terminate()
             process.wait(timeout=15)
-        print(
-            f"Entra cycle over HTTP on Azurite: {args.users} users, {args.groups} groups, {args.memberships}"
-            f" memberships (one group of {min(args.large, args.users, args.memberships)}), {args.block} members"
-            f" per PATCH, concurrency {args.concurrency}; latencies per unit (a user or group is filter + POST)"
-        )
-        for phase in phases:
-            print(phase.line())
-        small, large = phases[3], phases[4]
-        if small.latencies and large.latencies:
-            ratio = quantile(large.latencies, 0.99) / quantile(small.latencies, 0.99)
-            print(f"member PATCH p99, large group / small groups: x{ratio:.2f} (goal <= 1.5)")
         print("storage round trips per request (host log):")
         for op, (count, mean) in round_trips(log).items():
             print(f"  {op:<24} {count:>6} requests  {mean:6.2f} round trips")
