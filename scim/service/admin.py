@@ -198,7 +198,10 @@ class AdminService:
                 event_values=found.event_values,
             )
         except Conflict:
-            raise AdminError(f"User group {name!r} already exists in {directory!r}.") from None
+            raise AdminError(
+                f"User group {name!r} already exists in {directory!r}, or one whose name differs from it only in case,"
+                " accents or spaces (`scimctl group list` shows them)."
+            ) from None
 
     async def list_groups(self, directory: str) -> list[Resource]:
         await self._require_directory(directory)

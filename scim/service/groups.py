@@ -45,6 +45,13 @@ def _linked(name: str, existing: str) -> Uniqueness:
     )
 
 
+def _taken(name: str) -> Uniqueness:
+    return Uniqueness(
+        f"A group named {name!r} already exists in this directory (names are compared ignoring case, accents and"
+        " spaces)."
+    )
+
+
 class GroupService:
     def __init__(self, store: Store, base_url: str) -> None:
         self._store = store
@@ -95,7 +102,7 @@ class GroupService:
             holder = await self._store.group_by_folded_name(caller.directory.id, name)
             if holder is not None:
                 raise _linked(name, str(holder.data.get("displayName"))) from None
-            raise Uniqueness(f"A group named {name!r} already exists in this directory (names ignore case).") from None
+            raise _taken(name) from None
 
     async def get(self, caller: Caller, group_id: str, *, with_members: bool) -> Resource:
         group = await self._store.get_group(caller.directory.id, group_id, with_members=with_members)
@@ -291,7 +298,7 @@ class GroupService:
             )
         except Conflict:
             name = (data or {}).get("displayName", "")
-            raise Uniqueness(f"A group named {name!r} already exists in this directory (names ignore case).") from None
+            raise _taken(name) from None
         if updated is None:
             raise not_found("Group", current.id)
         return updated

@@ -17,7 +17,7 @@ from scim.store import _codec as k
 from scim.store.base import MemberChange, Resource, Store
 from scim.store.check import check_directory
 from scim.store.tables import TableStore
-from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
+from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client, make_app
 from tests.store.conftest import table_prefix
 from tests.support.azurite import Azurite
 
@@ -143,6 +143,28 @@ async def test_delete_over_http_answers_503_with_retry_after_then_204(
         monkeypatch.setattr(group_service, "DELETE_BUDGET_SECONDS", 30.0)
         assert (await client.delete("/scim/v2/Groups/big")).status == 204
         assert (await client.delete("/scim/v2/Groups/big")).status == 404
+    finally:
+        install_app(None)
+        await app.close()
+
+
+async def test_entra_cannot_create_or_rename_onto_a_taken_folded_name() -> None:
+    app = await make_app("create")
+    install_app(app)
+    try:
+        token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+        client = Client(token)
+        schemas = ["urn:ietf:params:scim:schemas:core:2.0:Group"]
+        assert (await client.post("/scim/v2/Groups", {"schemas": schemas, "displayName": "FinanceTeam"})).status == 201
+        again = await client.post("/scim/v2/Groups", {"schemas": schemas, "displayName": "Finance Téam"})
+        assert again.status == 409 and "'FinanceTeam' already exists" in again.json["detail"]
+        sales = (await client.post("/scim/v2/Groups", {"schemas": schemas, "displayName": "Sales"})).json["id"]
+        rename = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "displayName", "value": "finance team"}],
+        }
+        renamed = await client.patch(f"/scim/v2/Groups/{sales}", rename)
+        assert renamed.status == 409 and "ignoring case, accents and spaces" in renamed.json["detail"]
     finally:
         install_app(None)
         await app.close()
