@@ -184,6 +184,7 @@ class GroupService:
             return await self._member_filtered(caller, request, lookup, match, with_members)
         name = self._folded_probe(caller, lookup)
         if name is not None and isinstance(parse_filter(request.filter or ""), Compare):
+            # Entra's probe: the folded-name entry holds the exact spelling too, so this one read answers it.
             return await self._folded_lookup(caller, request, name, with_members)
         return await self._store.query_groups(
             caller.directory.id,
@@ -222,6 +223,8 @@ class GroupService:
     async def _folded_lookup(self, caller: Caller, request: ListRequest, name: str, with_members: bool) -> Page:
         """Under `normalize`/`create`, Entra's displayName probe finds the catalog group its name folds to: the
         folded-name index answers the exact spelling and every folded one in one point read (a hit: two)."""
+        if not isinstance(parse_filter(request.filter or ""), Compare):
+            return Page([], 0)  # the probe is one comparison; anything more is no probe
         found = await self._store.group_by_folded_name(caller.directory.id, name)
         hits = [found] if found is not None else []
         if with_members:
