@@ -112,6 +112,19 @@ async def entra_credential_rotation(timer: func.TimerRequest) -> None:
     await run_scheduled(await current_app())
 
 
+# Group DELETEs that ran out of their time budget (README "Memberships at scale") are finished here as well as by
+# Entra's retry, so a deleted group leaves its members' `groups` within minutes even when that retry comes hours later.
+DELETE_SWEEP_SCHEDULE = "30 */5 * * * *"
+
+
+@app.timer_trigger(schedule=DELETE_SWEEP_SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=False)
+async def group_delete_sweep(timer: func.TimerRequest) -> None:
+    from scim.app import current_app
+    from scim.service.groups import finish_group_deletes
+
+    await finish_group_deletes((await current_app()).store)
+
+
 @app.route(route="health", methods=["GET"])
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("health", req)

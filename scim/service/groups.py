@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import replace
 from typing import Any
@@ -30,11 +31,26 @@ SUGGESTION_CACHE_SECONDS = 30.0
 # finish after it) and asks for a retry, which continues from where it stopped.
 DELETE_BUDGET_SECONDS = 30.0
 DELETE_RETRY_AFTER = 5
+# The timer that finishes stopped deletes runs every 5 minutes (function_app.py); each run stops after this long.
+SWEEP_BUDGET_SECONDS = 240.0
 
 
 def _names_members(expr: Expr) -> bool:
     """Whether a filter compares the ``members`` attribute (a displayName that spells "Members" does not)."""
     return any(node.path.attr.lower() == "members" for node in leaves(expr))  # type: ignore[union-attr]
+
+
+async def finish_group_deletes(store: Store, budget: float = SWEEP_BUDGET_SECONDS) -> int:
+    """Continue every directory's stopped group deletes for at most ``budget`` seconds in all (the next run goes on)."""
+    deadline = time.monotonic() + budget
+    finished = 0
+    for directory in await store.list_directories():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        with contextlib.suppress(Unfinished):
+            finished += await store.finish_deletes(directory.id, budget=left)
+    return finished
 
 
 def _linked(name: str, existing: str) -> Uniqueness:

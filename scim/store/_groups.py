@@ -416,6 +416,18 @@ class TableGroups:
                 except Missing as gone:
                     batch = [op for op in batch if op is not gone.op]
 
+    async def finish_deletes(self, directory: str, *, budget: float | None = None) -> int:
+        """One range query for the directory's ``dl|`` marks, then each stopped delete is continued (Unfinished
+        past ``budget``; the next call continues)."""
+        deadline = None if budget is None else time.monotonic() + budget
+        marks = await self._io.range("resources", k.group_pk(directory), "dl|", "dl}", ["Group"])
+        for mark, _ in marks:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise Unfinished()
+            await self.delete_group(directory, str(mark["Group"]), budget=left)
+        return len(marks)
+
     async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """One range query over the reverse entries between the smallest and largest of the ids' keys."""
         wanted = {i for i in user_ids if k.id_fits(i)}

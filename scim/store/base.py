@@ -172,6 +172,10 @@ class Store(Protocol):
         Past ``budget`` seconds the group is gone but memberships may remain: Unfinished, and repeating the
         call continues the removal."""
 
+    async def finish_deletes(self, directory: str, *, budget: float | None = None) -> int:
+        """Finish the group deletes of this directory that stopped before removing every membership (Unfinished
+        past ``budget`` seconds); returns how many it finished."""
+
     async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """For each user id, the (group id, group displayName) of the groups it directly belongs to, ordered by
         group id; at most one query (RFC 7643 §4.1.2 ``groups``). An unknown id maps to []."""

@@ -413,6 +413,10 @@ class MemoryStore:
         self._emit(directory, group_id, lambda: ev.group_deleted(group_id), None)
         return True
 
+    async def finish_deletes(self, directory: str, *, budget: float | None = None) -> int:
+        """Nothing to finish: a group's delete here removes its memberships at once."""
+        return 0
+
     async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """user id -> (group id, group displayName) of every group it directly belongs to, by group id."""
         space = self._space(directory)

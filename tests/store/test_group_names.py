@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from azure.functions.timer import TimerRequest
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
 from scim.errors import Conflict, Unfinished
-from scim.localrun import seed
+from scim.localrun import load_function_app, seed
 from scim.secrets.local import MemorySecretStore
 from scim.service import groups as group_service
 from scim.store import _codec as k
@@ -118,34 +119,38 @@ async def test_check_repair_finishes_what_a_stopped_delete_left(tables: TableSto
     assert (await check_directory(tables, D, repair=False)).consistent
 
 
-@pytest.mark.azurite
-async def test_delete_over_http_answers_503_with_retry_after_then_204(
-    azurite: Azurite, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def app_on_tables(azurite: Azurite) -> AsyncIterator[tuple[App, TableStore]]:
+    """An installed App under policy `create` on a Table store of its own."""
     store = TableStore.from_connection_string(azurite.connection_string, table_prefix())
-    app: App = build_app(
-        load_settings({"SCIM_STORE": "memory", "SCIM_PUBLIC_BASE_URL": BASE}),
-        store=store,
-        secret_store=MemorySecretStore(),
-    )
+    settings = load_settings({"SCIM_STORE": "memory", "SCIM_PUBLIC_BASE_URL": BASE})
+    app = build_app(settings, store=store, secret_store=MemorySecretStore())
     await seed(app, CLIENT_ID, CLIENT_SECRET, "create")
     install_app(app)
     try:
-        token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
-        client = Client(token)
-        await store.create_group("dev", group("big", "Big"), [f"m{n:05}" for n in range(1_100)])
-        monkeypatch.setattr(group_service, "DELETE_BUDGET_SECONDS", 0.0)  # as if the sweep had taken too long
-        first = await client.delete("/scim/v2/Groups/big")
-        assert first.status == 503
-        assert first.headers["Retry-After"] == str(group_service.DELETE_RETRY_AFTER)
-        assert "repeat the DELETE" in first.json["detail"]
-        assert (await client.get("/scim/v2/Groups/big")).status == 404, "the group is gone from the first answer"
-        monkeypatch.setattr(group_service, "DELETE_BUDGET_SECONDS", 30.0)
-        assert (await client.delete("/scim/v2/Groups/big")).status == 204
-        assert (await client.delete("/scim/v2/Groups/big")).status == 404
+        yield app, store
     finally:
         install_app(None)
         await app.close()
+
+
+@pytest.mark.azurite
+async def test_delete_over_http_answers_503_with_retry_after_then_204(
+    app_on_tables: tuple[App, TableStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, store = app_on_tables
+    token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+    client = Client(token)
+    await store.create_group("dev", group("big", "Big"), [f"m{n:05}" for n in range(1_100)])
+    monkeypatch.setattr(group_service, "DELETE_BUDGET_SECONDS", 0.0)  # as if the sweep had taken too long
+    first = await client.delete("/scim/v2/Groups/big")
+    assert first.status == 503
+    assert first.headers["Retry-After"] == str(group_service.DELETE_RETRY_AFTER)
+    assert "repeat the DELETE" in first.json["detail"]
+    assert (await client.get("/scim/v2/Groups/big")).status == 404, "the group is gone from the first answer"
+    monkeypatch.setattr(group_service, "DELETE_BUDGET_SECONDS", 30.0)
+    assert (await client.delete("/scim/v2/Groups/big")).status == 204
+    assert (await client.delete("/scim/v2/Groups/big")).status == 404
 
 
 async def test_entra_cannot_create_or_rename_onto_a_taken_folded_name() -> None:
@@ -168,3 +173,17 @@ async def test_entra_cannot_create_or_rename_onto_a_taken_folded_name() -> None:
     finally:
         install_app(None)
         await app.close()
+
+
+@pytest.mark.azurite
+async def test_the_timer_trigger_finishes_a_stopped_delete(app_on_tables: tuple[App, TableStore]) -> None:
+    _, store = app_on_tables
+    await store.create_group("dev", group("big", "Big"), [f"m{n:05}" for n in range(1_100)])
+    with pytest.raises(Unfinished):
+        await store.delete_group("dev", "big", budget=0)
+    [timer] = [f for f in load_function_app().app.get_functions() if f.get_function_name() == "group_delete_sweep"]
+    await timer.get_user_function()(TimerRequest())
+    low, high = k.members_range("big")
+    assert await store._io.range("resources", k.group_pk("dev"), low, high) == []
+    assert await store.delete_group("dev", "big") is False, "finished: the mark is gone too"
+    assert (await check_directory(store, "dev", repair=False)).consistent
