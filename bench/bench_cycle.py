@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import http.client
 import os
 import random
 import re
@@ -32,7 +33,7 @@ from typing import Any, TypeVar
 import httpx
 import psutil
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
+from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
@@ -164,7 +165,8 @@ async def reset_proof(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
     for attempt in range(attempts):
         try:
             return await call()
-        except ServiceRequestError:
+        except (ServiceRequestError, ServiceResponseError, http.client.HTTPException):
+            # A reset, or a batch answer Azurite garbled under load (BadStatusLine while parsing the changeset).
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(0.5 * (attempt + 1))
@@ -205,6 +207,10 @@ class Raw:
         )
 
     async def patch(self, group: int, members: list[int]) -> None:
+        """Retried whole on a reset: it reads and upserts, so a repeat lands the same state."""
+        await reset_proof(lambda: self._patch(group, members))
+
+    async def _patch(self, group: int, members: list[int]) -> None:
         await self.table.get_entity(self.gpk, k.id_rk(f"g{group}"))
         await asyncio.gather(*(self.table.get_entity(self.upk, k.id_rk(f"r{m}")) for m in members))
         merge = {"PartitionKey": self.gpk, "RowKey": k.id_rk(f"g{group}"), "LastModified": "m"}
