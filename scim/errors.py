@@ -46,6 +46,18 @@ class InvalidValue(ScimError):
     default_detail = "A value is missing, has the wrong type or breaks a rule."
 
 
+class NameRefused(InvalidValue):
+    """A group or role name that matches no catalog entry; on-call counts these by reason and value."""
+
+    def __init__(self, detail: str, *, kind: str, value: str, closest: str | None, rule_broken: bool) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.value = value
+        self.closest = closest
+        # unknown_group, unknown_role, group_name_rule, role_name_rule: what the health record counts.
+        self.reason = f"{kind}_name_rule" if rule_broken else f"unknown_{kind}"
+
+
 class Mutability(ScimError):
     scim_type = "mutability"
     default_detail = "The attribute cannot be modified."

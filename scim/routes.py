@@ -12,8 +12,8 @@ from scim import telemetry
 from scim.app import App
 from scim.auth.cursors import Binding, Resume
 from scim.auth.entra_issued import client_id_for, peek_tenant
-from scim.auth.oauth import OAuthError
-from scim.errors import Forbidden, MethodNotAllowed, NotFound, ScimError
+from scim.auth.oauth import OAuthError, named_client
+from scim.errors import Forbidden, MethodNotAllowed, NameRefused, NotFound, ScimError
 from scim.http import (
     Request,
     Response,
@@ -286,15 +286,13 @@ def _discovery_listing(request: Request, docs: list[dict[str, Any]], kind: str) 
 
 
 async def token(app: App, request: Request) -> Response:
+    content_type, authorization = request.headers.get("content-type", ""), request.headers.get("authorization")
+    # The client id as sent, so a refused request's row says which client tried (never the secret).
+    telemetry.annotate(client_id=named_client(request.body, content_type, authorization))
     try:
-        doc = await app.token_endpoint.exchange(
-            request.body,
-            request.headers.get("content-type", ""),
-            request.headers.get("authorization"),
-            request.client_address,
-        )
+        doc = await app.token_endpoint.exchange(request.body, content_type, authorization, request.client_address)
     except OAuthError as exc:
-        telemetry.annotate(oauth_error=exc.error)
+        telemetry.annotate(oauth_error=exc.error, refusal=exc.error if exc.status < 500 else None)
         log.info("token refused: %s", exc.error, extra={"scim.oauth_error": exc.error})
         return json_response(exc.status, {"error": exc.error, "error_description": exc.description}, exc.headers)
     return json_response(200, doc)
@@ -359,18 +357,29 @@ async def dispatch(app: App, route: str, request: Request) -> Response:
     operation = telemetry.operation_name(route, request.method, resource_id is not None)
     if route == "search" or (resource_id or "").lower() == ".search":
         operation = f"{operation.split('.')[0] if route != 'search' else 'resource'}.search"  # RFC 7644 §3.4.3
-    with telemetry.request_span(route, request.method, operation) as span:
+    with telemetry.request_span(route, request.method, operation, request.client_address) as span:
         scim_type: str | None = None
+        refusal: str | None = None
         try:
             response = await HANDLERS[route](app, request)
         except ScimError as exc:
             scim_type = exc.scim_type
+            refusal = _refusal(app, exc)
             response = error_response(exc)
             _log_refusal(app, operation, exc)
         except Exception as exc:  # the one place unexpected errors are turned into responses
             response = unexpected_error(exc)
-        telemetry.finish(span, response.status, scim_type)
+        telemetry.finish(span, response.status, scim_type, refusal)
         return response
+
+
+def _refusal(app: App, exc: ScimError) -> str | None:
+    """The refusal's reason; a name Entra sent that matches no group or role is recorded only with SCIM_LOG_PII."""
+    if isinstance(exc, NameRefused):
+        if app.settings.log_pii:
+            telemetry.annotate(refused_value=exc.value, closest_name=exc.closest)
+        return exc.reason
+    return telemetry.refusal_reason(exc.status, exc.scim_type)
 
 
 def _log_refusal(app: App, operation: str, exc: ScimError) -> None:

@@ -29,7 +29,13 @@ _tracer = trace.get_tracer("scim")
 _round_trips: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("scim_round_trips", default=None)
 
 # Attribute names: stable, so the runbook's KQL queries keep working (customDimensions["scim.operation"]).
+# The Azure Monitor exporter keeps every attribute outside its standard prefixes (http., url., client., ...) as a
+# customDimension; http.response.status_code becomes the row's resultCode instead (tests/telemetry/test_envelopes.py).
 OPERATION = "scim.operation"
+ROUTE = "scim.route"
+# The caller's address: the component masks client_IP by default, and allowed networks are judged on this value.
+CLIENT_ADDRESS = "scim.client_address"
+REFUSAL = "scim.refusal"
 DIRECTORY = "scim.directory"
 CLIENT_ID = "scim.client_id"
 RESOURCE_ID = "scim.resource_id"
@@ -57,6 +63,25 @@ def operation_name(route: str, method: str, has_id: bool) -> str:
     return f"discovery.{route}"
 
 
+_REFUSED = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
+}
+
+
+def refusal_reason(status: int, scim_type: str | None) -> str | None:
+    """Why a request was refused, one word per kind (the scimType when there is one); None unless a 4xx."""
+    if not 400 <= status < 500:
+        return None
+    return scim_type or _REFUSED.get(status, f"http_{status}")
+
+
 def outcome(status: int) -> str:
     if status < 400:
         return "success"
@@ -66,12 +91,14 @@ def outcome(status: int) -> str:
 
 
 @contextmanager
-def request_span(route: str, method: str, operation: str) -> Iterator[Span]:
+def request_span(route: str, method: str, operation: str, client_address: str = "") -> Iterator[Span]:
     """The request's span; storage round trips made inside it are counted."""
     counter: list[int] = [0]
     token = _round_trips.set(counter)
     started = time.perf_counter()
-    attributes = {OPERATION: operation, "http.route": route, "http.request.method": method}
+    # No http.route: the exporter would name the request row "{method} {route}" ("GET users" for both user.get
+    # and user.list) instead of the span's name, which is the operation every runbook query filters on.
+    attributes = {OPERATION: operation, ROUTE: route, "http.request.method": method, CLIENT_ADDRESS: client_address}
     with _tracer.start_as_current_span(operation, kind=SpanKind.SERVER, attributes=attributes) as span:
         try:
             yield span
@@ -108,11 +135,14 @@ def annotate(**attributes: str | int | None) -> None:
             span.set_attribute(f"scim.{key}", escape(value) if isinstance(value, str) else value)
 
 
-def finish(span: Span, status: int, scim_type: str | None) -> None:
+def finish(span: Span, status: int, scim_type: str | None, refusal: str | None = None) -> None:
+    """Status, outcome and, for a refused request, its scimType and the reason on-call counts refusals by."""
     span.set_attribute(STATUS, status)
     span.set_attribute(OUTCOME, outcome(status))
     if scim_type:
         span.set_attribute(SCIM_TYPE, scim_type)
+    if refusal:
+        span.set_attribute(REFUSAL, refusal)
     if status >= 500:
         span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
     elif status >= 400:

@@ -100,6 +100,16 @@ def _loggable(client_id: str | None) -> str:
     return repr((client_id or "")[:40])
 
 
+def named_client(body: bytes, content_type: str, authorization: str | None) -> str | None:
+    """The client id a token request names (header or form), fit for a log line; None when it names none."""
+    try:
+        basic = _basic(authorization)
+        client_id = basic[0] if basic else parse_form(body, content_type).client_id
+    except OAuthError:
+        return None
+    return _loggable(client_id) if client_id else None
+
+
 class TokenEndpoint:
     def __init__(
         self,

@@ -14,7 +14,7 @@ from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
 from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
-from scim.service.names import Resolution, broken_rule, decide, fold, refusal
+from scim.service.names import Resolution, broken_rule, decide, fold, refused
 from scim.service.query import ListRequest, plan
 from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Store
 
@@ -97,7 +97,7 @@ class GroupService:
         policy = caller.directory.name_policy
         resolution = decide(name, folded_match, policy)
         if resolution is None:
-            raise InvalidValue(refusal("group", name, await self._catalog_names(caller), policy, folded_match))
+            raise refused("group", name, await self._catalog_names(caller), policy, folded_match)
         return resolution
 
     async def create(self, caller: Caller, body: Any) -> Resource:

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scim.errors import InvalidValue
+from scim.errors import NameRefused
 from scim.protocol.text import name_fold
 from scim.store.base import NamePolicy
 
@@ -42,7 +42,7 @@ def resolve(kind: str, name: str, catalog: Iterable[str], policy: NamePolicy) ->
     folded_match = next((existing for existing in names if fold(existing) == key), None)
     decided = decide(name, folded_match, policy)
     if decided is None:
-        raise InvalidValue(refusal(kind, name, names, policy, folded_match))
+        raise refused(kind, name, names, policy, folded_match)
     return decided
 
 
@@ -55,6 +55,17 @@ def decide(name: str, folded_match: str | None, policy: NamePolicy) -> Resolutio
     if policy == "create":
         return Resolution(name, False)
     return None
+
+
+def refused(kind: str, name: str, names: list[str], policy: NamePolicy, folded_match: str | None) -> NameRefused:
+    """The error for a name the catalog does not take: its detail for Entra, its reason and value for on-call."""
+    return NameRefused(
+        refusal(kind, name, names, policy, folded_match),
+        kind=kind,
+        value=name,
+        closest=folded_match or closest(name, names),
+        rule_broken=policy == "strict" and broken_rule(name) is not None,
+    )
 
 
 def refusal(kind: str, name: str, names: list[str], policy: NamePolicy, folded_match: str | None = None) -> str:

@@ -9,10 +9,11 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from scim.app import App, build_app, install_app
+from scim.app import App
 from scim.errors import StoreUnavailable
 from scim.store.memory import MemoryStore
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client, make_app
+from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
+from tests.telemetry.conftest import serving
 
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "span.user@contoso.com"}
 
@@ -55,19 +56,10 @@ class RemoteMemoryStore(MemoryStore):
 
 
 async def test_a_remote_store_call_is_a_client_child_span_of_the_request(spans: InMemorySpanExporter) -> None:
-    app = await make_app()
-    remote = build_app(app.settings, store=RemoteMemoryStore(), secret_store=app.secrets)
-    await remote.store.put_directory(await app.store.get_directory("dev"))  # type: ignore[arg-type]
-    await remote.store.put_client(await app.store.get_client(CLIENT_ID))  # type: ignore[arg-type]
-    install_app(remote)
-    try:
-        token, _ = await remote.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+    async with serving(RemoteMemoryStore()) as token:
         spans.clear()
         reply = await Client(token).post("/scim/v2/Users", USER)
         assert reply.status == 201
-    finally:
-        install_app(None)
-        await app.close()
     span = server_span(spans)
     children = [s for s in spans.get_finished_spans() if s.parent and s.parent.span_id == span.context.span_id]
     assert "store.create_user" in {c.name for c in children}
