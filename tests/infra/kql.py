@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,17 @@ def queries() -> dict[str, str]:
     return found
 
 
-def check(named: dict[str, str]) -> dict[str, list[str]]:
-    """id → the parser's errors (syntax, unknown tables and columns); an empty list is a query that checks."""
+@dataclass(frozen=True)
+class Verdict:
+    errors: list[str]  # syntax, unknown tables and columns; empty for a query that checks
+    columns: list[str]  # the result's columns, in order
+
+
+def check(named: dict[str, str]) -> dict[str, Verdict]:
+    """id → the parser's verdict on that query."""
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node is not on PATH; `make install` needs Node.js 20 for the Kusto parser")
     payload = json.dumps([{"id": k, "query": v} for k, v in named.items()])
     done = subprocess.run([node, str(CHECKER)], input=payload, capture_output=True, text=True, check=True, cwd=ROOT)
-    return {item["id"]: item["errors"] for item in json.loads(done.stdout)}
+    return {item["id"]: Verdict(item["errors"], item["columns"]) for item in json.loads(done.stdout)}

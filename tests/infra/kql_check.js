@@ -1,7 +1,8 @@
 // Checks KQL queries with Microsoft's Kusto language service (@kusto/language-service-next, pinned in
 // package.json): syntax, table names and column names, against Application Insights' tables.
 //
-// Input (stdin): JSON [{"id": "...", "query": "..."}]. Output (stdout): JSON [{"id", "errors": ["KS142 @17: ..."]}].
+// Input (stdin): JSON [{"id": "...", "query": "..."}].
+// Output (stdout): JSON [{"id", "errors": ["KS142 @17: ..."], "columns": [the result's column names]}].
 // A query that reads an App* table is checked against the Log Analytics workspace schema; any other against the
 // classic Application Insights schema (requests, dependencies, ...), which is what the component's Logs blade and a
 // workbook whose sourceId is the component see.
@@ -85,16 +86,23 @@ const classic = database("applicationinsights", CLASSIC, COMMON_CLASSIC);
 const workspace = database("workspace", WORKSPACE, COMMON_WORKSPACE);
 const WORKSPACE_TABLE = new RegExp(`\\b(${Object.keys(WORKSPACE).join("|")})\\b`);
 
-function check(query) {
+function check(id, query) {
   const globals = WORKSPACE_TABLE.test(query) ? workspace : classic;
-  const diagnostics = K.KustoCode.ParseAndAnalyze(query, globals).GetDiagnostics();
+  const code = K.KustoCode.ParseAndAnalyze(query, globals);
+  const diagnostics = code.GetDiagnostics();
   const errors = [];
   for (let i = 0; i < diagnostics.Count; i++) {
     const d = diagnostics.getItem(i);
     if (d.Severity === "Error") errors.push(`${d.Code} @${d.Start}: ${d.Message}`);
   }
-  return errors;
+  // The result's column names, so a documented sample output can be held to the query.
+  const columns = [];
+  const result = code.ResultType;
+  if (result && result.Columns) {
+    for (let i = 0; i < result.Columns.Count; i++) columns.push(result.Columns.getItem(i).Name);
+  }
+  return { id, errors, columns };
 }
 
 const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
-process.stdout.write(JSON.stringify(input.map(({ id, query }) => ({ id, errors: check(query) }))));
+process.stdout.write(JSON.stringify(input.map(({ id, query }) => check(id, query))));

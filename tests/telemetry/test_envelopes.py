@@ -277,3 +277,23 @@ async def test_key_vault_calls_are_dependency_rows_of_the_request(tmp_path: Path
     assert ours and all(d["success"] for d in ours)
     assert {d["operation_Id"] for d in deps} == {request["operation_Id"]}
     assert "k" * 64 not in str(deps)  # the secret's value is never a dimension
+
+
+async def test_an_unexpected_error_is_an_exceptions_row_under_the_reference_the_caller_was_given(
+    app: App, client: Client, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def bug(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app.users, "get", bug)
+    with log_records() as logs:
+        reply = await client.get("/scim/v2/Users/some-id")
+        found = rows(logs.get_finished_logs(), "exceptions")
+    assert reply.status == 500
+    reference = reply.json["detail"].split("reference ")[1].split()[0]
+    request = request_row(spans)
+    assert (request["resultCode"], request["customDimensions"]["scim.outcome"]) == ("500", "server_error")
+    assert [(e["type"], e["outerMessage"]) for e in found] == [
+        ("RuntimeError", f"unhandled error, reference {reference}")
+    ]
+    assert found[0]["operation_Id"] == request["operation_Id"]
