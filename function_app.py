@@ -91,10 +91,11 @@ SWEEP_SCHEDULE = "0 */1 * * * *"
 @app.timer_trigger(schedule=SWEEP_SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=False)
 async def change_feed_sweep(timer: func.TimerRequest) -> None:
     from scim.app import current_app
+    from scim.telemetry import observed_sweep
 
     app_ = await current_app()
     if app_.relay is not None:
-        await app_.relay.sweep()
+        await observed_sweep(app_.relay, app_.store)  # a request row with the feed's lag (docs/runbook.md)
 
 
 # Scheduled rotation of Entra's credentials (docs/security.md §6): clients that opted in with `scimctl client

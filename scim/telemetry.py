@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from opentelemetry import trace
@@ -231,3 +232,24 @@ def configure_local() -> None:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
+
+
+# The change feed's lag as on-call reads it: the age of the oldest event the sweep found still waiting.
+FEED_LAG = "scim.feed.lag_seconds"
+FEED_SENT = "scim.feed.sent"
+
+
+async def observed_sweep(relay: Any, store: Any) -> int:
+    """Run the relay's sweep in a ``change_feed.sweep`` request span that records the feed's lag and what it sent."""
+    with _tracer.start_as_current_span(
+        "change_feed.sweep", kind=SpanKind.SERVER, attributes={OPERATION: "change_feed.sweep"}
+    ) as span:
+        waiting = await store.outbox_pending(limit=1, min_age=relay.sweep_min_age)
+        lag = 0.0
+        if waiting and waiting[0].events:
+            sent_at = datetime.fromisoformat(waiting[0].events[0]["time"].replace("Z", "+00:00"))
+            lag = max((datetime.now(UTC) - sent_at).total_seconds(), 0.0)
+        span.set_attribute(FEED_LAG, round(lag, 3))
+        sent: int = await relay.sweep()
+        span.set_attribute(FEED_SENT, sent)
+        return sent

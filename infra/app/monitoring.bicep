@@ -100,6 +100,23 @@ var runbookQueries = [
   }
 ]
 
+// The on-call workbook (docs/runbook.md): request rate and latency by operation, refusals by reason and value,
+// token failures by client and address, storage 503s and the change feed's lag, over the component's tables.
+// Its queries are parsed by Microsoft's Kusto parser in tests/infra/test_kql.py like every other query here.
+resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
+  name: guid(applicationInsights.id, 'scim-on-call-workbook')
+  location: location
+  tags: tags
+  kind: 'shared'
+  properties: {
+    displayName: 'SCIM on-call'
+    category: 'workbook'
+    serializedData: loadTextContent('workbook.json')
+    sourceId: applicationInsights.id
+    version: '1.0'
+  }
+}
+
 resource savedQueries 'Microsoft.OperationalInsights/workspaces/savedSearches@2020-08-01' = [for q in runbookQueries: {
   parent: logAnalytics
   name: q.name
@@ -112,3 +129,4 @@ resource savedQueries 'Microsoft.OperationalInsights/workspaces/savedSearches@20
 }]
 
 output applicationInsightsName string = applicationInsights.name
+output workbookId string = workbook.id

@@ -3,6 +3,7 @@ exporter's own envelope conversion (tests/telemetry/appinsights.py), asserted as
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import secrets
@@ -15,11 +16,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from scim import telemetry
-from scim.app import App
+from scim.app import App, build_app, install_app
+from scim.localrun import load_function_app
 from scim.secrets import SIGNING_KEY_SECRET, KeyVaultSecretStore
 from scim.service.admin import AdminService
 from scim.store.tables import TableStore, client_options
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
+from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client, make_app
 from tests.doubles.keyvault import FakeCredential, KeyVaultDouble, make_self_signed_cert
 from tests.support.azurite import Azurite
 from tests.support.faults import FaultyTransport
@@ -27,6 +29,12 @@ from tests.telemetry.appinsights import log_records, row, rows
 from tests.telemetry.conftest import serving
 
 ADDRESS = "203.0.113.7"
+# The timer trigger function_app.py registers for the change feed's sweep, as the Functions host calls it.
+(SWEEP_TRIGGER,) = [
+    f.get_user_function()
+    for f in load_function_app().app.get_functions()
+    if f.get_function_name() == "change_feed_sweep"
+]
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "envelope.user@contoso.com"}
 GROUP = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Finance"}
 PATCH = {
@@ -297,3 +305,42 @@ async def test_an_unexpected_error_is_an_exceptions_row_under_the_reference_the_
         ("RuntimeError", f"unhandled error, reference {reference}")
     ]
     assert found[0]["operation_Id"] == request["operation_Id"]
+
+
+class Queue:
+    """The queue side of the change feed: down (an unreachable queue) until it is brought up, then it keeps texts."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.texts: list[str] = []
+
+    async def send(self, directory: str, text: str) -> None:
+        if not self.up:
+            raise OSError("queue unreachable")
+        self.texts.append(text)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_the_change_feed_sweep_is_a_request_row_with_the_feeds_lag(spans: InMemorySpanExporter) -> None:
+    base = await make_app()
+    queue = Queue()
+    app = build_app(base.settings, store=base.store, secret_store=base.secrets, publisher=queue)
+    install_app(app)
+    try:
+        token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+        assert (await Client(token).post("/scim/v2/Users", USER)).status == 201
+        assert app.relay is not None
+        await app.relay.flush()  # the publish failed: the event waits in the outbox for the sweep
+        await asyncio.sleep(0.05)
+        queue.up = True
+        spans.clear()
+        await SWEEP_TRIGGER(None)
+    finally:
+        install_app(None)
+        await app.close()
+    found = request_row(spans)
+    assert (found["name"], found["success"]) == ("change_feed.sweep", True)
+    assert float(found["customDimensions"]["scim.feed.lag_seconds"]) >= 0.05
+    assert found["customDimensions"]["scim.feed.sent"] == "1" == str(len(queue.texts))
