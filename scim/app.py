@@ -17,6 +17,7 @@ from scim.config import Settings, load_settings
 from scim.secrets import FileSecretStore, MemorySecretStore, SecretStore
 from scim.service.catalog import RoleCatalog
 from scim.service.groups import GroupService
+from scim.service.health_recorder import HealthRecorder
 from scim.service.users import UserService
 from scim.store.base import OutboxStore, Store
 from scim.telemetry import Traced
@@ -38,8 +39,11 @@ class App:
     cursors: Cursors
     relay: Relay | None = None  # the change feed, when a queue service is configured
     entra_issued: EntraIssuedVerifier | None = None  # Entra's own token, for clients pinned to a tenant
+    health: HealthRecorder | None = None  # the per-directory health record (scimctl status)
 
     async def close(self) -> None:
+        if self.health is not None:
+            await self.health.close()
         if self.relay is not None:
             await self.relay.close()
         await self.store.close()
@@ -127,6 +131,7 @@ def build_app(
         cursors=Cursors(secret_store),
         relay=relay,
         entra_issued=EntraIssuedVerifier(settings.entra_jwks_url_template, keys),
+        health=HealthRecorder(store),
     )
 
 

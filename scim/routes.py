@@ -37,6 +37,7 @@ from scim.protocol.render import (
 )
 from scim.secrets import SIGNING_KEY_SECRET
 from scim.service.common import Caller
+from scim.service.health import Observation
 from scim.service.query import ListRequest, parse_paging, parse_sort, search_request
 from scim.store.base import Position, Resource
 
@@ -360,17 +361,29 @@ async def dispatch(app: App, route: str, request: Request) -> Response:
     with telemetry.request_span(route, request.method, operation, request.client_address) as span:
         scim_type: str | None = None
         refusal: str | None = None
+        named: NameRefused | None = None
         try:
             response = await HANDLERS[route](app, request)
         except ScimError as exc:
             scim_type = exc.scim_type
             refusal = _refusal(app, exc)
+            named = exc if isinstance(exc, NameRefused) else None
             response = error_response(exc)
             _log_refusal(app, operation, exc)
         except Exception as exc:  # the one place unexpected errors are turned into responses
             response = unexpected_error(exc)
         telemetry.finish(span, response.status, scim_type, refusal)
+        if app.health is not None:
+            app.health.observe(_observation(operation, response.status, refusal, named))
         return response
+
+
+def _observation(operation: str, status: int, refusal: str | None, named: NameRefused | None) -> Observation:
+    """The request as the health record counts it; the record keeps a refused name whatever SCIM_LOG_PII says."""
+    facts = telemetry.request_facts()
+    value, closest = (named.value, named.closest) if named else (None, None)
+    refusal = refusal or facts.get("refusal")
+    return Observation(facts.get("directory"), facts.get("client_id"), operation, status, refusal, value, closest)
 
 
 def _refusal(app: App, exc: ScimError) -> str | None:

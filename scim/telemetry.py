@@ -28,6 +28,9 @@ log = logging.getLogger("scim.telemetry")
 
 _tracer = trace.get_tracer("scim")
 _round_trips: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("scim_round_trips", default=None)
+# What annotate() recorded of the current request, for the health record (which must not read spans: a sampled-out
+# or unconfigured span keeps nothing).
+_facts: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("scim_request_facts", default=None)
 
 # Attribute names: stable, so the runbook's KQL queries keep working (customDimensions["scim.operation"]).
 # The Azure Monitor exporter keeps every attribute outside its standard prefixes (http., url., client., ...) as a
@@ -96,6 +99,7 @@ def request_span(route: str, method: str, operation: str, client_address: str = 
     """The request's span; storage round trips made inside it are counted."""
     counter: list[int] = [0]
     token = _round_trips.set(counter)
+    facts_token = _facts.set({})
     started = time.perf_counter()
     # No http.route: the exporter would name the request row "{method} {route}" ("GET users" for both user.get
     # and user.list) instead of the span's name, which is the operation every runbook query filters on.
@@ -107,6 +111,7 @@ def request_span(route: str, method: str, operation: str, client_address: str = 
             span.set_attribute(ROUND_TRIPS, counter[0])
             span.set_attribute(DURATION_MS, round((time.perf_counter() - started) * 1000, 3))
             _round_trips.reset(token)
+            _facts.reset(facts_token)
 
 
 # C0/C1 controls, DEL, Unicode line and paragraph separators, bidi overrides and isolates, and the backslash that
@@ -131,9 +136,17 @@ def escape(value: object) -> str:
 def annotate(**attributes: str | int | None) -> None:
     """Set ``scim.*`` attributes on the current span; strings (request values among them) are escaped."""
     span = trace.get_current_span()
+    facts = _facts.get()
     for key, value in attributes.items():
         if value is not None:
             span.set_attribute(f"scim.{key}", escape(value) if isinstance(value, str) else value)
+            if facts is not None:
+                facts[key] = value
+
+
+def request_facts() -> dict[str, Any]:
+    """What annotate() recorded of the current request (directory, client_id, refusal, ...)."""
+    return _facts.get() or {}
 
 
 def finish(span: Span, status: int, scim_type: str | None, refusal: str | None = None) -> None:

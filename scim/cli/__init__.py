@@ -18,6 +18,7 @@ from typing import Any
 
 from scim.app import App, build_app
 from scim.cli import access, catalog, changes, entra, export
+from scim.cli import status as status_command
 from scim.cli._common import Outcome, emit, json_flag, leaf, os_error_text
 from scim.config import Settings, SettingsError, load_settings
 from scim.errors import StoreUnavailable
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     entra.register(sub)
     changes.register(sub)
     export.register(sub)
+    status_command.register(sub)
 
     doctor = sub.add_parser("doctor", help="check a deployment as Entra would", parents=[json_flag()])
     doctor.add_argument("--base-url", required=True, help="the SCIM Base URL (Entra's Tenant URL), .../scim/v2")

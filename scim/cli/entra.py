@@ -331,9 +331,10 @@ async def _check(app: App, admin: AdminService, args: argparse.Namespace) -> Any
 
 
 # status and provision -----------------------------------------------------------------------------
-async def _status(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+async def job_status_of(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The enterprise app's name and its provisioning job's status, as Graph reports it (`scimctl status` too)."""
     from scim.entra.lookup import require_job, require_service_principal
-    from scim.entra.status import human, job_status
+    from scim.entra.status import job_status
 
     name, graph = _app_name(args), _graph(args, "status")
 
@@ -341,7 +342,13 @@ async def _status(app: App, admin: AdminService, args: argparse.Namespace) -> An
         sp = require_service_principal(graph, name)
         return job_status(graph, sp["id"], require_job(graph, sp["id"], name)["id"])
 
-    status = await _off_loop(graph, fetch)
+    return name, await _off_loop(graph, fetch)
+
+
+async def _status(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    from scim.entra.status import human
+
+    name, status = await job_status_of(args)
     code = 1 if status["quarantine"] else 0
     return Outcome({"application": name, **status} if args.json else human(status, name), code)
 
@@ -377,6 +384,11 @@ async def _provision(app: App, admin: AdminService, args: argparse.Namespace) ->
 
 def _common(parser: argparse.ArgumentParser, *, directory_required: bool) -> None:
     parser.add_argument("--directory", required=directory_required, help="the SCIM directory this app provisions")
+    sign_in_options(parser)
+
+
+def sign_in_options(parser: argparse.ArgumentParser) -> None:
+    """--app-name and the Graph sign-in flags (`scimctl status --entra` takes them too)."""
     parser.add_argument("--app-name", help="the enterprise application's name (default: 'SCIM <directory>')")
     sign_in = parser.add_argument_group("sign-in to Entra (msal)")
     sign_in.add_argument("--tenant", help="tenant id or domain (default: $AZURE_TENANT_ID)")

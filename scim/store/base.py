@@ -201,6 +201,12 @@ class Store(Protocol):
 
     async def list_clients(self) -> list[Client]: ...
 
+    async def put_health(self, directory: str, instance: str, record: str) -> None:
+        """Insert or replace one instance's health record of a directory (JSON text, opaque to the store)."""
+
+    async def health_records(self, directory: str) -> list[str]:
+        """Every instance's health record of the directory."""
+
     async def close(self) -> None:
         """Release connections; the store is not used afterwards."""
 

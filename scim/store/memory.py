@@ -88,6 +88,7 @@ class MemoryStore:
         self._spaces: dict[str, _Space] = {}
         self._directories: dict[str, Directory] = {}
         self._clients: dict[str, Client] = {}
+        self._health: dict[str, dict[str, str]] = {}  # directory -> instance -> record
         self._counter = itertools.count(1)
         self.round_trips = 0  # always 0: kept so benchmarks and tests can treat both stores alike
         # The in-process outbox: rows are added in the same synchronous step as the change they describe.
@@ -472,6 +473,14 @@ class MemoryStore:
     async def list_clients(self) -> list[Client]:
         """Clients ordered by id."""
         return [copy.deepcopy(self._clients[k]) for k in sorted(self._clients)]
+
+    async def put_health(self, directory: str, instance: str, record: str) -> None:
+        """Insert or replace one instance's health record of a directory."""
+        self._health.setdefault(directory, {})[instance] = record
+
+    async def health_records(self, directory: str) -> list[str]:
+        """Every instance's health record of the directory."""
+        return list(self._health.get(directory, {}).values())
 
     async def close(self) -> None:
         """Nothing to release."""

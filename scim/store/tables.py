@@ -387,3 +387,12 @@ class TableStore(TableGroups):
     async def list_clients(self) -> list[Client]:
         """Clients ordered by id."""
         return sorted((self._client(e) for e in await self._admin_rows("client")), key=lambda c: c.id)
+
+    async def put_health(self, directory: str, instance: str, record: str) -> None:
+        """Insert or replace one instance's health record of a directory, in the admin table."""
+        pk, rk = f"health|{self._admin_key(directory, 'directory id')}", self._admin_key(instance, "instance id")
+        await self._io.upsert("admin", {"PartitionKey": pk, "RowKey": rk, "Record": record})
+
+    async def health_records(self, directory: str) -> list[str]:
+        """Every instance's health record of the directory: one range of the admin table."""
+        return [str(e["Record"]) for e in await self._admin_rows(f"health|{k.enc(directory)}")]

@@ -33,6 +33,8 @@ ELSEWHERE = {
     ("changes", "tail"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
     ("changes", "sweep"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
     ("export",): "tests/events/test_export.py on both stores",
+    # Each verdict needs the record a served app writes: driven in-process on memory and Azurite.
+    ("status",): "tests/cli/test_status.py on both stores, tests/entra/test_status.py for quarantined",
     ("import",): "tests/events/test_export.py on both stores",
 }
 

@@ -129,3 +129,19 @@ def test_provision_on_demand_skipped_and_unknown_subjects(cli: Cli, graph: Graph
     assert "no group named 'Nobody Group' in Entra" in cli.err
     cli("entra", "provision", "--directory", "contoso", "ghost@contoso.test", code=1)
     assert "HTTP 404 Request_ResourceNotFound" in cli.err
+
+
+def test_scimctl_status_says_quarantined_in_entras_words(cli: Cli, graph: GraphDouble) -> None:
+    sp_id = _app(cli)
+    assert cli("status", "--directory", "contoso", code=3)[0]["verdict"] == "idle"  # no request yet, no Graph
+    job = graph.job_of(sp_id)
+    job.code = "Quarantine"
+    error = {"code": "SystemForCrossDomainIdentityManagementUnauthorized", "message": "401"}
+    job.quarantine = {"currentBegan": "2026-12-01T08:00:00Z", "nextAttempt": "2026-12-02T08:00:00Z",
+                      "reason": "EncounteredQuarantineException", "seriesCount": 3, "error": error}  # fmt: skip
+    (found,) = cli("status", "--directory", "contoso", "--entra", code=7)
+    assert found["verdict"] == "quarantined"
+    assert found["entra"]["quarantine"]["reason"] == "EncounteredQuarantineException"
+    assert "EncounteredQuarantineException" in found["why"]
+    job.code, job.quarantine = "Active", None
+    assert cli("status", "--directory", "contoso", "--entra", code=3)[0]["entra"]["status"] == "Active"
