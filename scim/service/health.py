@@ -32,7 +32,7 @@ def _iso(at: float | None) -> str | None:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if at else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs a microsecond more per request to build
 class Observation:
     """One request as the record counts it; ``value`` is the name Entra sent that a name refusal is about."""
 

@@ -60,8 +60,10 @@ class HealthRecorder:
         self._schedule(seen.directory, now)
 
     def _schedule(self, directory: str | None, now: float) -> None:
+        if directory in self._due and self._task is not None and not self._task.done():
+            return  # the usual case: a write is already due and its task waits for it
         if directory is not None and directory not in self._due:
-            self._due[directory] = max(now + self._coalesce, self._written.get(directory, 0.0) + self._every)
+            self._due[directory] = max(now + self._coalesce, self._written.get(directory, -self._every) + self._every)
         if self._task is None or self._task.done():
             with contextlib.suppress(RuntimeError):  # no loop: close() writes what is left
                 self._task = asyncio.get_running_loop().create_task(self._write_when_due())
@@ -74,9 +76,13 @@ class HealthRecorder:
             wait = min(self._due.values()) - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
-            now = self._clock()
-            for directory in [d for d, at in self._due.items() if at <= now]:
-                await self._write(directory, now)
+            await self.write_due()
+
+    async def write_due(self) -> None:
+        """Write the records whose minute has come."""
+        now = self._clock()
+        for directory in [d for d, at in self._due.items() if at <= now]:
+            await self._write(directory, now)
 
     async def _place_token_failures(self) -> None:
         """Token failures of a known client count against its directory (a lookup per client, cached)."""
