@@ -15,7 +15,7 @@ from scim.service.health import IDLE_AFTER, Health, HealthRecord, judge, merge
 
 
 async def _health(app: App, directory: str, args: argparse.Namespace) -> Health:
-    records = [HealthRecord.from_json(text) for text in await app.store.health_records(directory)]
+    records = [HealthRecord.from_json(text) for text in (await app.store.health_records(directory)).values()]
     quarantine, job = None, None
     if args.entra:
         _, job = await entra.job_status_of(argparse.Namespace(**{**vars(args), "directory": directory}))

@@ -15,6 +15,7 @@ from typing import Any
 
 BUCKET_SECONDS = 600
 KEEP = timedelta(days=1)
+STALE = timedelta(days=2)  # a record that counted nothing for this long belongs to an instance long gone
 MAX_VALUES = 20  # refused values kept per reason and record, the most frequent first
 MAX_VALUE_CHARS = 256
 # Refusals of a name Entra sent (scim.service.names): what `refusing` is about.
@@ -136,6 +137,11 @@ class HealthRecord:
             values={r: Counter(c) for r, c in dict(doc.get("values") or {}).items()},
             closest=dict(doc.get("closest") or {}),
         )
+
+    @property
+    def last_seen(self) -> float | None:
+        """When this record last counted anything."""
+        return _latest(self.last_request, self.last_auth_failure)
 
 
 def _latest(*moments: float | None) -> float | None:

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from scim.service.health import HealthRecord, Observation
+from scim.service.health import STALE, HealthRecord, Observation
 from scim.store.base import Store
 
 log = logging.getLogger("scim.health")
@@ -102,13 +102,23 @@ class HealthRecorder:
 
     async def _write(self, directory: str, now: float) -> None:
         self._due.pop(directory, None)
+        first = directory not in self._written
         self._written[directory] = now
         try:
+            if first:
+                await self._forget_stale(directory, now)
             await self._store.put_health(directory, self.instance, self._records[directory].to_json(now))
             self.writes += 1
         except Exception as exc:  # the record waits for the next minute; the service goes on
             log.warning("health record of %s not written: %s", directory, type(exc).__name__)
             self._due[directory] = now + self._every
+
+    async def _forget_stale(self, directory: str, now: float) -> None:
+        """Delete the records of instances that stopped counting days ago (scale-in leaves one per instance)."""
+        for instance, text in (await self._store.health_records(directory)).items():
+            seen = HealthRecord.from_json(text).last_seen
+            if instance != self.instance and (seen is None or seen < now - STALE.total_seconds()):
+                await self._store.delete_health(directory, instance)
 
     async def close(self) -> None:
         """Write every record that changed since its last write (shutdown, tests)."""

@@ -204,8 +204,11 @@ class Store(Protocol):
     async def put_health(self, directory: str, instance: str, record: str) -> None:
         """Insert or replace one instance's health record of a directory (JSON text, opaque to the store)."""
 
-    async def health_records(self, directory: str) -> list[str]:
-        """Every instance's health record of the directory."""
+    async def health_records(self, directory: str) -> dict[str, str]:
+        """Every instance's health record of the directory, by instance."""
+
+    async def delete_health(self, directory: str, instance: str) -> None:
+        """Forget one instance's record (one that stopped long ago); nothing happens if there is none."""
 
     async def close(self) -> None:
         """Release connections; the store is not used afterwards."""

@@ -478,9 +478,13 @@ class MemoryStore:
         """Insert or replace one instance's health record of a directory."""
         self._health.setdefault(directory, {})[instance] = record
 
-    async def health_records(self, directory: str) -> list[str]:
-        """Every instance's health record of the directory."""
-        return list(self._health.get(directory, {}).values())
+    async def health_records(self, directory: str) -> dict[str, str]:
+        """Every instance's health record of the directory, by instance."""
+        return dict(self._health.get(directory, {}))
+
+    async def delete_health(self, directory: str, instance: str) -> None:
+        """Forget one instance's record."""
+        self._health.get(directory, {}).pop(instance, None)
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -391,8 +391,13 @@ class TableStore(TableGroups):
     async def put_health(self, directory: str, instance: str, record: str) -> None:
         """Insert or replace one instance's health record of a directory, in the admin table."""
         pk, rk = f"health|{self._admin_key(directory, 'directory id')}", self._admin_key(instance, "instance id")
-        await self._io.upsert("admin", {"PartitionKey": pk, "RowKey": rk, "Record": record})
+        await self._io.upsert("admin", {"PartitionKey": pk, "RowKey": rk, "Instance": instance, "Record": record})
 
-    async def health_records(self, directory: str) -> list[str]:
-        """Every instance's health record of the directory: one range of the admin table."""
-        return [str(e["Record"]) for e in await self._admin_rows(f"health|{k.enc(directory)}")]
+    async def health_records(self, directory: str) -> dict[str, str]:
+        """Every instance's health record of the directory, by instance: one range of the admin table."""
+        rows = await self._admin_rows(f"health|{k.enc(directory)}")
+        return {str(e["Instance"]): str(e["Record"]) for e in rows}
+
+    async def delete_health(self, directory: str, instance: str) -> None:
+        """Forget one instance's record."""
+        await self._io.delete("admin", f"health|{k.enc(directory)}", k.enc(instance))
