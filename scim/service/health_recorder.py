@@ -17,6 +17,7 @@ from scim.store.base import Store
 log = logging.getLogger("scim.health")
 WRITE_EVERY = 60.0  # seconds between two writes of one directory's record by one instance
 COALESCE = 5.0  # the first write waits this long, so a burst of requests is one write
+MAX_CLIENTS = 10_000  # client id -> directory lookups kept
 
 
 def instance_id() -> str:
@@ -89,7 +90,11 @@ class HealthRecorder:
         unplaced, self._unplaced = self._unplaced, []
         for at, seen in unplaced:
             client_id = str(seen.client_id)
+            if client_id.startswith("'"):
+                continue  # not a client id at all (the token route quotes such text): no directory to count against
             if client_id not in self._directories:
+                if len(self._directories) >= MAX_CLIENTS:
+                    self._directories.clear()  # ids a guesser made up must not grow the cache without bound
                 try:
                     client = await self._store.get_client(client_id)
                 except Exception:  # a lookup that fails leaves this failure out of the record
