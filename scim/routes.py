@@ -188,7 +188,7 @@ async def _resources(
         # Entra accepts 204 for every PATCH (reference §1.2, §1.6); the new version still travels in ETag.
         return no_content(version=resource.version)
     if method == "DELETE":
-        await service.delete(caller, resource_id)
+        await service.delete(caller, resource_id, if_match)
         return no_content()
     raise MethodNotAllowed(f"{method} is not supported on /{kind}s/{{id}}.")
 

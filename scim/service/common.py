@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from scim.errors import NotFound, PreconditionFailed, Unavailable, VersionMismatch
-from scim.store.base import Directory
+from scim.store.base import Directory, Resource
 
 T = TypeVar("T")
 
@@ -56,6 +56,26 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, conditional: bool
     if conditional:
         raise PreconditionFailed("The resource changed since the version named in If-Match; read it again and retry.")
     raise Unavailable("The resource is being changed by other requests right now; retry the request.", retry_after=1)
+
+
+async def expected_version(if_match: str | None, read: Callable[[], Awaitable[Resource]]) -> str | None:
+    """The version a conditional DELETE must find: None without If-Match (or with "*"), else the current one
+    once it matches If-Match (a stale one is 412 here, before anything is removed)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    current = await read()
+    check_if_match(if_match, current.version)
+    return current.version
+
+
+async def conditional_delete(delete: Callable[[], Awaitable[bool]]) -> bool:
+    """Run a store delete; a version that changed since If-Match was checked is 412, nothing removed."""
+    try:
+        return await delete()
+    except VersionMismatch:
+        raise PreconditionFailed(
+            "The resource changed since the version named in If-Match; read it again and retry."
+        ) from None
 
 
 def not_found(resource_type: str, resource_id: str) -> NotFound:

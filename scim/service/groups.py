@@ -13,7 +13,16 @@ from scim.protocol.filter import Compare, Expr, leaves, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
-from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
+from scim.service.common import (
+    Caller,
+    check_if_match,
+    conditional_delete,
+    expected_version,
+    new_id,
+    not_found,
+    now,
+    with_retries,
+)
 from scim.service.names import Resolution, broken_rule, decide, fold, refused
 from scim.service.query import ListRequest, plan
 from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Store
@@ -282,11 +291,16 @@ class GroupService:
 
         return await with_retries(attempt, conditional=if_match is not None)
 
-    async def delete(self, caller: Caller, group_id: str) -> None:
+    async def delete(self, caller: Caller, group_id: str, if_match: str | None = None) -> None:
         """Within Entra's 60 s: a group whose memberships take longer to remove answers 503 with Retry-After once
-        it is gone, and the retried DELETE continues the removal and answers 204 (README "Memberships at scale")."""
+        it is gone, and the retried DELETE continues the removal and answers 204 (README "Memberships at scale").
+        A stale If-Match is 412: the group stays and no event is written (RFC 7644 §3.14)."""
+        expected = await expected_version(if_match, lambda: self.get(caller, group_id, with_members=False))
+        store, directory = self._store, caller.directory.id
         try:
-            deleted = await self._store.delete_group(caller.directory.id, group_id, budget=DELETE_BUDGET_SECONDS)
+            deleted = await conditional_delete(
+                lambda: store.delete_group(directory, group_id, budget=DELETE_BUDGET_SECONDS, expected_version=expected)
+            )
         except Unfinished:
             raise Unavailable(
                 f"Group {group_id} is deleted, but removing its memberships takes longer than one request may;"

@@ -10,7 +10,16 @@ from scim.protocol.render import Projection, project, render_user
 from scim.protocol.resources import normalize_resource
 from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.service.catalog import RoleCatalog
-from scim.service.common import Caller, check_if_match, new_id, not_found, now, with_retries
+from scim.service.common import (
+    Caller,
+    check_if_match,
+    conditional_delete,
+    expected_version,
+    new_id,
+    not_found,
+    now,
+    with_retries,
+)
 from scim.service.query import ListRequest, plan
 from scim.store.base import Lookup, Match, Page, Position, Resource, Slice, Store
 
@@ -107,8 +116,12 @@ class UserService:
 
         return await with_retries(attempt, conditional=if_match is not None)
 
-    async def delete(self, caller: Caller, user_id: str) -> None:
-        if not await self._store.delete_user(caller.directory.id, user_id):
+    async def delete(self, caller: Caller, user_id: str, if_match: str | None = None) -> None:
+        """Hard delete; a stale If-Match is 412 and the user stays (RFC 7644 §3.14)."""
+        expected = await expected_version(if_match, lambda: self.get(caller, user_id))
+        if not await conditional_delete(
+            lambda: self._store.delete_user(caller.directory.id, user_id, expected_version=expected)
+        ):
             raise not_found("User", user_id)
 
     async def _write(self, caller: Caller, current: Resource, data: dict[str, Any]) -> Resource:

@@ -87,17 +87,21 @@ async def delete_with_index(
     events: Callable[[Entity], Outgoing | None] | None = None,
     extra: tuple[Op, ...] = (),
     attempts: int = 5,
+    expected_version: str | None = None,
 ) -> bool:
     """Delete a resource and its index entries in one transaction, conditional on the version just read.
 
     A concurrent rename between the read and the delete shows up as 412; reading again picks up the
-    index entries that rename created. ``extra`` ops commit in the same transaction.
+    index entries that rename created. ``extra`` ops commit in the same transaction. With ``expected_version``
+    (the client's If-Match), another version raises VersionMismatch and nothing is deleted.
     """
     for _ in range(attempts):
         found = await io.get("resources", pk, rk)
         if found is None:
             return False
         entity, etag = found
+        if expected_version is not None and etag != expected_version:
+            raise VersionMismatch()
         resource_id = str(entity["Id"])
         ops = [Op("delete", {"PartitionKey": pk, "RowKey": rk}, etag=etag), *extra]
         for index_rk in index_rks(k.resource_from(entity, etag).data).values():
@@ -461,7 +465,9 @@ class TableGroups:
             groups.sort()
         return out
 
-    async def delete_group(self, directory: str, group_id: str, *, budget: float | None = None) -> bool:
+    async def delete_group(
+        self, directory: str, group_id: str, *, budget: float | None = None, expected_version: str | None = None
+    ) -> bool:
         """Delete the group, its index entries and mark it ``deleting`` in one transaction, then its memberships
         a page at a time, then the mark.
 
@@ -484,6 +490,7 @@ class TableGroups:
                 self._io, directory, lambda: ev.group_deleted(group_id), next_sequence(found)
             ),
             extra=(Op("upsert", mark),),
+            expected_version=expected_version,
         )
         self._seen.drop(pk, rk)
         if not deleted:

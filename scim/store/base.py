@@ -106,8 +106,10 @@ class Store(Protocol):
 
         ``unique_external_id`` must be the value the user was created with (the directory's fixed setting)."""
 
-    async def delete_user(self, directory: str, user_id: str) -> bool:
-        """Remove a user, its index entries and every membership it has."""
+    async def delete_user(self, directory: str, user_id: str, *, expected_version: str | None = None) -> bool:
+        """Remove a user, its index entries and every membership it has.
+
+        With ``expected_version``, VersionMismatch (and nothing removed) when the user is at another version."""
 
     async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:
         """The subset of ``ids`` that name users of this directory."""
@@ -166,11 +168,13 @@ class Store(Protocol):
 
         The result carries ``members=None``; read the group again to see its members."""
 
-    async def delete_group(self, directory: str, group_id: str, *, budget: float | None = None) -> bool:
+    async def delete_group(
+        self, directory: str, group_id: str, *, budget: float | None = None, expected_version: str | None = None
+    ) -> bool:
         """Remove a group and its memberships; True also when an earlier delete of it is finished now.
 
         Past ``budget`` seconds the group is gone but memberships may remain: Unfinished, and repeating the
-        call continues the removal."""
+        call continues the removal. ``expected_version`` as for delete_user."""
 
     async def finish_deletes(self, directory: str, *, budget: float | None = None) -> int:
         """Finish the group deletes of this directory that stopped before removing every membership (Unfinished

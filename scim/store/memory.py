@@ -61,6 +61,12 @@ def _candidates(items: dict[str, Resource], index: dict[str, str] | None, lookup
     return [found] if found is not None and lookup_matches(found, lookup) else []
 
 
+def _check_version(current: Resource | None, expected_version: str | None) -> None:
+    """A conditional write (RFC 7644 §3.14 If-Match) finding another version changes nothing."""
+    if current is not None and expected_version is not None and current.version != expected_version:
+        raise VersionMismatch()
+
+
 def _str_attr(data: dict[str, Any], name: str) -> str | None:
     value = data.get(name)
     return value if isinstance(value, str) else None
@@ -247,9 +253,10 @@ class MemoryStore:
         )
         return _clone(stored)
 
-    async def delete_user(self, directory: str, user_id: str) -> bool:
+    async def delete_user(self, directory: str, user_id: str, *, expected_version: str | None = None) -> bool:
         """Remove the user, its index entries and its memberships (group versions are unchanged)."""
         space = self._space(directory)
+        _check_version(space.users.get(user_id), expected_version)
         current = space.users.pop(user_id, None)
         if current is None:
             return False
@@ -403,9 +410,12 @@ class MemoryStore:
         )
         return _clone(stored)
 
-    async def delete_group(self, directory: str, group_id: str, *, budget: float | None = None) -> bool:
+    async def delete_group(
+        self, directory: str, group_id: str, *, budget: float | None = None, expected_version: str | None = None
+    ) -> bool:
         """Remove a group, its name entries and its memberships (at once: no budget is ever needed)."""
         space = self._space(directory)
+        _check_version(space.groups.get(group_id), expected_version)
         current = space.groups.pop(group_id, None)
         if current is None:
             return False

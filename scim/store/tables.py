@@ -258,7 +258,7 @@ class TableStore(TableGroups):
             return None
         return self._out(entity, str(results[0]["etag"]) if results[0] else "")
 
-    async def delete_user(self, directory: str, user_id: str) -> bool:
+    async def delete_user(self, directory: str, user_id: str, *, expected_version: str | None = None) -> bool:
         """User and index entries in one transaction, then its memberships through the reverse entries.
 
         A failure in between leaves memberships of a missing user, which a retried delete (it sweeps
@@ -273,6 +273,7 @@ class TableStore(TableGroups):
             rk,
             k.user_index_rks,
             events=lambda found: outgoing(self._io, directory, lambda: ev.user_deleted(user_id), next_sequence(found)),
+            expected_version=expected_version,
         )
         self._seen.drop(pk, rk)
         await self._sweep(k.group_pk(directory), *k.reverse_range(user_id))

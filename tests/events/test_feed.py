@@ -164,3 +164,20 @@ async def test_refused_and_failed_writes_publish_nothing(feed: Feed) -> None:
     assert await feed.events() == []
     store: Any = feed.app.store
     assert await store.outbox_pending() == []  # nothing left behind for the sweep either
+
+
+async def test_a_delete_refused_by_if_match_keeps_the_resource_and_publishes_nothing(feed: Feed) -> None:
+    """RFC 7644 §3.14: DELETE with a stale If-Match is 412, on Users and Groups; no *.deleted event."""
+    user = await feed.http.post("/scim/v2/Users", {"schemas": [USER], "userName": "ann@example.com"})
+    group = await feed.http.post("/scim/v2/Groups", {"schemas": [GROUP], "displayName": "Crew"})
+    await feed.events()
+    for url, created in ((f"/scim/v2/Users/{user.json['id']}", user), (f"/scim/v2/Groups/{group.json['id']}", group)):
+        stale = await feed.http.delete(url, headers={"If-Match": 'W/"stale"'})
+        assert stale.status == 412, stale.body
+        assert stale.json["status"] == "412" and "version" in stale.json["detail"]
+        assert (await feed.http.get(url)).status == 200
+        assert await feed.events() == []
+        deleted = await feed.http.delete(url, headers={"If-Match": created.headers["ETag"]})
+        assert deleted.status == 204, deleted.body
+        assert (await feed.http.get(url)).status == 404
+        assert only(await feed.events())["type"].endswith(".deleted")

@@ -328,6 +328,21 @@ async def test_delete_user_removes_memberships(store: Store) -> None:
     assert await members_of(store, "g2") == []
 
 
+async def test_a_delete_at_another_version_removes_nothing(store: Store) -> None:
+    """RFC 7644 §3.14: a DELETE with a stale If-Match leaves the resource, its index entries and memberships."""
+    ann = await store.create_user(D, user("u1", "ann"))
+    crew = await store.create_group(D, group("g1", "Crew"), ["u1"])
+    with pytest.raises(VersionMismatch):
+        await store.delete_user(D, "u1", expected_version='W/"stale"')
+    with pytest.raises(VersionMismatch):
+        await store.delete_group(D, "g1", expected_version='W/"stale"')
+    assert await lookup_users(store, "userName", "ann") == ["u1"]
+    assert await members_of(store, "g1") == ["u1"]
+    assert await store.delete_group(D, "g1", expected_version=crew.version) is True
+    assert await store.delete_user(D, "u1", expected_version=ann.version) is True
+    assert await store.get_user(D, "u1") is None and await store.get_group(D, "g1", with_members=False) is None
+
+
 async def test_delete_group(store: Store) -> None:
     await store.create_group(D, group("g1", "A"), ["u1", "u2"])
     assert await store.delete_group(D, "g1") is True
