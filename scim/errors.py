@@ -127,6 +127,11 @@ class UnsupportedMediaType(ScimError):
     default_detail = "Send application/scim+json or application/json."
 
 
+class NotImplementedHere(ScimError):
+    status = 501
+    default_detail = "The service does not implement this endpoint."
+
+
 class TooManyRequests(ScimError):
     status = 429
     default_detail = "Too many requests; retry after the delay in Retry-After."

@@ -13,7 +13,7 @@ from scim.app import App
 from scim.auth.cursors import Binding, Resume
 from scim.auth.entra_issued import client_id_for, peek_tenant
 from scim.auth.oauth import OAuthError, named_client
-from scim.errors import Forbidden, MethodNotAllowed, NameRefused, NotFound, ScimError
+from scim.errors import Forbidden, MethodNotAllowed, NameRefused, NotFound, NotImplementedHere, ScimError
 from scim.http import (
     Request,
     Response,
@@ -307,6 +307,14 @@ async def unknown(app: App, request: Request) -> Response:
     method = _FIXED_ROUTES.get(request.path.lower().rstrip("/"))
     if method:
         raise MethodNotAllowed(f"{request.method.upper()} is not supported on {request.path}; use {method}.")
+    folded = request.path.lower().rstrip("/")
+    if folded == "/scim/v2/me" or folded.startswith("/scim/v2/me/"):
+        # RFC 7644 §3.11: a provider without /Me SHOULD answer 501. A token names a client, not a user, so there is
+        # no "me" to alias; nothing is read, so no token is needed to learn that.
+        raise NotImplementedHere(
+            "/Me is not implemented (RFC 7644 §3.11): this service's tokens name a provisioning client, not a user."
+            " Read the user at /Users/{id}."
+        )
     if not request.path.lower().startswith("/scim/v2"):
         raise NotFound(
             f"Nothing is served at {request.path}. This service serves the SCIM Base URL /scim/v2 (Entra's Tenant"

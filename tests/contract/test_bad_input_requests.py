@@ -252,6 +252,14 @@ async def test_paths_and_methods_no_trigger_serves(method: str, path: str, statu
     assert sent[0]["status"] == status
 
 
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["/scim/v2/Me", "/scim/v2/me/", "/scim/v2/Me/some-id"])
+async def test_me_is_501_not_implemented(client: Client, method: str, path: str) -> None:
+    """RFC 7644 §3.11: a provider that does not support /Me SHOULD answer 501, with a SCIM error body."""
+    body = GOOD_USER if method in ("POST", "PUT") else patch(op("add", "title", "x")) if method == "PATCH" else None
+    assert_error(await client.request(method, path, body=body), 501, None, "/Me", "RFC 7644")
+
+
 @pytest.mark.parametrize("path", ["/scim/v2/Userz", "/scim/v2/scim/v2/Users", "/scim/v2/Users/abc/extra"])
 async def test_unknown_paths_under_the_base_url_get_a_scim_404_that_names_the_endpoints(
     client: Client, path: str
