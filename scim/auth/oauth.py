@@ -34,7 +34,7 @@ class OAuthError(Exception):
 
 
 class TokenForm(BaseModel):
-    """The form fields this endpoint reads; anything else (Entra's scope, resource) is ignored."""
+    """The form fields this endpoint reads; anything else (Entra's resource, say) is ignored."""
 
     # No whitespace stripping: a secret is compared exactly as sent (RFC 6749 §2.3.1), never "repaired".
     model_config = ConfigDict(extra="ignore")
@@ -91,6 +91,19 @@ def parse_form(body: bytes, content_type: str) -> TokenForm:
         return TokenForm.model_validate(fields)
     except ValidationError:
         raise OAuthError(400, "invalid_request", "ttl must be a whole number of minutes.") from None
+
+
+def granted_scope(requested: str | None, *, read_only: bool) -> str:
+    """The scope a token gets: ``scim.read`` when asked for alone (or the client is read-only), else ``scim``.
+
+    RFC 6749 §3.3: the server may ignore part of a request and then says what it granted. The request is
+    space-delimited; values this service does not define (whatever an admin types into Entra's optional
+    scopes field) are ignored rather than refused with invalid_scope, so they cannot break provisioning, and
+    the answer's ``scope`` shows the grant. No scope, or only unknown ones, grants the client's default."""
+    asked = {value.lower() for value in (requested or "").split()}
+    if read_only or (READ_SCOPE in asked and FULL_SCOPE not in asked):
+        return READ_SCOPE
+    return FULL_SCOPE
 
 
 def _loggable(client_id: str | None) -> str:
@@ -173,8 +186,9 @@ class TokenEndpoint:
                 "access_denied",
                 f"Token requests from {address} are not allowed for this client; ask the admin to add the network.",
             )
-        token, expires_in = await self._tokens.issue(client.id, client.directory, ttl=ttl, read_only=client.read_only)
-        scope = READ_SCOPE if client.read_only else form.scope or FULL_SCOPE
+        scope = granted_scope(form.scope, read_only=client.read_only)
+        read_only = scope == READ_SCOPE
+        token, expires_in = await self._tokens.issue(client.id, client.directory, ttl=ttl, read_only=read_only)
         return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
 
     async def _secret_client(self, form: TokenForm, authorization: str | None, address: str) -> Client:

@@ -19,11 +19,18 @@ FORM = "application/x-www-form-urlencoded"
 
 
 async def token_request(
-    client: Client, client_id: str, secret: str, *, address: str = "127.0.0.1", forwarded: str | None = None
+    client: Client,
+    client_id: str,
+    secret: str,
+    *,
+    address: str = "127.0.0.1",
+    forwarded: str | None = None,
+    scope: str | None = None,
 ) -> Reply:
     """POST /oauth2/token with the credentials in the form body, as from ``address`` (the front end's last hop)."""
     xff = f"{forwarded}, {address}" if forwarded else address
-    body = urlencode({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    body = urlencode(form | ({} if scope is None else {"scope": scope}))
     return await client.post(
         "/oauth2/token", raw=body.encode(), headers={"content-type": FORM, "x-forwarded-for": xff}, token=None
     )

@@ -92,3 +92,36 @@ async def test_entras_clients_are_not_read_only(app: App, client: Client) -> Non
     assert reply.json["scope"] == "scim"
     http = Client(await get_token(Client(None), CLIENT_ID, CLIENT_SECRET))
     assert (await http.post("/scim/v2/Users", {"schemas": [USER], "userName": "full@x.test"})).status == 201
+
+
+@pytest.mark.parametrize(
+    ("asked", "granted"),
+    [
+        pytest.param("scim.read", "scim.read", id="a narrower scope is granted"),
+        pytest.param("scim.read offline_access", "scim.read", id="unknown values beside it are ignored"),
+        pytest.param("scim", "scim", id="the full scope"),
+        pytest.param("scim scim.read", "scim", id="both: the wider"),
+        pytest.param("", "scim", id="empty: the default"),
+        pytest.param("api://5d3c6f1e/.default openid", "scim", id="only unknown values: the default"),
+        pytest.param(None, "scim", id="absent: the default"),
+    ],
+)
+async def test_the_token_endpoint_answers_the_scope_it_grants(app: App, asked: str | None, granted: str) -> None:
+    """RFC 6749 §3.3: the answer's scope is what the token can do; docs/security.md "Scope"."""
+    from tests.conftest import CLIENT_ID, CLIENT_SECRET
+
+    reply = await token_request(Client(None), CLIENT_ID, CLIENT_SECRET, scope=asked)
+    assert reply.status == 200, reply.body
+    assert reply.json["scope"] == granted
+    http = Client(reply.json["access_token"])
+    assert (await http.get("/scim/v2/Users")).status == 200
+    wrote = await http.post("/scim/v2/Users", {"schemas": [USER], "userName": "scoped@x.test"})
+    assert wrote.status == (403 if granted == "scim.read" else 201), wrote.body
+
+
+async def test_a_read_only_client_asking_for_the_full_scope_gets_read_only(app: App) -> None:
+    registration = await AdminService(app.store, app.clients, app.tokens).create_client("dev", ["any"], read_only=True)
+    reply = await token_request(Client(None), registration.client.id, registration.secret, scope="scim")
+    assert reply.status == 200 and reply.json["scope"] == "scim.read"
+    http = Client(reply.json["access_token"])
+    assert (await http.post("/scim/v2/Users", {"schemas": [USER], "userName": "x@x.test"})).status == 403
