@@ -13,7 +13,16 @@ from scim.app import App
 from scim.auth.cursors import Binding, Resume
 from scim.auth.entra_issued import client_id_for, peek_tenant
 from scim.auth.oauth import OAuthError, named_client
-from scim.errors import Forbidden, MethodNotAllowed, NameRefused, NotFound, NotImplementedHere, ScimError
+from scim.errors import (
+    Forbidden,
+    MethodNotAllowed,
+    NameRefused,
+    NotFound,
+    NotImplementedHere,
+    ScimError,
+    StoreUnavailable,
+    Unavailable,
+)
 from scim.http import (
     Request,
     Response,
@@ -287,16 +296,29 @@ def _discovery_listing(request: Request, docs: list[dict[str, Any]], kind: str) 
 
 
 async def token(app: App, request: Request) -> Response:
+    """The token endpoint answers in OAuth's shape (RFC 6749 §5.2) whatever fails, storage outages included."""
     content_type, authorization = request.headers.get("content-type", ""), request.headers.get("authorization")
     # The client id as sent, so a refused request's row says which client tried (never the secret).
     telemetry.annotate(client_id=named_client(request.body, content_type, authorization))
     try:
         doc = await app.token_endpoint.exchange(request.body, content_type, authorization, request.client_address)
-    except OAuthError as exc:
+    except (OAuthError, StoreUnavailable) as failure:
+        exc = failure if isinstance(failure, OAuthError) else _storage_down(failure)
         telemetry.annotate(oauth_error=exc.error, refusal=exc.error if exc.status < 500 else None)
         log.info("token refused: %s", exc.error, extra={"scim.oauth_error": exc.error})
         return json_response(exc.status, {"error": exc.error, "error_description": exc.description}, exc.headers)
     return json_response(200, doc)
+
+
+def _storage_down(exc: StoreUnavailable) -> OAuthError:
+    """The client registry or the signing keys could not be read: Entra retries a 503 with Retry-After."""
+    log.warning("token request not served: storage unavailable (%s)", type(exc).__name__)
+    return OAuthError(
+        503,
+        "temporarily_unavailable",
+        "The service cannot read its client registry or signing keys right now; retry shortly.",
+        dict(Unavailable().headers),
+    )
 
 
 async def unknown(app: App, request: Request) -> Response:

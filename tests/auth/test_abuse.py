@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 
-from scim.app import App
-from scim.secrets import SIGNING_KEY_SECRET
+from scim.app import App, build_app, install_app
+from scim.config import load_settings
+from scim.localrun import seed
+from scim.secrets import SIGNING_KEY_SECRET, MemorySecretStore
 from scim.service.admin import AdminService
+from scim.store.tables import TableStore
 from tests.auth.conftest import Tenant
 from tests.auth.helpers import b64, claims_for, get_token, sign, signing_key, token_request
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
+from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.azurite import Azurite
 
 USERS = "/scim/v2/Users"
 Forge = Callable[[App, Tenant, AdminService], Awaitable[str]]
@@ -346,3 +352,33 @@ async def test_a_forged_long_lived_token_for_an_unknown_client_never_reaches_the
         reply = await tenant_a.http.get(USERS, token=token)
         assert reply.status == 401, reply.body
     assert not [name for name in looked_up if name.startswith("ltt-")]
+
+
+@pytest.mark.azurite
+async def test_storage_down_at_the_token_endpoint_is_oauths_temporarily_unavailable(tmp_path: Path) -> None:
+    """docs/security.md §2: Table Storage stopped (a real Azurite, stopped) is 503 `temporarily_unavailable` with
+    Retry-After in OAuth's shape (RFC 6749 §5.2), not a SCIM error body, so Entra retries."""
+    with Azurite(location=tmp_path / "azurite") as server:
+        store = TableStore.from_connection_string(
+            server.connection_string, "tokendown", retry_total=0, connection_timeout=1.0, read_timeout=2.0
+        )
+        app = build_app(
+            load_settings({"SCIM_STORE": "memory", "SCIM_PUBLIC_BASE_URL": BASE}),
+            store=store,
+            secret_store=MemorySecretStore(),
+        )
+        await seed(app, CLIENT_ID, CLIENT_SECRET, "strict")
+        app.clients.cache_for(0)  # every request reads the registry, as a cold instance does
+        install_app(app)
+        try:
+            assert (await token_request(Client(None), CLIENT_ID, CLIENT_SECRET)).status == 200
+            await asyncio.to_thread(server.stop)
+            reply = await token_request(Client(None), CLIENT_ID, CLIENT_SECRET)
+        finally:
+            install_app(None)
+            await app.close()
+    assert reply.status == 503, reply.body
+    assert reply.headers["Content-Type"].startswith("application/json")
+    assert reply.json["error"] == "temporarily_unavailable" and "retry" in reply.json["error_description"]
+    assert reply.headers["Retry-After"].isdigit()
+    assert "schemas" not in reply.json
