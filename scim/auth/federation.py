@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE
 from scim.model import Federation
@@ -41,12 +42,16 @@ _REQUIRED = ["exp", "nbf", "iss", "aud", "sub", "tid"]
 
 
 class FederationRefused(Exception):
-    """The assertion failed one check; ``claim`` names it and ``description`` says it without quoting the token."""
+    """The assertion failed one check; ``claim`` names it and ``description`` says it without quoting the token.
 
-    def __init__(self, claim: str, description: str) -> None:
+    ``expected`` is the configured value the check wanted (an issuer, audience, subject or tenant): it goes to the
+    server log for the admin, never to the unauthenticated caller, who would learn the federation setup from it."""
+
+    def __init__(self, claim: str, description: str, expected: str = "") -> None:
         super().__init__(description)
         self.claim = claim
         self.description = description
+        self.expected = expected
 
 
 class KeysUnavailable(Exception):
@@ -252,12 +257,22 @@ class FederationVerifier:
         if not isinstance(kid, str) or not kid:
             raise FederationRefused("kid", "The client_assertion's header names no signing key (kid).")
         key = await self._keys.key(self.jwks_url(federation), kid)
+        if not isinstance(key.key, RSAPublicKey):
+            # The tenant's JWKS may publish EC (or other) keys; RS256/PS256 checked with one would fail inside
+            # the crypto library, so it is refused here as a key that can never verify an Entra assertion.
+            raise FederationRefused(
+                "alg", "The client_assertion names a key that is not an RSA key; Entra signs with RSA."
+            )
         issuer = self.issuer(federation)
         claims = _decode(assertion, key, self.issuers(federation), federation)
         if claims["sub"] != federation.subject:
-            raise FederationRefused("sub", f"The client_assertion's subject (sub) is not {federation.subject!r}.")
+            raise FederationRefused(
+                "sub", "The client_assertion's subject (sub) is not the one configured.", federation.subject
+            )
         if claims["tid"] != federation.tenant:
-            raise FederationRefused("tid", f"The client_assertion's tenant (tid) is not {federation.tenant}.")
+            raise FederationRefused(
+                "tid", "The client_assertion's tenant (tid) is not the one configured.", federation.tenant
+            )
         now = time.time()
         expires = float(int(claims["exp"]))  # PyJWT accepted it as a whole number of seconds
         if expires - now > MAX_ASSERTION_LIFETIME:
@@ -290,11 +305,17 @@ def _decode(assertion: str, key: jwt.PyJWK, issuers: list[str], federation: Fede
     except jwt.ImmatureSignatureError:
         raise FederationRefused("nbf", "The client_assertion is not valid yet (nbf or iat in the future).") from None
     except jwt.InvalidIssuerError:
-        raise FederationRefused("iss", f"The client_assertion's issuer (iss) is not {issuers[0]}.") from None
+        raise FederationRefused(
+            "iss", "The client_assertion's issuer (iss) is not the one configured.", " or ".join(issuers)
+        ) from None
     except jwt.InvalidAudienceError:
-        raise FederationRefused("aud", f"The client_assertion's audience (aud) is not {federation.audience}.") from None
+        raise FederationRefused(
+            "aud", "The client_assertion's audience (aud) is not the one configured.", federation.audience
+        ) from None
     except jwt.MissingRequiredClaimError as exc:
         raise FederationRefused(exc.claim, f"The client_assertion has no {exc.claim} claim.") from None
     except (jwt.InvalidTokenError, RecursionError):  # bad claim types, NaN times, malformed segments
         raise FederationRefused("format", "The client_assertion's claims are malformed.") from None
+    except (jwt.PyJWTError, TypeError, ValueError):  # a key PyJWT cannot use with the algorithm: never a 500
+        raise FederationRefused("alg", "The client_assertion's key cannot check its algorithm.") from None
     return claims

@@ -235,7 +235,10 @@ class TokenEndpoint:
         try:
             await self.federation.verify(form.client_assertion, client.federation)
         except FederationRefused as refused:
-            self._failed(client.id, address, f"an assertion failing its {refused.claim} check")
+            # The configured value (an issuer, audience, subject or tenant id: settings, not personal data) helps
+            # the admin and stays in the log; the caller only learns which check failed.
+            expected = f" (configured: {refused.expected})" if refused.expected else ""
+            self._failed(client.id, address, f"an assertion failing its {refused.claim} check{expected}")
             raise _invalid_client(refused.description) from None
         except KeysUnavailable as exc:
             log.warning("token request for client %s not checked: %s", client.id, exc)

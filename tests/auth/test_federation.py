@@ -311,3 +311,60 @@ def test_keys_on_either_documented_host(template: str) -> None:
     settings = load_settings({"SCIM_ENTRA_JWKS_URL_TEMPLATE": template})
     verifier = FederationVerifier(settings.entra_jwks_url_template)
     assert verifier.jwks_url(make_federation(TENANT, AUDIENCE, SUBJECT, None)) == template.format(tenant=TENANT)
+
+
+def _ec_jwk(kid: str) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public)), "kid": kid, "use": "sig"}
+
+
+NON_RSA_KEYS = {
+    "EC": _ec_jwk("ec-key"),
+    "oct": {"kty": "oct", "k": b64(b"k" * 32), "kid": "oct-key", "use": "sig"},
+}
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+@pytest.mark.parametrize("kty", list(NON_RSA_KEYS))
+async def test_an_assertion_naming_a_non_rsa_key_is_401_counted_and_logs_no_traceback(
+    fed: Federated, caplog: pytest.LogCaptureFixture, kty: str, alg: str
+) -> None:
+    """docs/security.md §2.1: only RSA keys verify; a tenant key of another type is a refusal, never a 500."""
+    key = NON_RSA_KEYS[kty]
+    fed.entra.keys = [fed.signer.jwk, key]
+    header = b64(json.dumps({"alg": alg, "typ": "JWT", "kid": key["kid"]}).encode())
+    body = b64(json.dumps(claims(fed.entra.issuer())).encode())
+    assertion = f"{header}.{body}.{b64(b'x' * 256)}"
+    with caplog.at_level(logging.INFO):
+        statuses = []
+        for _ in range(5):
+            reply = await fed.exchange(assertion)
+            statuses.append(reply.status)
+            if reply.status == 401:
+                _refused(reply, 401, "invalid_client", "RSA", assertion)
+    assert statuses[:3] == [401, 401, 401] and 429 in statuses[3:], statuses  # each refusal counts (§5)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+
+
+EXPECTED_VALUES = {
+    "wrong issuer": lambda f: f.entra.issuer(),
+    "wrong audience": lambda f: AUDIENCE,
+    "wrong subject": lambda f: SUBJECT,
+    "wrong tenant": lambda f: TENANT,
+}
+
+
+@pytest.mark.parametrize("case", list(EXPECTED_VALUES))
+async def test_the_configured_value_goes_to_the_log_not_to_the_caller(
+    fed: Federated, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    """An unauthenticated caller learns which check failed, not the issuer, audience, subject or tenant it wanted."""
+    forge, _ = REFUSALS[case]
+    expected = EXPECTED_VALUES[case](fed)
+    with caplog.at_level(logging.INFO, logger="scim.auth"):
+        reply = await fed.exchange(forge(fed))
+    assert reply.status == 401
+    assert expected not in reply.body.decode() and expected.removeprefix("api://") not in reply.body.decode()
+    assert any(expected in r.getMessage() for r in caplog.records if r.name == "scim.auth"), caplog.text
