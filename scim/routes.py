@@ -134,7 +134,7 @@ async def _resources(
     if_match = request.headers.get("if-match")
     max_bytes = app.settings.max_body_bytes
 
-    def one(resource: Resource, status: int = 200) -> Response:
+    async def one(resource: Resource, status: int = 200) -> Response:
         location = None
         if status == 201:
             location = f"{app.settings.base_url}/{kind}s/{resource.id}"
@@ -142,6 +142,10 @@ async def _resources(
         if kind == "Group" and resource.members is not None and not (projection.include or projection.exclude):
             body = group_json(resource, app.settings.base_url)
             return scim_body(status, body, version=resource.version, location=location)
+        if kind == "User":
+            # A user's groups and its manager's $ref need the store (RFC 7643 §4.1.2, §4.3); a new user has no groups.
+            (doc,) = await app.users.render_all(caller, [resource], projection, with_groups=status != 201)
+            return scim_response(status, doc, version=resource.version, location=location)
         return scim_response(status, project(render(resource), projection), version=resource.version, location=location)
 
     async def listing(query: ListRequest) -> Response:
@@ -174,26 +178,23 @@ async def _resources(
         if method == "GET":
             return await listing(_list_request(request))
         if method == "POST":
-            return one(await service.create(caller, read_json(request, max_bytes)), 201)
+            return await one(await service.create(caller, read_json(request, max_bytes)), 201)
         raise MethodNotAllowed(f"{method} needs a resource id: /{kind}s/{{id}}.")
     if method == "GET":
         resource = await service.get(caller, resource_id, **group_args)
         none_match = request.headers.get("if-none-match")
         if none_match and resource.version in {t.strip() for t in none_match.split(",")}:
             return Response(304, b"", {"ETag": resource.version})
-        if kind == "User":
-            (doc,) = await _render_all(app, caller, kind, [resource], projection)
-            return scim_response(200, doc, version=resource.version)
-        return one(resource)
+        return await one(resource)
     if method == "PUT":
         resource = await service.replace(caller, resource_id, read_json(request, max_bytes), if_match)
         if kind == "Group" and projection.wants_members:
             resource = await service.get(caller, resource_id, with_members=True)
-        return one(resource)
+        return await one(resource)
     if method == "PATCH":
         resource = await service.patch(caller, resource_id, read_json(request, max_bytes), if_match)
         if request.param("attributes") or request.param("excludedAttributes"):
-            return one(await service.get(caller, resource_id, **group_args) if kind == "Group" else resource)
+            return await one(await service.get(caller, resource_id, **group_args) if kind == "Group" else resource)
         # Entra accepts 204 for every PATCH (reference §1.2, §1.6); the new version still travels in ETag.
         return no_content(version=resource.version)
     if method == "DELETE":

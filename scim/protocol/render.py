@@ -18,8 +18,12 @@ _ALWAYS = frozenset({"id", "schemas", "meta"})
 MAX_PROJECTION_PATHS = 100
 
 
-def render_user(user: Resource, base_url: str, groups: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """A stored user as the SCIM User JSON Entra reads back; ``groups`` are (id, displayName) pairs."""
+def render_user(
+    user: Resource, base_url: str, groups: list[tuple[str, str]] | None = None, *, manager_ref: bool = True
+) -> dict[str, Any]:
+    """A stored user as the SCIM User JSON Entra reads back; ``groups`` are (id, displayName) pairs.
+
+    ``manager_ref`` False renders the manager as stored, without a ``$ref`` (it names no user)."""
     schemas = [USER_SCHEMA]
     doc: dict[str, Any] = {"schemas": schemas, "id": user.id}
     for key, value in user.data.items():
@@ -27,7 +31,7 @@ def render_user(user: Resource, base_url: str, groups: list[tuple[str, str]] | N
             schemas.append(key)
         doc[key] = value
     manager = user.data.get(ENTERPRISE_SCHEMA, {}).get("manager")
-    if manager:
+    if manager and manager_ref:
         # RFC 7643 §4.3: manager is returned as a complex value with its $ref.
         ref = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
         doc[ENTERPRISE_SCHEMA] = {**doc[ENTERPRISE_SCHEMA], "manager": ref}

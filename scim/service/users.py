@@ -32,6 +32,12 @@ def _uniqueness(conflict: Conflict, data: dict[str, Any]) -> Uniqueness:
     )
 
 
+def _manager(user: Resource) -> str | None:
+    manager = (user.data.get(ENTERPRISE_SCHEMA) or {}).get("manager")
+    value = manager.get("value") if isinstance(manager, dict) else None
+    return value if isinstance(value, str) else None
+
+
 class UserService:
     def __init__(self, store: Store, roles: RoleCatalog, base_url: str) -> None:
         self._store = store
@@ -41,12 +47,23 @@ class UserService:
     def render(self, user: Resource, groups: list[tuple[str, str]] | None = None) -> dict[str, Any]:
         return render_user(user, self._base_url, groups)
 
-    async def render_all(self, caller: Caller, users: list[Resource], projection: Projection) -> list[dict[str, Any]]:
-        """Users as returned by GET, with ``groups`` from one store query, none when the projection drops it."""
-        if not users or not projection.wants("groups"):
-            return [project(self.render(u), projection) for u in users]
-        groups = await self._store.user_groups(caller.directory.id, [u.id for u in users])
-        return [project(self.render(u, groups.get(u.id)), projection) for u in users]
+    async def render_all(
+        self, caller: Caller, users: list[Resource], projection: Projection, *, with_groups: bool = True
+    ) -> list[dict[str, Any]]:
+        """Users as returned to a client: ``groups`` from one store query and the managers that name users from
+        one batch of point reads, each skipped when the projection drops what it serves."""
+        directory = caller.directory.id
+        groups: dict[str, list[tuple[str, str]]] = {}
+        if users and with_groups and projection.wants("groups"):
+            groups = await self._store.user_groups(directory, [u.id for u in users])
+        managers = {m for m in map(_manager, users) if m} if projection.wants(ENTERPRISE_SCHEMA.lower()) else set()
+        # RFC 7643 §4.3: $ref is the manager's URI; a manager that names no user (the validators' "SuzzyQ") is
+        # rendered as sent rather than pointing at a resource that does not exist.
+        known = await self._store.existing_user_ids(directory, managers) if managers else set()
+        return [
+            project(render_user(u, self._base_url, groups.get(u.id), manager_ref=_manager(u) in known), projection)
+            for u in users
+        ]
 
     async def create(self, caller: Caller, body: Any) -> Resource:
         data, _ = normalize_resource(body, "User")

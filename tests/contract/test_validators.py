@@ -178,3 +178,30 @@ async def test_check_lists_dangling_managers(client: Client, app: App) -> None:
     await client.delete(f"{USERS}/{boss}")
     report = await check_directory(app.store, "dev", repair=False)
     assert len(report.dangling_managers) == 2 and any(dangling in line for line in report.dangling_managers)
+
+
+async def test_a_manager_that_names_no_user_is_rendered_as_sent(client: Client) -> None:
+    """RFC 7643 §4.3: $ref is the manager's URI; "SuzzyQ" (the reference tests' manager) has none to point at."""
+    boss = await create_plain_user(client, "boss@contoso.com")
+    managed = {}
+    for name, manager in (("a@contoso.com", "SuzzyQ"), ("b@contoso.com", boss)):
+        reply = await client.post(USERS, {"userName": name, ENT: {"manager": {"value": manager}}})
+        assert reply.status == 201, reply.body
+        managed[manager] = reply.json["id"]
+        assert reply.json[ENT]["manager"] == _rendered(manager, boss), "POST"
+    for manager, uid in managed.items():
+        url = f"{USERS}/{uid}"
+        assert (await client.get(url)).json[ENT]["manager"] == _rendered(manager, boss), "GET"
+        name = "a@contoso.com" if manager == "SuzzyQ" else "b@contoso.com"
+        put = await client.put(url, {"userName": name, ENT: {"manager": {"value": manager}}})
+        assert put.json[ENT]["manager"] == _rendered(manager, boss), "PUT"
+        patched = await client.patch(f"{url}?attributes={ENT}:manager", patch(op("replace", "title", "x")))
+        assert patched.json[ENT]["manager"] == _rendered(manager, boss), "PATCH with attributes"
+    listed = (await client.get(f'{USERS}?filter=userName sw "a@"')).json["Resources"]
+    assert listed[0][ENT]["manager"] == {"value": "SuzzyQ"}, "a list"
+    await client.delete(f"{USERS}/{boss}")
+    assert (await client.get(f"{USERS}/{managed[boss]}")).json[ENT]["manager"] == {"value": boss}, "a deleted manager"
+
+
+def _rendered(manager: str, boss: str) -> dict[str, str]:
+    return {"value": boss, "$ref": f"{BASE}/Users/{boss}"} if manager == boss else {"value": manager}
