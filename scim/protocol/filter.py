@@ -53,6 +53,8 @@ __all__ = [
     "leaves",
     "lookup_hint",
     "matches",
+    "membership_hint",
+    "names_groups",
     "parse_filter",
 ]
 
@@ -369,4 +371,41 @@ def lookup_hint(expr: Expr) -> tuple[str, str] | None:
     for name in ("id", "userName", "externalId", "displayName"):
         if name in found:
             return name, found[name]
+    return None
+
+
+def _is_groups(path: AttrPath) -> bool:
+    return path.attr.lower() == "groups" and (path.urn is None or is_core(path.urn))
+
+
+def names_groups(expr: Expr) -> bool:
+    """Whether the filter compares a User's ``groups`` (RFC 7643 §4.1.2), which only the memberships hold."""
+    return any(_is_groups(node.path) for node in leaves(expr) if isinstance(node, Compare | Present | ValuePath))
+
+
+def membership_hint(expr: Expr) -> str | None:
+    """A group id the filter requires the user to belong to: ``groups eq``, ``groups.value eq`` or
+    ``groups[value eq …]`` under and (a complex attribute without a sub-attribute means its value)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, And):
+            stack += (node.left, node.right)
+        elif isinstance(node, Compare) and _is_groups(node.path) and (node.path.sub or "value").lower() == "value":
+            if node.op == "eq" and isinstance(node.value, str):
+                return node.value
+        elif isinstance(node, ValuePath) and _is_groups(node.path):
+            inner = [node.filter]
+            while inner:
+                part = inner.pop()
+                if isinstance(part, And):
+                    inner += (part.left, part.right)
+                elif (
+                    isinstance(part, Compare)
+                    and part.op == "eq"
+                    and part.path.attr.lower() == "value"
+                    and part.path.sub is None
+                    and isinstance(part.value, str)
+                ):
+                    return part.value
     return None

@@ -144,11 +144,16 @@ def plan(filter_text: str | None, render: Callable[[Resource], dict[str, Any]]) 
         # Issue 12: a scan costs candidates x clauses (members count as candidates of a member filter). An indexed
         # eq (Entra's userName/externalId/displayName/id) leaves one candidate, so only scans meet this budget.
         spent[0] += clauses * (1 + len(resource.members or ()))
-        if spent[0] > MAX_FILTER_WORK:
-            raise TooMany(
-                f"The filter would be evaluated more than {MAX_FILTER_WORK} times (resources x comparisons) in this"
-                " directory; add an indexed comparison (id, userName, externalId or displayName eq) or fewer clauses."
-            )
+        check_work(spent[0])
         return matches(expr, render(resource))
 
     return lookup, match
+
+
+def check_work(spent: int) -> None:
+    """TooMany once a filter's evaluations (resources x comparisons) pass MAX_FILTER_WORK."""
+    if spent > MAX_FILTER_WORK:
+        raise TooMany(
+            f"The filter would be evaluated more than {MAX_FILTER_WORK} times (resources x comparisons) in this"
+            " directory; add an indexed comparison (id, userName, externalId or displayName eq) or fewer clauses."
+        )

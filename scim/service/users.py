@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim.errors import Conflict, InvalidValue, Uniqueness
+from scim.errors import Conflict, InvalidFilter, InvalidValue, TooMany, Uniqueness
+from scim.protocol.filter import Expr, clause_count, membership_hint, names_groups, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import Projection, project, render_user
 from scim.protocol.resources import normalize_resource
@@ -20,8 +21,25 @@ from scim.service.common import (
     now,
     with_retries,
 )
-from scim.service.query import ListRequest, plan
+from scim.service.query import ListRequest, check_work, plan
+from scim.store._common import page_of
 from scim.store.base import Lookup, Match, Page, Position, Resource, Slice, Store
+
+# Users read one by one for a filter that combines a group's membership with other comparisons (point reads).
+MAX_GROUP_CANDIDATES = 1000
+
+
+def _indexed(caller: Caller, lookup: Lookup | None) -> Lookup | None:
+    """The lookup the store can answer: a shared externalId has no index entry, so its filter scans the users."""
+    if lookup is not None and lookup.attribute == "externalId" and not caller.directory.unique_external_id:
+        return None
+    return lookup
+
+
+def _groups_filter(request: ListRequest) -> Expr | None:
+    """The parsed filter when it compares the users' ``groups`` (only the memberships hold them), else None."""
+    expr = parse_filter(request.filter) if request.filter and request.filter.strip() else None
+    return expr if expr is not None and names_groups(expr) else None
 
 
 def _uniqueness(conflict: Conflict, data: dict[str, Any]) -> Uniqueness:
@@ -86,11 +104,12 @@ class UserService:
 
     def _plan(self, caller: Caller, request: ListRequest) -> tuple[Lookup | None, Match | None]:
         lookup, match = plan(request.filter, self.render)
-        if lookup is not None and lookup.attribute == "externalId" and not caller.directory.unique_external_id:
-            lookup = None  # a shared externalId has no index entry; the filter is evaluated over the users
-        return lookup, match
+        return _indexed(caller, lookup), match
 
     async def query(self, caller: Caller, request: ListRequest) -> Page:
+        expr = _groups_filter(request)
+        if expr is not None:
+            return await self._query_groups(caller, request, expr)
         lookup, match = self._plan(caller, request)
         return await self._store.query_users(
             caller.directory.id,
@@ -103,10 +122,45 @@ class UserService:
 
     async def walk(self, caller: Caller, request: ListRequest, after: Position | None) -> Slice:
         """The cursor page (RFC 9865) after ``after``; the store resumes where the previous page stopped."""
+        if _groups_filter(request) is not None:
+            raise InvalidFilter(
+                "A filter on groups is evaluated over the users' memberships, so it pages with startIndex only;"
+                " leave out cursor, or filter on userName, externalId or id."
+            )
         lookup, match = self._plan(caller, request)
         return await self._store.walk_users(
             caller.directory.id, lookup=lookup, match=match, count=request.count, after=after, sort=request.sort
         )
+
+    async def _query_groups(self, caller: Caller, request: ListRequest, expr: Expr) -> Page:
+        """A filter on ``groups``: candidates from an index, a group's member entries or the users, then their
+        memberships in one range query (never one per user), then the filter in memory."""
+        directory = caller.directory.id
+        groups_of: dict[str, list[tuple[str, str]]] = {}
+        lookup, match = plan(request.filter, lambda user: self.render(user, groups_of.get(user.id)))
+        lookup = _indexed(caller, lookup)
+        group_id = membership_hint(expr) if lookup is None else None
+        if group_id is not None:
+            group = await self._store.get_group(directory, group_id, with_members=True)
+            ids = sorted(group.members or []) if group is not None else []
+            if clause_count(expr) == 1 and request.sort is None:
+                # Membership alone (the common question): the group's member entries page it; only the page is read.
+                start = request.start_index - 1
+                page = await self._store.get_users(directory, ids[start : start + request.count])
+                return Page(resources=page, total=len(ids))
+            if len(ids) > MAX_GROUP_CANDIDATES:
+                raise TooMany(
+                    f"The group has more than {MAX_GROUP_CANDIDATES} members to read one by one for this filter;"
+                    " filter on its membership alone (without sortBy), or add an indexed comparison (id, userName eq)."
+                )
+            candidates = await self._store.get_users(directory, ids)
+        else:
+            everyone = await self._store.query_users(directory, lookup=lookup, match=None, start_index=1, count=1 << 30)
+            candidates = everyone.resources
+            check_work(len(candidates) * clause_count(expr))  # before the memberships are read, not after
+        groups_of.update(await self._store.user_groups(directory, [u.id for u in candidates]))
+        hits = [u for u in candidates if match is None or match(u)]
+        return page_of(hits, request.start_index, request.count, request.sort)
 
     async def replace(self, caller: Caller, user_id: str, body: Any, if_match: str | None) -> Resource:
         data, _ = normalize_resource(body, "User", resource_id=user_id)

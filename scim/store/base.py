@@ -64,6 +64,9 @@ class Store(Protocol):
     async def get_user(self, directory: str, user_id: str) -> Resource | None:
         """One read by id."""
 
+    async def get_users(self, directory: str, user_ids: list[str]) -> list[Resource]:
+        """The users among ``user_ids``, in that order, by point reads (bounded concurrency); absent ids are skipped."""
+
     async def query_users(
         self,
         directory: str,

@@ -172,6 +172,11 @@ class MemoryStore:
         found = self._space(directory).users.get(user_id)
         return _clone(found) if found else None
 
+    async def get_users(self, directory: str, user_ids: list[str]) -> list[Resource]:
+        """The users among the ids, in order."""
+        users = self._space(directory).users
+        return [_clone(users[i]) for i in user_ids if i in users]
+
     async def query_users(
         self,
         directory: str,

@@ -328,6 +328,14 @@ async def test_delete_user_removes_memberships(store: Store) -> None:
     assert await members_of(store, "g2") == []
 
 
+async def test_get_users_reads_the_given_ids_in_order_and_skips_absent_ones(store: Store) -> None:
+    for uid, name in (("u1", "ann"), ("u2", "bob"), ("u3", "cy")):
+        await store.create_user(D, user(uid, name))
+    found = await store.get_users(D, ["u3", "nobody", "u1", "x" * 2000])
+    assert [(u.id, u.data["userName"]) for u in found] == [("u3", "cy"), ("u1", "ann")]
+    assert await store.get_users(D, []) == [] and await store.get_users("other", ["u1"]) == []
+
+
 async def test_a_delete_at_another_version_removes_nothing(store: Store) -> None:
     """RFC 7644 §3.14: a DELETE with a stale If-Match leaves the resource, its index entries and memberships."""
     ann = await store.create_user(D, user("u1", "ann"))

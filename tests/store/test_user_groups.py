@@ -1,0 +1,131 @@
+"""The User `groups` attribute (RFC 7643 §4.1.2) through the triggers on both stores: filters on it match,
+PUT answers carry it, and its cost on Table Storage does not grow with the directory (one range query)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from scim.app import App, build_app, install_app
+from scim.config import load_settings
+from scim.localrun import seed
+from scim.secrets import MemorySecretStore
+from scim.service.admin import AdminService
+from scim.store.memory import MemoryStore
+from scim.store.tables import TableStore
+from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
+from tests.store.conftest import table_prefix
+from tests.store.test_memberships import RecordingTransport
+from tests.support.azurite import Azurite
+
+USERS = "/scim/v2/Users"
+GROUPS = "/scim/v2/Groups"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+async def _app(store: MemoryStore | TableStore) -> tuple[App, Client]:
+    app = build_app(
+        load_settings({"SCIM_STORE": "memory", "SCIM_PUBLIC_BASE_URL": BASE}),
+        store=store,
+        secret_store=MemorySecretStore(),
+    )
+    await seed(app, CLIENT_ID, CLIENT_SECRET, "create")
+    install_app(app)
+    token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
+    return app, Client(token)
+
+
+@pytest.fixture
+async def http(store: MemoryStore | TableStore) -> AsyncIterator[Client]:
+    _, client = await _app(store)
+    yield client
+    install_app(None)
+
+
+async def _user(http: Client, name: str) -> str:
+    reply = await http.post(USERS, {"schemas": [USER], "userName": name})
+    assert reply.status == 201, reply.body
+    return str(reply.json["id"])
+
+
+async def _group(http: Client, name: str, members: list[str]) -> str:
+    reply = await http.post(GROUPS, {"displayName": name, "members": [{"value": m} for m in members]})
+    assert reply.status == 201, reply.body
+    return str(reply.json["id"])
+
+
+async def _found(http: Client, text: str, **params: Any) -> tuple[int, list[str]]:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    reply = await http.get(f"{USERS}?filter={text}" + (f"&{query}" if query else ""))
+    assert reply.status == 200, reply.body
+    return reply.json["totalResults"], [u["userName"] for u in reply.json["Resources"]]
+
+
+async def test_filters_on_groups_match(http: Client) -> None:
+    ann = await _user(http, "ann@x.test")
+    bob = await _user(http, "bob@x.test")
+    await _user(http, "cy@x.test")
+    finance = await _group(http, "Finance", [ann, bob])
+    audit = await _group(http, "Audit", [ann])
+    cases = {
+        f'groups[value eq "{finance}"]': {"ann@x.test", "bob@x.test"},
+        f'groups.value eq "{audit}"': {"ann@x.test"},
+        f'groups eq "{audit}"': {"ann@x.test"},
+        'groups.display eq "Audit"': {"ann@x.test"},
+        'groups[display eq "finance"]': {"ann@x.test", "bob@x.test"},
+        f'groups[value eq "{finance}"] and userName sw "b"': {"bob@x.test"},
+        f'userName eq "bob@x.test" and groups[value eq "{audit}"]': set(),
+        f'userName eq "ann@x.test" and groups[value eq "{audit}"]': {"ann@x.test"},
+        "not (groups pr)": {"cy@x.test"},
+        f'groups[value eq "{audit}"] or userName eq "cy@x.test"': {"ann@x.test", "cy@x.test"},
+        'groups[value eq "no-such-group"]': set(),
+    }
+    for text, expected in cases.items():
+        total, names = await _found(http, text)
+        assert (total, set(names)) == (len(expected), expected), text
+    # Membership alone pages over the group's member entries.
+    total, names = await _found(http, f'groups[value eq "{finance}"]', startIndex=2, count=1)
+    assert total == 2 and names == ["ann@x.test" if ann > bob else "bob@x.test"]
+
+
+async def test_put_and_patch_answers_carry_groups(http: Client) -> None:
+    ann = await _user(http, "ann@x.test")
+    finance = await _group(http, "Finance", [ann])
+    put = await http.put(f"{USERS}/{ann}", {"schemas": [USER], "userName": "ann@x.test", "title": "Eng"})
+    assert put.status == 200, put.body
+    assert [g["value"] for g in put.json["groups"]] == [finance]
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Ops"}]}
+    patched = await http.patch(f"{USERS}/{ann}?attributes=groups", body)
+    assert [g["display"] for g in patched.json["groups"]] == ["Finance"]
+
+
+@pytest.mark.azurite
+async def test_a_groups_filter_costs_the_same_round_trips_whatever_the_directory_size(azurite: Azurite) -> None:
+    """Memberships are read in one range query for all candidates, never one query per user."""
+    from azure.data.tables.aio import TableServiceClient
+
+    transport = RecordingTransport()
+    service = TableServiceClient.from_connection_string(azurite.connection_string, transport=transport)
+    app, http = await _app(TableStore(service, table_prefix()))
+    try:
+        admin = AdminService(app.store, app.clients, app.tokens)
+        group = (await admin.add_group("dev", "Audit")).id
+        requests = []
+        for size in (5, 50):
+            ids = [await _user(http, f"u{size}-{n}@x.test") for n in range(size - (5 if size == 50 else 0))]
+            body = {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": ids[0]}]}],
+            }
+            assert (await http.patch(f"{GROUPS}/{group}", body)).status == 204
+            before = len(transport.urls)
+            total, _ = await _found(http, 'groups.display eq "Audit"')
+            assert total == (1 if size == 5 else 2)
+            requests.append(len(transport.urls) - before)
+        assert requests[0] == requests[1], requests
+    finally:
+        install_app(None)
+        await app.close()
