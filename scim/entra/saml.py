@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 import requests
 
@@ -51,14 +52,36 @@ def read_metadata(source: str, session: requests.Session) -> SpMetadata:
     return parse_metadata(text)
 
 
+class _Doctype(Exception):
+    """Raised from inside expat the moment it meets a DOCTYPE, before any entity is declared or expanded."""
+
+
+def _refuse_doctype(*_: object) -> None:
+    raise _Doctype
+
+
+def _check_no_doctype(text: bytes) -> None:
+    """Refuse a DOCTYPE in whatever encoding the document declares (UTF-16 and the rest): expat decodes the bytes
+    exactly as the parse below will, so a byte search that one encoding hides from cannot be bypassed."""
+    guard = expat.ParserCreate()
+    guard.StartDoctypeDeclHandler = _refuse_doctype
+    guard.EntityDeclHandler = _refuse_doctype
+    try:
+        guard.Parse(text, True)
+    except _Doctype:
+        raise MetadataError(
+            "The SAML metadata has a DOCTYPE; metadata needs none, and it is refused for safety."
+        ) from None
+    except expat.ExpatError as exc:
+        raise MetadataError(f"The SAML metadata is not well-formed XML ({expat.errors.messages[exc.code]}).") from None
+
+
 def parse_metadata(text: bytes) -> SpMetadata:
     if len(text) > MAX_METADATA:
         raise MetadataError("The SAML metadata is larger than 1 MiB.")
-    lowered = text.lower()
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
-        raise MetadataError("The SAML metadata has a DOCTYPE; metadata needs none, and it is refused for safety.")
+    _check_no_doctype(text)
     try:
-        root = ET.fromstring(text)  # noqa: S314 - no DOCTYPE, so no entities to expand
+        root = ET.fromstring(text)  # noqa: S314 - no DOCTYPE (checked above), so no entities to expand
     except ET.ParseError as exc:
         raise MetadataError(f"The SAML metadata is not well-formed XML ({exc}).") from None
     entity = root if root.tag == f"{_MD}EntityDescriptor" else root.find(f".//{_MD}EntityDescriptor")

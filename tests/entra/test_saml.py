@@ -81,3 +81,22 @@ def test_unusable_metadata_sources_change_nothing(cli: Cli, graph: GraphDouble, 
     assert "Cannot read the SAML metadata file" in cli.err
     cli("entra", "setup", "--directory", "contoso", "--saml-metadata", f"{graph.url}/metadata/none.xml", code=1)
     assert "answered HTTP 401" in cli.err and graph.writes() == []
+
+
+_ENTITIES = '<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+
+
+@pytest.mark.parametrize(
+    ("encoding", "declared"),
+    [("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("latin-1", "ISO-8859-1")],
+)
+def test_a_doctype_is_refused_in_any_encoding(encoding: str, declared: str) -> None:
+    """The guard reads the document as the parser does: a UTF-16 DOCTYPE has no ASCII "<!doctype" bytes."""
+    head = f'<?xml version="1.0" encoding="{declared}"?>'
+    bom = "\ufeff" if encoding in ("utf-16-le", "utf-16-be") else ""
+    text = (bom + head + _ENTITIES + SP_METADATA.decode().split("?>", 1)[1].replace("/saml<", "/&b;<")).encode(encoding)
+    assert b"<!doctype" not in text.lower() or encoding == "latin-1"
+    with pytest.raises(MetadataError, match="DOCTYPE"):
+        parse_metadata(text)
+    plain = (bom + head + SP_METADATA.decode().split("?>", 1)[1]).encode(encoding)
+    assert parse_metadata(plain).entity_id == "https://vault.contoso.test/saml"  # the encoding itself is fine
