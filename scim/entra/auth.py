@@ -8,8 +8,10 @@ file with mode 0600. msal is imported here, inside functions, and only by `scimc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,16 +61,20 @@ def default_cache_path() -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` so that only the owner can read it: mode 0600 from creation, replaced atomically."""
+    """Write ``text`` so that only the owner can read it: mode 0600 from creation, replaced atomically.
+
+    The temporary file has a fresh random name created with O_EXCL (mkstemp), so nothing planted beside the cache,
+    a symlink at ``<cache>.tmp`` say, is followed or written through."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     try:
-        os.fchmod(fd, 0o600)  # an older file of that name may have had other bits
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
+        with os.fdopen(fd, "wb") as out:
+            out.write(text.encode())
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
 
 
 class TokenSource:

@@ -64,6 +64,24 @@ def test_device_code_sign_in_then_the_cache_signs_in_silently(cli: Cli, graph: G
     assert "admin@contoso.onmicrosoft.com" in cache.read_text() and _mode(cache) == 0o600
 
 
+def test_the_cache_writer_follows_no_symlink_planted_beside_the_cache(
+    cli: Cli, graph: GraphDouble, admin: None, tmp_path: Path
+) -> None:
+    """A symlink at <cache>.tmp (another local user's trap) is neither followed nor written through."""
+    cache = Path(os.environ["SCIM_ENTRA_TOKEN_CACHE"])
+    cache.parent.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("untouched")
+    planted = cache.with_name(cache.name + ".tmp")
+    planted.symlink_to(victim)
+    cli("directory", "create", "contoso")
+    cli("entra", "setup", "--directory", "contoso", "--auth", "device-code")
+    assert victim.read_text() == "untouched" and planted.is_symlink()
+    assert "admin@contoso.onmicrosoft.com" in cache.read_text() and _mode(cache) == 0o600
+    assert not cache.is_symlink()
+    assert sorted(p.name for p in cache.parent.iterdir()) == sorted([cache.name, planted.name])  # no temporary left
+
+
 def test_interactive_sign_in_through_the_browser(
     cli: Cli, graph: GraphDouble, admin: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
