@@ -143,6 +143,56 @@ def flatten(schema: dict[str, Any], prefix: str = "") -> set[str]:
     return names
 
 
+def _flattened_count(attributes: list[dict[str, Any]]) -> tuple[int, dict[str, int]]:
+    """Flatten_User_Attrs_Loop / Flatten_Group_Attrs_Loop of SCIMTests_Workflow.json, step by step: manager and
+    members count 1; a multi-valued complex attribute counts its sub-attributes other than type and primary, times
+    the canonical values of its type when it has some; a single complex one counts its sub-attributes that are
+    neither complex nor reference; a simple one counts 1 unless its type is reference."""
+    total, each = 0, {}
+    for attribute in attributes:
+        subs = attribute.get("subAttributes") or []
+        if attribute.get("name") in ("manager", "members"):
+            n = 1
+        elif attribute.get("type") == "complex" and attribute.get("multiValued") is True:
+            kind = [s for s in subs if s.get("name") == "type"]
+            filterable = [s for s in subs if s.get("name") not in ("type", "primary")]
+            canonical = (kind[0].get("canonicalValues") or []) if kind else []
+            n = len(canonical) * len(filterable) if canonical else len(filterable)
+        elif attribute.get("type") == "complex":
+            n = len([s for s in subs if s.get("type") not in ("complex", "reference")])
+        else:
+            n = 0 if attribute.get("type") == "reference" else 1
+        each[str(attribute.get("name"))] = n
+        total += n
+    return total, each
+
+
+def test_schema_discoverability_counts_as_the_workflow_does(replay: Replay) -> None:
+    """Compose_Schema_Discoverability_Summary: PASSED when /Schemas answers 200 with Resources and the flattened
+    attribute counts of the User (core union enterprise, found by exact id) and Group schemas are at least the
+    mapping's target attribute counts. Attributes typed `reference` are never counted (profileUrl among them), and
+    need not be: the check compares counts, and the other attributes leave a wide margin (issue 21 item 10)."""
+    r = replay
+    reply = r.send("GET", "Schemas")
+    body = r.status(reply, 200, what="SCIM_Get_Schemas")
+    resources = body.get("Resources") or []
+    first = {s.get("id"): s for s in reversed(resources)}  # Filter_*_Schema then first(): exact, case-sensitive ids
+    user_attrs = (first.get(USER_SCHEMA) or {}).get("attributes", []) + (first.get(ENTERPRISE) or {}).get(
+        "attributes", []
+    )
+    users, counted = _flattened_count(user_attrs)
+    groups, _ = _flattened_count((first.get(GROUP_SCHEMA) or {}).get("attributes", []))
+    targets, group_targets = len(USER_TARGETS + ROLE_TARGETS), len(GROUP_TARGETS)
+    print(f"Schema_Discoverability: user {users} >= {targets}, group {groups} >= {group_targets}")
+    r.check(reply.status_code == 200 and len(resources) > 0, "Schema_Discoverability: 200 with schemas")
+    r.check(users >= targets, f"userAttrCountCheckPassed: {users} >= {targets}")
+    r.check(groups >= group_targets, f"groupAttrCountCheckPassed: {groups} >= {group_targets}")
+    r.check(counted.get("profileUrl") == 0, "profileUrl is served, typed reference, and not counted")
+    # Even a mapping that targets every simple attribute the service serves, profileUrl included, passes.
+    every = [a["name"] for a in user_attrs if a.get("type") != "complex"]
+    r.check(users >= len(every) + targets, f"a mapping of every simple attribute too ({len(every) + targets})")
+
+
 def test_schema_discoverability(replay: Replay) -> None:
     r = replay
     body = r.status(r.send("GET", "Schemas"), 200, what="SCIM_Get_Schemas")
