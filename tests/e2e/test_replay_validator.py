@@ -137,6 +137,9 @@ def test_user_tests(replay: Replay) -> None:
         manager = (got.get(ENTERPRISE) or {}).get("manager")
         expected = operation.get("value", {}).get("value") if operation["op"] != "remove" else None
         r.check((manager or {}).get("value") == expected, f"{name}: the manager is {expected!r}")
+        # The product's own (RFC 7643 §4.3): $ref only for a manager that is a user, never for the made-up string.
+        has_ref = "$ref" in (manager or {})
+        r.check(has_ref == (expected == boss["id"]), f"{name}: $ref only when the manager names a user")
     for user in (user_id, boss["id"]):
         r.status(r.send("DELETE", f"Users/{user}"), 204, what="Delete User")
         r.status(r.send("GET", f"Users/{user}"), 404, what="Delete User: gone")
