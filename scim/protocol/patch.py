@@ -334,8 +334,11 @@ def _whole_list(
     given = _values(attribute, name, value)
     if op == "replace":
         return given  # AssertiveAppRoleAssignmentsComplex replaces the whole set (§4.3)
-    if name in _ROLE_LIKE and patch.role_mode == "single" and len(given) == 1:
-        return [{**given[0], "primary": True}]  # SingleAppRoleAssignment: the one, primary role (§4.1)
+    if name in _ROLE_LIKE and patch.role_mode == "single" and len(given) == 1 and given[0].get("primary") is not False:
+        # SingleAppRoleAssignment adds one role that names no primary flag (stringified JSON) or says primary: it
+        # becomes the one, primary role (§4.1). A client that says "primary": false is adding a secondary role,
+        # and reads back false (RFC 7644 §3.5.2.1: add appends).
+        return [{**given[0], "primary": True}]
     for new in given:  # AppRoleAssignmentsComplex and every other add append (§4.2, RFC 7644 §3.5.2.1)
         current = _merge_in(current, new, name)
     return current

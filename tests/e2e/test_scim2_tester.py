@@ -1,11 +1,13 @@
 """scim2-tester (python-scim) against the real local host over HTTP, with a bearer token from /oauth2/token.
 
-Every check must succeed; EXCLUDED is empty.
+Every check must succeed in each role mode (single and multiple), on memory and on Table Storage, for each seed of
+SEEDS; EXCLUDED is empty.
 A check is named "<resource type> <check> [<attribute>]".
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any, cast
 
 import httpx
@@ -58,22 +60,33 @@ def summary(results: list[CheckResult]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
-@pytest.mark.parametrize("store", ["memory", pytest.param("tables", marks=pytest.mark.azurite)])
-def test_scim2_tester_finds_no_failure(store: str, request: pytest.FixtureRequest) -> None:
-    start: StartHost = request.getfixturevalue("start_host" if store == "memory" else "start_tables_host")
-    # `create`: the tester invents group and role names (random GUIDs) that no catalog holds. Multiple-role
-    # mode (entra-provisioning.md §4.2/§4.3) keeps each role's `primary` as sent; in single mode the added
-    # role becomes primary (§4.1), and the tester sends a random `primary`.
-    host = start("create", SCIM_DEV_ROLE_MODE="multiple")
-    with httpx.Client(
-        base_url=host.scim_url + "/", headers={"Authorization": f"Bearer {host.token()}"}, timeout=30
-    ) as http:
-        results = check_server(HttpxSCIMClient(http))
+# scim2-tester draws values with the `random` module (a role's `primary` among them), so one run passes or fails
+# by luck; each seed replays one draw. Before issue 21's fix, single role mode failed seed 0 (roles), 1 (roles and
+# entitlements) and 2 (entitlements); together they draw `primary` false and true for both.
+SEEDS = (0, 1, 2)
 
+
+@pytest.mark.parametrize("role_mode", ["single", "multiple"])
+@pytest.mark.parametrize("store", ["memory", pytest.param("tables", marks=pytest.mark.azurite)])
+def test_scim2_tester_finds_no_failure(store: str, role_mode: str, request: pytest.FixtureRequest) -> None:
+    start: StartHost = request.getfixturevalue("start_host" if store == "memory" else "start_tables_host")
+    # `create`: the tester invents group and role names (random GUIDs) that no catalog holds. Every role mode the
+    # product offers runs: in both, a role added with "primary": false reads back false.
+    host = start("create", SCIM_DEV_ROLE_MODE=role_mode)
+    for seed in SEEDS:
+        random.seed(seed)
+        with httpx.Client(
+            base_url=host.scim_url + "/", headers={"Authorization": f"Bearer {host.token()}"}, timeout=30
+        ) as http:
+            results = check_server(HttpxSCIMClient(http))
+        _assert_no_failure(results, f"{store}, {role_mode} role mode, seed {seed}")
+
+
+def _assert_no_failure(results: list[CheckResult], run: str) -> None:
     by_name: dict[str, list[CheckResult]] = {}
     for result in results:
         by_name.setdefault(check_name(result), []).append(result)
-    print(f"\nscim2-tester: {len(results)} checks: {summary(results)}")
+    print(f"\nscim2-tester ({run}): {len(results)} checks: {summary(results)}")
 
     failures = [
         f"{name}: {r.reason}\n    data: {str(r.data)[:400]}"
@@ -85,6 +98,7 @@ def test_scim2_tester_finds_no_failure(store: str, request: pytest.FixtureReques
     for name in EXCLUDED:
         print(f"  excluded {name}: {[r.status.name for r in by_name.get(name, [])]}")
 
-    assert not failures, "scim2-tester failures:\n" + "\n".join(failures)
+    assert not failures, f"scim2-tester failures ({run}):\n" + "\n".join(failures)
     assert not missing, f"no such check ran (renamed upstream?): {missing}"
-    assert sum(r.status == Status.SUCCESS for r in results) >= 120, summary(results)
+    # scim2-tester 0.5.2 (pinned) runs 135 checks here; every one succeeds (none skipped), in every mode and store.
+    assert len(results) >= 135 and all(r.status == Status.SUCCESS for r in results), summary(results)

@@ -1225,3 +1225,26 @@ def test_error_details_do_not_echo_values() -> None:
     with pytest.raises(InvalidValue) as caught:
         run(USER, envelope({"op": "replace", "path": "displayName", "value": ["secret-ish@example.com"]}))
     assert "secret-ish" not in caught.value.detail
+
+
+# Single role mode ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["roles", "entitlements"])
+def test_single_mode_add_with_primary_false_is_kept_as_sent(name: str) -> None:
+    """scim2-tester's check_add_attribute adds one value with "primary": false and reads it back (issue 21)."""
+    current = user(**{name: [{"value": "Old", "primary": True}]})
+    body = envelope({"op": "add", "path": name, "value": [{"value": "New", "primary": False}]})
+    assert run(current, body, role_mode="single").data[name] == [
+        {"value": "Old", "primary": True},
+        {"value": "New", "primary": False},
+    ]
+
+
+@pytest.mark.parametrize("primary", [True, "True", None])
+def test_single_mode_add_without_primary_false_sets_the_one_primary_role(primary: Any) -> None:
+    """SingleAppRoleAssignment's shapes (no flag, or primary) replace the role (Entra quirk, §4.1)."""
+    value: dict[str, Any] = {"value": "New"} | ({} if primary is None else {"primary": primary})
+    body = envelope({"op": "add", "path": "roles", "value": [value]})
+    current = user(roles=[{"value": "Old", "primary": True}])
+    assert run(current, body, role_mode="single").data["roles"] == [{"value": "New", "primary": True}]
