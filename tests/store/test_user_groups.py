@@ -129,3 +129,37 @@ async def test_a_groups_filter_costs_the_same_round_trips_whatever_the_directory
     finally:
         install_app(None)
         await app.close()
+
+
+async def test_a_groups_filter_past_its_budget_is_too_many_before_reading_memberships() -> None:
+    """A membership combined with other comparisons reads at most MAX_GROUP_CANDIDATES users one by one; a scan
+    past the filter work budget is refused before the directory's memberships are read."""
+    from scim.service.query import MAX_FILTER_WORK
+    from scim.service.users import MAX_GROUP_CANDIDATES
+    from scim.store.base import Resource
+
+    store = MemoryStore()
+    _, http = await _app(store)
+    try:
+        ids = [f"u{n:06}" for n in range(max(MAX_GROUP_CANDIDATES, MAX_FILTER_WORK // 2) + 1)]
+        for uid in ids:
+            await store.create_user("dev", Resource(uid, {"userName": f"{uid}@x.test"}, "c", "c"))
+        reads: list[list[str]] = []
+        original = store.user_groups
+
+        async def counted(directory: str, user_ids: list[str]) -> Any:
+            reads.append(user_ids)
+            return await original(directory, user_ids)
+
+        store.user_groups = counted  # type: ignore[method-assign]
+        big = await _group(http, "Big", ids[: MAX_GROUP_CANDIDATES + 1])
+        combined = await http.get(f'{USERS}?filter=groups[value eq "{big}"] and title eq "x"')
+        assert combined.status == 400 and combined.json["scimType"] == "tooMany", combined.body
+        assert "membership alone" in combined.json["detail"]
+        alone = await http.get(f'{USERS}?filter=groups[value eq "{big}"]&count=2&attributes=id')
+        assert alone.status == 200 and alone.json["totalResults"] == MAX_GROUP_CANDIDATES + 1
+        scan = await http.get(f'{USERS}?filter=groups.display eq "Big" and title eq "x"')
+        assert scan.status == 400 and scan.json["scimType"] == "tooMany", scan.body
+        assert reads == [], "no membership was read for a refused filter (the page of ids renders without groups)"
+    finally:
+        install_app(None)
