@@ -163,3 +163,17 @@ async def test_a_groups_filter_past_its_budget_is_too_many_before_reading_member
         assert reads == [], "no membership was read for a refused filter (the page of ids renders without groups)"
     finally:
         install_app(None)
+
+
+async def test_a_groups_filter_sorts_and_pages_by_start_index_only(http: Client) -> None:
+    """sortBy applies to a groups filter (RFC 7644 §3.4.2.3); a cursor does not (it pages by startIndex only)."""
+    ids = [await _user(http, name) for name in ("cy@x.test", "ann@x.test", "bob@x.test")]
+    crew = await _group(http, "Crew", ids)
+    for text in (f'groups[value eq "{crew}"]', 'groups.display eq "Crew"'):
+        reply = await http.get(f"{USERS}?filter={text}&sortBy=userName&sortOrder=descending&count=2")
+        assert reply.status == 200, reply.body
+        assert reply.json["totalResults"] == 3
+        assert [u["userName"] for u in reply.json["Resources"]] == ["cy@x.test", "bob@x.test"], text
+        refused = await http.get(f"{USERS}?filter={text}&cursor=")
+        assert refused.status == 400 and refused.json["scimType"] == "invalidFilter", refused.body
+        assert "startIndex" in refused.json["detail"]
