@@ -75,7 +75,7 @@ def test_the_cache_writer_follows_no_symlink_planted_beside_the_cache(
     planted = cache.with_name(cache.name + ".tmp")
     planted.symlink_to(victim)
     cli("directory", "create", "contoso")
-    cli("entra", "setup", "--directory", "contoso", "--auth", "device-code")
+    cli("entra", "setup", "--directory", "contoso", "--sign-in", "device-code")
     assert victim.read_text() == "untouched" and planted.is_symlink()
     assert "admin@contoso.onmicrosoft.com" in cache.read_text() and _mode(cache) == 0o600
     assert not cache.is_symlink()
