@@ -6,7 +6,7 @@ importing anything of the store layer (DESIGN.md: protocol/ imports nothing from
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -120,3 +120,22 @@ class Client:
 
 
 Match = Callable[[Resource], bool]
+
+
+def effective_roles(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The roles a user holds: its ``roles`` and its ``entitlements`` (the senhasegura mapping), one per value.
+
+    Both attributes are kept as sent (RFC 7643 §4.1.2 defines them apart) and both name catalog roles; SCIM,
+    scimctl, the export and the change feed all ask this one function which roles a user holds."""
+    kept: dict[str, dict[str, Any]] = {}
+    for name in ("roles", "entitlements"):
+        held = data.get(name)
+        for role in held if isinstance(held, list) else []:
+            if isinstance(role, dict) and isinstance(role.get("value"), str) and role["value"]:
+                kept.setdefault(role["value"], role)
+    return list(kept.values())
+
+
+def role_values(data: Mapping[str, Any]) -> list[str]:
+    """The role values a user holds (effective_roles), sorted."""
+    return sorted(role["value"] for role in effective_roles(data))

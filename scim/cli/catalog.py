@@ -10,7 +10,8 @@ from typing import Any
 
 from scim.app import App
 from scim.cli._common import Outcome, Subparsers, leaf, progress
-from scim.service.admin import AdminError, AdminService, csv_names, role_values
+from scim.model import role_values
+from scim.service.admin import AdminError, AdminService, csv_names
 from scim.store.base import Directory, Resource
 
 
@@ -118,7 +119,7 @@ def _user(user: Resource, groups: dict[str, list[str]], *, full: bool = False) -
         "userName": user.data.get("userName"),
         "externalId": user.data.get("externalId"),
         "active": user.data.get("active", True),
-        "roles": sorted(role_values(user)),
+        "roles": role_values(user.data),
         "groups": sorted(groups.get(user.id, [])),
     }
     if full:

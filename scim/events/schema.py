@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from scim.model import role_values
+
 SCHEMA = "urn:scim-entra-functions:event:1"
 # A queue message holds 64 KiB of XML-escaped text (a quote costs 6 bytes), so an event stays well below it.
 MAX_VALUES_CHARS = 8_000
@@ -65,16 +67,6 @@ def changed_attributes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
     return sorted(n for n in _names(old) | _names(new) if _value(old, n) != _value(new, n))
 
 
-def _role_values(data: Mapping[str, Any]) -> set[str]:
-    found: set[str] = set()
-    for name in _ROLES:
-        for role in data.get(name) or []:
-            value = role.get("value") if isinstance(role, Mapping) else role
-            if isinstance(value, str):
-                found.add(value)
-    return found
-
-
 def _values(data: Mapping[str, Any], names: list[str], include: bool) -> dict[str, Any] | None:
     return {n: _value(data, n) for n in names} if include else None
 
@@ -94,11 +86,16 @@ def user_replaced(user_id: str, old: Mapping[str, Any], new: Mapping[str, Any], 
     if "active" in names:
         kind = "user.enabled" if new.get("active", True) is not False else "user.disabled"
         changes.append(Change(kind, "User", user_id, ["active"], values=_values(new, ["active"], values)))
-    granted, revoked = sorted(_role_values(new) - _role_values(old)), sorted(_role_values(old) - _role_values(new))
+    held, had = set(role_values(new)), set(role_values(old))
+    granted, revoked = sorted(held - had), sorted(had - held)
+    role_attributes = [n for n in names if n in _ROLES]
     for kind, roles in (("role.granted", granted), ("role.revoked", revoked)):
         if roles:
-            changes.append(Change(kind, "User", user_id, ["roles"], values={"roles": roles} if values else None))
-    rest = [n for n in names if n != "active" and n not in _ROLES]
+            shown = {"roles": roles} if values else None
+            changes.append(Change(kind, "User", user_id, role_attributes, values=shown))
+    # A roles/entitlements change that leaves the held set as it was (a display, a primary flag, a role moved
+    # from one attribute to the other) is a user.updated naming the attribute, never one naming nothing.
+    rest = [n for n in names if n != "active" and (n not in _ROLES or not (granted or revoked))]
     if rest or not changes:
         changes.append(Change("user.updated", "User", user_id, rest, values=_values(new, rest, values)))
     return changes

@@ -11,7 +11,7 @@ from datetime import timedelta
 from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, Registration
 from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, KeyRing, TokenService
 from scim.errors import Conflict
-from scim.model import Federation
+from scim.model import Federation, role_values
 from scim.service.common import new_id, now
 from scim.service.names import broken_rule
 from scim.store.base import Client, Directory, Lookup, NamePolicy, Page, Resource, Role, RoleMode, Store
@@ -35,11 +35,6 @@ def _check_catalog_name(kind: str, name: str) -> None:
     rule = broken_rule(name)
     if rule:
         raise AdminError(f"{kind} {name!r} is not a valid catalog name: {rule}. Entra names must match it exactly.")
-
-
-def role_values(user: Resource) -> set[str]:
-    """The role values a stored user holds (roles and entitlements are one set, README)."""
-    return {str(r.get("value")) for r in user.data.get("roles") or [] if isinstance(r, dict)}
 
 
 def _count(items: list[str] | int, noun: str) -> str:
@@ -169,7 +164,7 @@ class AdminService:
         start = 1
         while True:
             page = await self._store.query_users(directory, lookup=None, match=None, start_index=start, count=MAX_LIST)
-            found += [u for u in page.resources if value in role_values(u)]
+            found += [u for u in page.resources if value in role_values(u.data)]
             start += len(page.resources)
             if not page.resources or start > page.total:
                 return found

@@ -12,17 +12,6 @@ from scim.store.base import Directory, Role, Store
 ROLE_CACHE_SECONDS = 30.0
 
 
-def effective_roles(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The user's role set: its ``roles`` and its ``entitlements`` (the senhasegura mapping), one per value.
-
-    Both attributes are kept as sent (RFC 7643 §4.1.2 defines them apart) and both name catalog roles."""
-    kept: dict[str, dict[str, Any]] = {}
-    for role in [*(data.get("roles") or []), *(data.get("entitlements") or [])]:
-        if isinstance(role, dict) and isinstance(role.get("value"), str):
-            kept.setdefault(role["value"], role)
-    return list(kept.values())
-
-
 class RoleCatalog:
     """Validates the roles a user is given against the directory's role catalog."""
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim.errors import Conflict
+from scim.model import role_values
 from scim.store.base import Directory, Position, Resource, Role, Store
 
 SCHEMA = "urn:scim-entra-functions:export:1"
@@ -29,10 +30,6 @@ class ImportRefused(Exception):
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _roles(data: dict[str, Any]) -> list[str]:
-    return sorted(str(r.get("value")) for r in data.get("roles") or [] if isinstance(r, dict) and r.get("value"))
 
 
 async def _pages(store: Store, directory: str, kind: str) -> Any:
@@ -112,7 +109,7 @@ async def export_directory(store: Store, directory: Directory, write: Write, fmt
         else:
             active = user.data.get("active", True) is not False
             cells = [user.data.get("userName", ""), user.data.get("externalId", ""), str(active).lower()]
-            row(["user", user.id, *cells, ";".join(_roles(user.data)), ";".join(groups), ""])
+            row(["user", user.id, *cells, ";".join(role_values(user.data)), ";".join(groups), ""])
         first = False
     if fmt == "json":
         write("]}\n")

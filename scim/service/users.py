@@ -197,6 +197,8 @@ class UserService:
 
     async def _write(self, caller: Caller, current: Resource, data: dict[str, Any]) -> Resource:
         await self._check_references(caller, data, previous=current.data, user_id=current.id)
+        if data == current.data:
+            return current  # nothing changes: no write, no new version, no change event
         updated = Resource(
             id=current.id, data=data, created=current.created, last_modified=now(), version=current.version
         )

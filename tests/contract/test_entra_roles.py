@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from scim.app import App
+from scim.model import effective_roles
 from scim.service.admin import AdminService
-from scim.service.catalog import effective_roles
 from tests.conftest import Client
 from tests.contract.conftest import AppFactory
 from tests.contract.entra import USER_SCHEMA, USERS, assert_error, op, patch, stored_user

@@ -181,3 +181,31 @@ async def test_a_delete_refused_by_if_match_keeps_the_resource_and_publishes_not
         assert deleted.status == 204, deleted.body
         assert (await feed.http.get(url)).status == 404
         assert only(await feed.events())["type"].endswith(".deleted")
+
+
+async def test_a_role_change_names_the_attribute_that_changed_and_a_no_op_publishes_nothing(feed: Feed) -> None:
+    """A role held through entitlements is granted like one in roles; a change that leaves the held set alone
+    is a user.updated naming the attribute, never `attributes: []`; a PUT that changes nothing writes nothing."""
+    await AdminService(feed.app.store, feed.app.clients, feed.app.tokens).add_role("dev", "Auditor")
+    body = {"schemas": [USER], "userName": "ro@x.test", "roles": [{"value": "Auditor"}]}
+    uid = (await feed.http.post("/scim/v2/Users", body)).json["id"]
+    await feed.events()
+    moved = patch(
+        {"op": "remove", "path": "roles"}, {"op": "add", "path": "entitlements", "value": [{"value": "Auditor"}]}
+    )
+    assert (await feed.http.patch(f"/scim/v2/Users/{uid}", moved)).status == 204
+    event = only(await feed.events())
+    assert (event["type"], event["attributes"]) == ("user.updated", ["entitlements", "roles"])
+    shown = patch({"op": "replace", "path": "entitlements", "value": [{"value": "Auditor", "display": "Audit"}]})
+    assert (await feed.http.patch(f"/scim/v2/Users/{uid}", shown)).status == 204
+    event = only(await feed.events())
+    assert (event["type"], event["attributes"]) == ("user.updated", ["entitlements"])
+    revoked = patch({"op": "remove", "path": "entitlements"})
+    assert (await feed.http.patch(f"/scim/v2/Users/{uid}", revoked)).status == 204
+    event = only(await feed.events())
+    assert (event["type"], event["attributes"]) == ("role.revoked", ["entitlements"])
+
+    current = (await feed.http.get(f"/scim/v2/Users/{uid}")).json
+    again = await feed.http.put(f"/scim/v2/Users/{uid}", current)
+    assert again.status == 200 and again.headers["ETag"] == current["meta"]["version"]
+    assert await feed.events() == []
