@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,10 @@ async def _export(app: App, admin: AdminService, args: argparse.Namespace) -> An
     # Blocking file writes are fine here: scimctl's event loop serves nothing else.
     partial = Path(f"{args.output}.partial")
     try:
-        out = partial.open("w", encoding="utf-8", newline="")  # noqa: ASYNC230
+        partial.unlink(missing_ok=True)  # noqa: ASYNC240 - a leftover would keep its own mode
+        # 0600 from the first byte: the file holds the whole directory (an umask could only narrow it further).
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        out = open(descriptor, "w", encoding="utf-8", newline="")  # noqa: ASYNC230, SIM115 - closed by the with below
     except OSError as exc:  # name the file the admin asked for, not the temporary one beside it
         raise OSError(exc.errno, exc.strerror, str(args.output)) from None
     try:

