@@ -132,7 +132,8 @@ def _doctor(args: argparse.Namespace) -> int:
 async def _run(settings: Settings, args: argparse.Namespace) -> Any:
     app = app_factory(settings)
     try:
-        return await args.run(app, AdminService(app.store, app.clients, app.tokens), args)
+        admin = AdminService(app.store, app.clients, app.tokens, queue_prefix=settings.table_prefix)
+        return await args.run(app, admin, args)
     finally:
         await app.close()
 

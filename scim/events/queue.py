@@ -6,8 +6,6 @@ Imported only when a queue service is configured, so `import function_app` never
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,30 +18,15 @@ from azure.core.exceptions import (
 )
 
 from scim.errors import StoreUnavailable
+from scim.events.schema import queue_name
+
+__all__ = ["ChangeQueues", "Received", "queue_name"]
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
     from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
-_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-MAX_NAME = 63
 NEVER_EXPIRES = -1  # at least once: an event waits for its consumer however long that takes
-
-
-def queue_name(prefix: str, directory: str) -> str:
-    """``<prefix>-changes-<directory>``: queue names are 3-63 lowercase letters, digits and single dashes.
-
-    A directory id that is not already of that form (or too long) gets a digest suffix, so two ids never share one.
-    """
-    base = f"{prefix.lower()}-changes"
-    slug = directory.lower()
-    if _NAME.fullmatch(slug) and slug == directory and len(base) + 1 + len(slug) <= MAX_NAME:
-        return f"{base}-{slug}"
-    tail = hashlib.sha256(directory.encode()).hexdigest()[:12]
-    cleaned = "-".join(p for p in re.split(r"[^a-z0-9]+", slug) if p)
-    room = MAX_NAME - len(base) - len(tail) - 2
-    head = cleaned[:room].strip("-")
-    return f"{base}-{head}-{tail}" if head else f"{base}-{tail}"
 
 
 @dataclass(frozen=True, slots=True)

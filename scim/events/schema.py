@@ -6,7 +6,9 @@ transaction, and turns them into event documents once it knows the commit's vers
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -188,3 +190,27 @@ def document(change: Change, directory: str, sequence: int | None) -> dict[str, 
 
 def encode(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+_QUEUE_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+_DIGEST_TAIL = re.compile(r"(.*-)?[0-9a-f]{12}")
+MAX_QUEUE_NAME = 63
+
+
+def queue_name(prefix: str, directory: str) -> str:
+    """``<prefix>-changes-<directory>``: queue names are 3-63 lowercase letters, digits and single dashes.
+
+    Any other id (upper case, other characters, too long) gets the form ``<cleaned>-<12 hex of its SHA-256>``. An id
+    that already ends like a digest takes that form too, so no plain id spells another id's hashed name: ``Acme``
+    is ``…-acme-37036cd8f974`` and the directory ``acme-37036cd8f974`` is ``…-acme-37036cd8f974-<its digest>``.
+    """
+    base = f"{prefix.lower()}-changes"
+    slug = directory.lower()
+    plain = _QUEUE_NAME.fullmatch(slug) and slug == directory and not _DIGEST_TAIL.fullmatch(slug)
+    if plain and len(base) + 1 + len(slug) <= MAX_QUEUE_NAME:
+        return f"{base}-{slug}"
+    tail = hashlib.sha256(directory.encode()).hexdigest()[:12]
+    cleaned = "-".join(p for p in re.split(r"[^a-z0-9]+", slug) if p)
+    room = MAX_QUEUE_NAME - len(base) - len(tail) - 2
+    head = cleaned[:room].strip("-")
+    return f"{base}-{head}-{tail}" if head else f"{base}-{tail}"

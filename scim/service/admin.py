@@ -11,6 +11,7 @@ from datetime import timedelta
 from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, Registration
 from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, KeyRing, TokenService
 from scim.errors import Conflict
+from scim.events.schema import queue_name
 from scim.model import Federation, role_values
 from scim.service.common import new_id, now
 from scim.service.names import broken_rule
@@ -64,8 +65,11 @@ def csv_names(text: str) -> list[tuple[str, str]]:
 
 
 class AdminService:
-    def __init__(self, store: Store, clients: ClientRegistry, tokens: TokenService) -> None:
+    def __init__(
+        self, store: Store, clients: ClientRegistry, tokens: TokenService, *, queue_prefix: str = "scim"
+    ) -> None:
         self._store = store
+        self._queue_prefix = queue_prefix  # the change feed's queue names (SCIM_TABLE_PREFIX)
         self._clients = clients
         self._tokens = tokens
         self.keys: KeyRing = tokens.keyring()
@@ -84,6 +88,8 @@ class AdminService:
         if not directory or not directory.replace("-", "").isalnum():
             raise AdminError("A directory id is letters, digits and dashes, e.g. contoso-prod.")
         found = await self._store.get_directory(directory)
+        if found is None:
+            await self._check_queue_name(directory)
         current = found or Directory(directory)
         unique = current.unique_external_id if unique_external_id is None else unique_external_id
         if found is not None and unique != current.unique_external_id:
@@ -105,6 +111,16 @@ class AdminService:
         )
         await self._store.put_directory(updated)
         return updated
+
+    async def _check_queue_name(self, directory: str) -> None:
+        """A new directory's change-feed queue must be its own: a consumer of one queue reads one directory."""
+        name = queue_name(self._queue_prefix, directory)
+        for other in await self._store.list_directories():
+            if queue_name(self._queue_prefix, other.id) == name:
+                raise AdminError(
+                    f"Directory {directory!r} would publish its changes to queue {name}, which directory {other.id!r}"
+                    " already uses; choose another id."
+                )
 
     async def set_policy(
         self,
