@@ -18,6 +18,33 @@ _ALWAYS = frozenset({"id", "schemas", "meta"})
 MAX_PROJECTION_PATHS = 100
 
 
+# Attributes the service owns: stored data never overrides them, whatever an import or an older write left there.
+_SERVICE_OWNED = frozenset({"id", "meta", "schemas", "groups", "members", "password"})
+
+
+def stored_attributes(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The stored attributes a resource is rendered with, and what was left out and why (``scimctl check``).
+
+    A value of a shape no SCIM write stores (an extension that is no object, a manager without a string id) is
+    left out rather than failing the whole list it appears in."""
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    for key, value in data.items():
+        if key.lower() in _SERVICE_OWNED:
+            dropped.append(f"{key} (the service's own attribute)")
+        elif key.startswith("urn:") and not isinstance(value, dict):
+            dropped.append(f"{key} (an extension must be an object, not {type(value).__name__})")
+        else:
+            kept[key] = value
+    extension = kept.get(ENTERPRISE_SCHEMA)
+    if extension is not None and "manager" in extension:
+        manager = extension["manager"]
+        if not isinstance(manager, dict) or not isinstance(manager.get("value"), str):
+            kept[ENTERPRISE_SCHEMA] = {k: v for k, v in extension.items() if k != "manager"}
+            dropped.append(f"{ENTERPRISE_SCHEMA}:manager (must be an object with a string value)")
+    return kept, dropped
+
+
 def render_user(
     user: Resource, base_url: str, groups: list[tuple[str, str]] | None = None, *, manager_ref: bool = True
 ) -> dict[str, Any]:
@@ -26,11 +53,12 @@ def render_user(
     ``manager_ref`` False renders the manager as stored, without a ``$ref`` (it names no user)."""
     schemas = [USER_SCHEMA]
     doc: dict[str, Any] = {"schemas": schemas, "id": user.id}
-    for key, value in user.data.items():
+    data, _ = stored_attributes(user.data)
+    for key, value in data.items():
         if key.startswith("urn:"):
             schemas.append(key)
         doc[key] = value
-    manager = user.data.get(ENTERPRISE_SCHEMA, {}).get("manager")
+    manager = data.get(ENTERPRISE_SCHEMA, {}).get("manager")
     if manager and manager_ref:
         # RFC 7643 §4.3: manager is returned as a complex value with its $ref.
         ref = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
@@ -43,7 +71,7 @@ def render_user(
 
 
 def render_group(group: Resource, base_url: str) -> dict[str, Any]:
-    doc: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": group.id, **group.data}
+    doc: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": group.id, **stored_attributes(group.data)[0]}
     if group.members is not None:
         doc["members"] = [{"value": m, "$ref": f"{base_url}/Users/{m}", "type": "User"} for m in group.members]
     doc["meta"] = _meta("Group", group, base_url)

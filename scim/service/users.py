@@ -51,7 +51,8 @@ def _uniqueness(conflict: Conflict, data: dict[str, Any]) -> Uniqueness:
 
 
 def _manager(user: Resource) -> str | None:
-    manager = (user.data.get(ENTERPRISE_SCHEMA) or {}).get("manager")
+    extension = user.data.get(ENTERPRISE_SCHEMA)
+    manager = extension.get("manager") if isinstance(extension, dict) else None
     value = manager.get("value") if isinstance(manager, dict) else None
     return value if isinstance(value, str) else None
 

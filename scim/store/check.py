@@ -9,13 +9,11 @@ snapshot, so every suspect is confirmed by point reads before it is reported or 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from scim.model import Resource
+from scim.protocol.render import stored_attributes
 from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.store.memory import MemoryStore
-
-if TYPE_CHECKING:
-    from scim.store.tables import TableStore
 
 
 @dataclass(slots=True)
@@ -30,10 +28,12 @@ class CheckReport:
     repaired: int = 0
     # Not an inconsistency (a manager that names no user is stored as sent), so --repair leaves them alone.
     dangling_managers: list[str] = field(default_factory=list)
+    # Stored values SCIM never writes (an import before issue 20): rendered without them; a SCIM write replaces them.
+    malformed: list[str] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
-        return not self.issues
+        return not self.issues and not self.malformed
 
 
 async def check_directory(store: object, directory: str, *, repair: bool) -> CheckReport:
@@ -49,17 +49,24 @@ async def check_directory(store: object, directory: str, *, repair: bool) -> Che
         if not isinstance(store, TableStore):
             raise TypeError(f"cannot check a {type(store).__name__}")
         report = await check_tables(store, CheckReport(directory), repair=repair)
-    report.dangling_managers = await _dangling_managers(store, directory)
+    users = (await store.query_users(directory, lookup=None, match=None, start_index=1, count=1 << 30)).resources
+    report.dangling_managers = _dangling_managers(users)
+    groups = await store.query_groups(
+        directory, lookup=None, match=None, start_index=1, count=1 << 30, with_members=False
+    )
+    for kind, resources in (("user", users), ("group", groups.resources)):
+        for resource in resources:
+            report.malformed += [f"{kind} {resource.id}: {why}" for why in stored_attributes(resource.data)[1]]
     return report
 
 
-async def _dangling_managers(store: MemoryStore | TableStore, directory: str) -> list[str]:
+def _dangling_managers(users: list[Resource]) -> list[str]:
     """Users whose enterprise manager names no user of the directory (the validators' "SuzzyQ")."""
-    users = (await store.query_users(directory, lookup=None, match=None, start_index=1, count=1 << 30)).resources
     ids = {u.id for u in users}
     found = []
     for user in users:
-        manager = (user.data.get(ENTERPRISE_SCHEMA) or {}).get("manager") or {}
+        extension = user.data.get(ENTERPRISE_SCHEMA)
+        manager = (extension.get("manager") if isinstance(extension, dict) else None) or {}
         value = manager.get("value") if isinstance(manager, dict) else None
         if isinstance(value, str) and value not in ids:
             found.append(f"user {user.id} has manager {value!r}, which is not a user of this directory")
