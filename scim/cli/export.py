@@ -11,7 +11,8 @@ from typing import Any
 from scim.app import App
 from scim.cli._common import Subparsers, leaf
 from scim.service.admin import AdminError, AdminService
-from scim.service.export import ImportRefused, export_directory, import_directory
+from scim.service.export import export_directory
+from scim.service.restore import Importer, ImportRefused, Refusal
 
 
 async def _export(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
@@ -41,13 +42,29 @@ async def _export(app: App, admin: AdminService, args: argparse.Namespace) -> An
     return {"directory": directory.id, "format": args.format, "output": str(args.output), **counts}
 
 
+def _refuse(refused: list[Refusal], *, dry_run: bool) -> None:
+    """Print every refused entry and why, then stop the command (exit 1) when there was any."""
+    if not refused:
+        return
+    for refusal in refused:
+        print(f"scimctl: refused {refusal.where}: {refusal.why}", file=sys.stderr)
+    word = "Nothing would be imported" if dry_run else "Nothing imported"
+    raise AdminError(f"{word}: {len(refused)} entr{'y' if len(refused) == 1 else 'ies'} refused (listed above).")
+
+
 async def _import(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")  # noqa: ASYNC240
+    importer = Importer(app.store, admin)
     try:
-        counts = await import_directory(app.store, text, args.directory)
+        plan = await importer.plan(text, args.directory)
     except ImportRefused as exc:
-        raise AdminError(f"Nothing imported: {exc}.") from None
-    return {"imported": args.file, **counts}
+        _refuse(exc.refusals, dry_run=args.dry_run)
+        raise  # an ImportRefused always names what it refused; scimctl prints it as any admin error
+    _refuse(plan.refused, dry_run=args.dry_run)
+    summary = plan.summary()
+    if not args.dry_run:
+        await importer.apply(plan)
+    return {"imported": args.file, "dry_run": args.dry_run, **summary}
 
 
 def register(sub: Subparsers) -> None:
@@ -55,6 +72,9 @@ def register(sub: Subparsers) -> None:
     export.add_argument("--directory", required=True, help="the directory to export")
     export.add_argument("--format", choices=["json", "csv"], default="json", help="json round-trips through import")
     export.add_argument("--output", type=Path, help="a file (default: standard output)")
-    restore = leaf(sub, "import", _import, "restore a JSON export into an empty directory")
+    restore = leaf(sub, "import", _import, "restore a JSON export into an empty directory, checked as SCIM writes are")
     restore.add_argument("file", help="the export file, or - for standard input")
     restore.add_argument("--directory", help="the directory to restore into (default: the one exported)")
+    restore.add_argument(
+        "--dry-run", action="store_true", help="check the whole file and print what would be written; write nothing"
+    )

@@ -38,6 +38,12 @@ def _check_catalog_name(kind: str, name: str) -> None:
         raise AdminError(f"{kind} {name!r} is not a valid catalog name: {rule}. Entra names must match it exactly.")
 
 
+def check_directory_id(directory: str) -> None:
+    """AdminError unless ``directory`` is letters, digits and dashes (it is part of every storage key)."""
+    if not directory or not directory.replace("-", "").isalnum():
+        raise AdminError(f"A directory id is letters, digits and dashes, e.g. contoso-prod; got {directory!r}.")
+
+
 def _count(items: list[str] | int, noun: str) -> str:
     n = items if isinstance(items, int) else len(items)
     return f"{n} {noun}" + ("" if n == 1 else "s")
@@ -85,11 +91,10 @@ class AdminService:
         event_values: bool | None = None,
     ) -> Directory:
         """Create the directory, or change its policies when given."""
-        if not directory or not directory.replace("-", "").isalnum():
-            raise AdminError("A directory id is letters, digits and dashes, e.g. contoso-prod.")
+        check_directory_id(directory)
         found = await self._store.get_directory(directory)
         if found is None:
-            await self._check_queue_name(directory)
+            await self.check_queue_name(directory)
         current = found or Directory(directory)
         unique = current.unique_external_id if unique_external_id is None else unique_external_id
         if found is not None and unique != current.unique_external_id:
@@ -112,7 +117,7 @@ class AdminService:
         await self._store.put_directory(updated)
         return updated
 
-    async def _check_queue_name(self, directory: str) -> None:
+    async def check_queue_name(self, directory: str) -> None:
         """A new directory's change-feed queue must be its own: a consumer of one queue reads one directory."""
         name = queue_name(self._queue_prefix, directory)
         for other in await self._store.list_directories():

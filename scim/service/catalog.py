@@ -45,3 +45,15 @@ class RoleCatalog:
                 await self._store.put_role(directory.id, Role(resolution.name, role.get("display", "")))
                 values.append(resolution.name)
             role["value"] = resolution.name
+
+
+class FixedCatalog(RoleCatalog):
+    """A catalog that is a given list of values, read from nowhere: `scimctl import` checks a file's users against
+    the file's roles before anything is written."""
+
+    def __init__(self, store: Store, values: list[str]) -> None:
+        super().__init__(store)
+        self._fixed = values
+
+    async def _values(self, directory: str, *, fresh: bool) -> list[str]:
+        return self._fixed

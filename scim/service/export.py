@@ -1,6 +1,7 @@
-"""Export a directory (users with roles and groups, groups with members) and import it into an empty one.
+"""Export a directory: users with roles and groups, groups with members, the role catalog and every setting.
 
-The JSON form round-trips: ids, timestamps, attributes, roles, memberships and the directory's settings.
+The JSON form round-trips through `scimctl import` (scim/service/restore.py): ids, timestamps, attributes, roles,
+memberships and the directory's settings.
 Output is written as it is read, a page of resources at a time, so memory holds one page plus the
 member index (member id → group ids) that the users' ``groups`` need.
 """
@@ -14,14 +15,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scim.errors import Conflict
 from scim.model import role_values
-from scim.store.base import Directory, Position, Resource, Role, Store
+from scim.store.base import Directory, Position, Resource, Store
 
 SCHEMA = "urn:scim-entra-functions:export:1"
 PAGE = 1000
 CSV_COLUMNS = ["type", "id", "name", "external_id", "active", "roles", "groups", "members"]
 Write = Callable[[str], object]
+# Every setting of a Directory, by its name in the file: import restores each (a test keeps this list complete).
+SETTINGS = {
+    "namePolicy": "name_policy",
+    "roleMode": "role_mode",
+    "uniqueExternalId": "unique_external_id",
+    "eventValues": "event_values",
+}
 
 
 # OWASP "CSV Injection": a cell that begins with one of these is run as a formula by spreadsheet programs; the
@@ -32,10 +39,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 def neutralised(cell: str) -> str:
     """The cell as a spreadsheet shows it but never evaluates it: a leading quote before a formula start (OWASP)."""
     return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
-
-
-class ImportRefused(Exception):
-    """The file cannot be imported; the message says why."""
 
 
 def _dumps(value: Any) -> str:
@@ -82,12 +85,7 @@ async def export_directory(store: Store, directory: Directory, write: Write, fmt
         head = {
             "schema": SCHEMA,
             "exported": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "directory": {
-                "id": directory.id,
-                "namePolicy": directory.name_policy,
-                "roleMode": directory.role_mode,
-                "eventValues": directory.event_values,
-            },
+            "directory": {"id": directory.id} | {key: getattr(directory, name) for key, name in SETTINGS.items()},
             "roles": [{"value": r.value, "displayName": r.display_name} for r in roles],
         }
         write(_dumps(head)[:-1] + ',\n"groups":[')
@@ -124,59 +122,3 @@ async def export_directory(store: Store, directory: Directory, write: Write, fmt
     if fmt == "json":
         write("]}\n")
     return counts
-
-
-def _parse(text: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportRefused(
-            f"the file is not JSON ({exc.msg} at line {exc.lineno}); import reads `export --format json`"
-        ) from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ImportRefused(f"the file is not a scimctl export (schema {SCHEMA}); CSV exports cannot be imported")
-    return doc
-
-
-def _restored(item: Any, what: str) -> Resource:
-    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("data"), dict):
-        raise ImportRefused(f"a {what} entry lacks its id or data")
-    return Resource(item["id"], item["data"], str(item.get("created", "")), str(item.get("lastModified", "")))
-
-
-async def import_directory(store: Store, text: str, directory_id: str | None = None) -> dict[str, int]:
-    """Restore an export into a directory that has no users or groups (created when missing)."""
-    doc = _parse(text)
-    settings = doc.get("directory") or {}
-    target = directory_id or str(settings.get("id", ""))
-    if not target:
-        raise ImportRefused("name the directory to import into with --directory")
-    existing = await store.get_directory(target)
-    users_there = await store.query_users(target, lookup=None, match=None, start_index=1, count=1)
-    groups_there = await store.query_groups(target, lookup=None, match=None, start_index=1, count=1, with_members=False)
-    if users_there.total or groups_there.total:
-        raise ImportRefused(f"directory {target!r} already has users or groups; import restores into an empty one")
-    directory = Directory(
-        target,
-        settings.get("namePolicy", existing.name_policy if existing else "strict"),
-        settings.get("roleMode", existing.role_mode if existing else "single"),
-        bool(settings.get("eventValues", existing.event_values if existing else False)),
-    )
-    users = [_restored(u, "user") for u in doc.get("users") or []]
-    groups = [(_restored(g, "group"), list(g.get("members") or [])) for g in doc.get("groups") or []]
-    known = {u.id for u in users}
-    for group, members in groups:
-        unknown = [m for m in members if m not in known]
-        if unknown:
-            raise ImportRefused(f"group {group.id} lists {unknown[0]!r}, which is no user in the file")
-    await store.put_directory(directory)
-    for role in doc.get("roles") or []:
-        await store.put_role(target, Role(str(role["value"]), str(role.get("displayName", ""))))
-    try:
-        for user in users:
-            await store.create_user(target, user, event_values=directory.event_values)
-        for group, members in groups:
-            await store.create_group(target, group, members, event_values=directory.event_values)
-    except Conflict as conflict:
-        raise ImportRefused(f"two entries in the file share one {conflict.attribute}") from None
-    return {"roles": len(doc.get("roles") or []), "users": len(users), "groups": len(groups)}

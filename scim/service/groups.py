@@ -109,10 +109,15 @@ class GroupService:
             raise refused("group", name, await self._catalog_names(caller), policy, folded_match)
         return resolution
 
+    @staticmethod
+    def admit(body: Any, *, group_id: str | None = None) -> tuple[dict[str, Any], list[str] | None]:
+        """The data and member ids a POST of ``body`` stores (create and `scimctl import` both take this path)."""
+        return normalize_resource(body, "Group", resource_id=group_id)
+
     async def create(self, caller: Caller, body: Any) -> Resource:
         """Under `create` the write itself finds a taken name (its index entries are unique); otherwise the name
         is resolved first, and a POST never creates: the name is in the catalog (409) or refused (400)."""
-        data, members = normalize_resource(body, "Group")
+        data, members = self.admit(body)
         name = data["displayName"]
         if caller.directory.name_policy != "create":
             raise _linked(name, (await self._resolve(caller, name)).name)

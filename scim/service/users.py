@@ -84,9 +84,15 @@ class UserService:
             for u in users
         ]
 
+    async def admit(self, caller: Caller, body: Any, *, user_id: str | None = None) -> dict[str, Any]:
+        """The data a POST of ``body`` stores: normalised, identifiers checked, roles from the catalog (create and
+        `scimctl import` both take this path). ``user_id`` is the id the user will have (import keeps ids)."""
+        data, _ = normalize_resource(body, "User", resource_id=user_id)
+        await self._check_references(caller, data, previous={}, user_id=user_id)
+        return data
+
     async def create(self, caller: Caller, body: Any) -> Resource:
-        data, _ = normalize_resource(body, "User")
-        await self._check_references(caller, data, previous={}, user_id=None)
+        data = await self.admit(caller, body)
         stamp = now()
         user = Resource(id=new_id(), data=data, created=stamp, last_modified=stamp)
         try:

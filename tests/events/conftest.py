@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+import scim.cli
 from scim.app import App, build_app, install_app
+from scim.cli import main
 from scim.config import load_settings
 from scim.events.queue import ChangeQueues
 from scim.localrun import seed
 from scim.secrets import MemorySecretStore
+from scim.store.base import Store
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
 from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
@@ -86,3 +89,26 @@ async def feed(request: pytest.FixtureRequest, azurite_queues: Azurite) -> Async
         install_app(None)
         await opened.app.close()
         await opened.queues.close()
+
+
+@pytest.fixture(params=["memory", pytest.param("tables", marks=pytest.mark.azurite)])
+def stores(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Store]]:
+    """A new store object per scimctl command, all on the same data (as commands against one deployment are)."""
+    if request.param == "memory":
+        shared = MemoryStore()
+        make: Callable[[], Store] = lambda: shared  # noqa: E731
+    else:
+        azurite: Azurite = request.getfixturevalue("azurite_queues")
+        prefix = fresh_prefix()
+        make = lambda: TableStore.from_connection_string(azurite.connection_string, prefix)  # noqa: E731
+    secrets = MemorySecretStore()
+    monkeypatch.setattr(scim.cli, "app_factory", lambda s: build_app(s, store=make(), secret_store=secrets))
+    monkeypatch.setenv("SCIM_PUBLIC_BASE_URL", BASE)
+    yield make
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> str:
+    result = main(list(argv))
+    out, err = capsys.readouterr()
+    assert result == code, (argv, out, err)
+    return out

@@ -6,13 +6,12 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import scim.cli
 from scim.app import build_app
 from scim.cli import main
 from scim.config import Settings
@@ -21,36 +20,10 @@ from scim.service.admin import AdminService
 from scim.service.common import Caller
 from scim.service.export import neutralised
 from scim.store.base import Store
-from scim.store.memory import MemoryStore
-from scim.store.tables import TableStore
 from tests.conftest import BASE
-from tests.events.conftest import fresh_prefix
-from tests.support.azurite import Azurite
+from tests.events.conftest import cli
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-
-@pytest.fixture(params=["memory", pytest.param("tables", marks=pytest.mark.azurite)])
-def stores(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Store]]:
-    """A new store object per scimctl command, all on the same data (as commands against one deployment are)."""
-    if request.param == "memory":
-        shared = MemoryStore()
-        make: Callable[[], Store] = lambda: shared  # noqa: E731
-    else:
-        azurite: Azurite = request.getfixturevalue("azurite_queues")
-        prefix = fresh_prefix()
-        make = lambda: TableStore.from_connection_string(azurite.connection_string, prefix)  # noqa: E731
-    secrets = MemorySecretStore()
-    monkeypatch.setattr(scim.cli, "app_factory", lambda s: build_app(s, store=make(), secret_store=secrets))
-    monkeypatch.setenv("SCIM_PUBLIC_BASE_URL", BASE)
-    yield make
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> str:
-    result = main(list(argv))
-    out, err = capsys.readouterr()
-    assert result == code, (argv, out, err)
-    return out
 
 
 async def _provision(store: Store) -> dict[str, str]:
@@ -58,7 +31,8 @@ async def _provision(store: Store) -> dict[str, str]:
     app = build_app(Settings(public_base_url=BASE), store=store, secret_store=MemorySecretStore())
     try:
         admin = AdminService(app.store, app.clients, app.tokens)
-        directory = await admin.ensure_directory("dev", policy="create", role_mode="multiple")
+        # Every setting away from its default but externalId, which stays shared (its default, README).
+        directory = await admin.ensure_directory("dev", policy="create", role_mode="multiple", event_values=True)
         for role in ("Auditor", "Viewer"):
             await admin.add_role("dev", role)
         caller = Caller("admin", directory)
@@ -68,6 +42,18 @@ async def _provision(store: Store) -> dict[str, str]:
             {"userName": "bo@x.test", "active": False, "externalId": "e-2", ENTERPRISE: {"manager": {"value": ana.id}}},
         )
         await app.users.create(caller, {"userName": "cy@x.test", "roles": [{"value": "Viewer"}, {"value": "Auditor"}]})
+        # Shares bo's externalId (mailNickname is not unique in Entra), holds its role as an entitlement.
+        await app.users.create(
+            caller,
+            {
+                "userName": "dy@x.test",
+                "externalId": "e-2",
+                "entitlements": [{"value": "Viewer"}],
+                "name": {"givenName": "Dy"},
+                "emails": [{"value": "dy@x.test", "type": "work", "primary": True}],
+                "urn:example:ext": {"badge": "7"},
+            },
+        )
         ops = await app.groups.create(caller, {"displayName": "Ops", "members": [{"value": ana.id}, {"value": bo.id}]})
         await app.groups.create(caller, {"displayName": "Empty"})
         return {"ana": ana.id, "bo": bo.id, "ops": ops.id}
@@ -94,8 +80,15 @@ def test_export_then_import_round_trips_a_directory(
         "output": "",
         "roles": 2,
         "groups": 2,
-        "users": 3,
+        "users": 4,
         "memberships": 2,
+    }
+    assert json.loads(backup.read_text())["directory"] == {
+        "id": "dev",
+        "namePolicy": "create",
+        "roleMode": "multiple",
+        "uniqueExternalId": False,
+        "eventValues": True,
     }
     doc = json.loads(backup.read_text())
     users = {u["data"]["userName"]: u for u in doc["users"]}
@@ -103,13 +96,18 @@ def test_export_then_import_round_trips_a_directory(
     assert users["ana@x.test"]["data"]["roles"] == [{"value": "Auditor"}]
     assert sorted(next(g for g in doc["groups"] if g["id"] == ids["ops"])["members"]) == sorted([ids["ana"], ids["bo"]])
 
+    dry = json.loads(cli(capsys, "import", str(backup), "--directory", "copy", "--dry-run", "--json"))
+    assert (dry["create_directory"], dry["users"], dry["groups"], dry["memberships"]) == (True, 4, 2, 2)
+    assert [d["directory"] for d in json.loads(cli(capsys, "directory", "list", "--json"))] == ["dev"]  # dry run
     imported = json.loads(cli(capsys, "import", str(backup), "--directory", "copy", "--json"))
-    assert imported | {"imported": ""} == {"imported": "", "roles": 2, "users": 3, "groups": 2}
+    assert (imported["roles"], imported["users"], imported["groups"], imported["refused"]) == (2, 4, 2, [])
     again = cli(capsys, "export", "--directory", "copy")
     assert _comparable(again) == _comparable(backup.read_text())  # ids, roles, memberships, settings: all kept
+    assert _comparable(again)["directory"] == _comparable(backup.read_text())["directory"]
 
-    # A restore goes into an empty directory only: importing twice changes nothing.
-    cli(capsys, "import", str(backup), "--directory", "copy", code=1)
+    # Importing the same file again finds it all there and writes nothing (an interrupted import resumes so).
+    twice = json.loads(cli(capsys, "import", str(backup), "--directory", "copy", "--json"))
+    assert (twice["users"], twice["groups"], twice["already_there"]) == (0, 0, {"users": 4, "groups": 2})
     assert _comparable(cli(capsys, "export", "--directory", "copy")) == _comparable(again)
 
 
