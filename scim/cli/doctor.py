@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE
+from scim.events.schema import probe_user_name
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -202,7 +203,7 @@ class Doctor:
         return f"{attribute} eq <random GUID> on /{resource}: empty ListResponse, as Entra expects"
 
     def round_trip(self) -> str:
-        user_name = f"scimctl-doctor-{uuid.uuid4().hex[:12]}@example.invalid"
+        user_name = probe_user_name()  # kept off the change feed: consumers never see doctor's user
         doc = {"schemas": [USER_SCHEMA], "userName": user_name, "active": False, "externalId": user_name}
         made = self._expect(self._scim("POST", "/Users", doc), self.base + "/Users", 201)
         user_id = made.body.get("id") if isinstance(made.body, dict) else None

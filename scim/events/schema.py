@@ -73,7 +73,25 @@ def _values(data: Mapping[str, Any], names: list[str], include: bool) -> dict[st
     return {n: _value(data, n) for n in names} if include else None
 
 
+# `scimctl doctor`'s throwaway user: under the .invalid top-level domain, which RFC 2606 §2 reserves so that no real
+# address has it, so no user Entra provisions is mistaken for one. Its writes publish nothing (docs/integration.md).
+_PROBE = re.compile(r"scimctl-doctor-[0-9a-f]{12}@example\.invalid")
+
+
+def probe_user_name() -> str:
+    """A fresh userName for doctor's round trip, kept off the change feed."""
+    return f"scimctl-doctor-{uuid.uuid4().hex[:12]}@example.invalid"
+
+
+def is_probe(data: Mapping[str, Any]) -> bool:
+    """Whether a user is doctor's throwaway user, whose writes publish no events."""
+    name = data.get("userName")
+    return isinstance(name, str) and _PROBE.fullmatch(name) is not None
+
+
 def user_created(user_id: str, data: Mapping[str, Any], *, values: bool) -> list[Change]:
+    if is_probe(data):
+        return []
     names = sorted(_names(data))
     return [Change("user.created", "User", user_id, names, values=_values(data, names, values))]
 
@@ -81,8 +99,11 @@ def user_created(user_id: str, data: Mapping[str, Any], *, values: bool) -> list
 def user_replaced(user_id: str, old: Mapping[str, Any], new: Mapping[str, Any], *, values: bool) -> list[Change]:
     """user.disabled/enabled for ``active``, role.granted/revoked for roles, user.updated for the rest.
 
-    Every write yields at least one event, so a consumer sees each sequence number of a resource.
+    Every write yields at least one event, so a consumer sees each sequence number of a resource (doctor's
+    throwaway user aside: it is never published at all).
     """
+    if is_probe(old) or is_probe(new):
+        return []
     names = changed_attributes(old, new)
     changes: list[Change] = []
     if "active" in names:
@@ -103,9 +124,9 @@ def user_replaced(user_id: str, old: Mapping[str, Any], new: Mapping[str, Any], 
     return changes
 
 
-def user_deleted(user_id: str) -> list[Change]:
+def user_deleted(user_id: str, data: Mapping[str, Any]) -> list[Change]:
     """The user also left every group; no member.removed events follow (docs/integration.md)."""
-    return [Change("user.deleted", "User", user_id)]
+    return [] if is_probe(data) else [Change("user.deleted", "User", user_id)]
 
 
 def group_created(group_id: str, data: Mapping[str, Any], members: list[str], *, values: bool) -> list[Change]:

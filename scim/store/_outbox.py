@@ -123,7 +123,10 @@ def outgoing(
     """The events of a transaction when the feed is on; with it off nothing is computed or written."""
     if io.outbox is None:
         return None
-    return Outgoing(directory, changes(), sequence, resource_rk, resource_op if resource_rk else None, version)
+    found = changes()
+    if not found:
+        return None  # a write kept off the feed (doctor's throwaway user): no outbox entity at all
+    return Outgoing(directory, found, sequence, resource_rk, resource_op if resource_rk else None, version)
 
 
 def next_sequence(entity: Mapping[str, Any] | None) -> int:

@@ -128,6 +128,8 @@ class MemoryStore:
         if self._sink is None:
             return
         docs = [{**ev.document(c, directory, sequence), "version": version} for c in changes()]
+        if not docs:
+            return  # a write kept off the feed (doctor's throwaway user)
         row = ev.OutboxRow(("memory", f"{next(self._rows):020d}"), directory, docs)
         self._outbox[row.key[1]] = row
         self._sink([row])
@@ -272,7 +274,7 @@ class MemoryStore:
             space.external_ids.pop(fold_exact(external), None)
         for members in space.members.values():
             members.discard(user_id)
-        self._emit(directory, user_id, lambda: ev.user_deleted(user_id), None)
+        self._emit(directory, user_id, lambda: ev.user_deleted(user_id, current.data), None)
         return True
 
     async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:

@@ -277,7 +277,12 @@ class TableStore(TableGroups):
             pk,
             rk,
             k.user_index_rks,
-            events=lambda found: outgoing(self._io, directory, lambda: ev.user_deleted(user_id), next_sequence(found)),
+            events=lambda found: outgoing(
+                self._io,
+                directory,
+                lambda: ev.user_deleted(user_id, k.resource_from(found, "").data),
+                next_sequence(found),
+            ),
             expected_version=expected_version,
         )
         self._seen.drop(pk, rk)
