@@ -297,16 +297,26 @@ class GroupService:
         return await with_retries(attempt, conditional=if_match is not None)
 
     async def delete(self, caller: Caller, group_id: str, if_match: str | None = None) -> None:
-        """Within Entra's 60 s: a group whose memberships take longer to remove answers 503 with Retry-After once
+        """Delete a group; under `strict` and `normalize` its catalog name stays, as a new empty group.
+
+        The directory's admin owns those catalogs (Entra cannot create a group there), so Entra's DELETE (the
+        group was unassigned or deleted in Entra) unlinks rather than removes: the id Entra knew answers 404 as
+        RFC 7644 §3.6 requires, its memberships are gone, and a later assignment finds the name again.
+        Within Entra's 60 s: a group whose memberships take longer to remove answers 503 with Retry-After once
         it is gone, and the retried DELETE continues the removal and answers 204 (README "Memberships at scale").
-        A stale If-Match is 412: the group stays and no event is written (RFC 7644 §3.14)."""
-        expected = await expected_version(if_match, lambda: self.get(caller, group_id, with_members=False))
+        A stale If-Match is 412: the group stays and no event is written (RFC 7644 §3.14).
+        """
         store, directory = self._store, caller.directory.id
+        expected = await expected_version(if_match, lambda: self.get(caller, group_id, with_members=False))
+        current = None
+        if caller.directory.name_policy != "create":  # None on a retried DELETE: the name was kept the first time
+            current = await store.get_group(directory, group_id, with_members=False)
         try:
             deleted = await conditional_delete(
                 lambda: store.delete_group(directory, group_id, budget=DELETE_BUDGET_SECONDS, expected_version=expected)
             )
         except Unfinished:
+            await self._keep_catalog_name(caller, current)
             raise Unavailable(
                 f"Group {group_id} is deleted, but removing its memberships takes longer than one request may;"
                 " repeat the DELETE after Retry-After to finish it (it answers 204 when done).",
@@ -314,6 +324,16 @@ class GroupService:
             ) from None
         if not deleted:
             raise not_found("Group", group_id)
+        await self._keep_catalog_name(caller, current)
+
+    async def _keep_catalog_name(self, caller: Caller, deleted: Resource | None) -> None:
+        """The deleted catalog group's name, again as an empty group with a new id (nothing under `create`)."""
+        if deleted is None:
+            return
+        stamp = now()
+        entry = Resource(new_id(), {"displayName": deleted.data["displayName"]}, stamp, stamp)
+        with contextlib.suppress(Conflict):  # a concurrent DELETE or `scimctl group add` put the name back first
+            await self._store.create_group(caller.directory.id, entry, [], event_values=caller.directory.event_values)
 
     async def _update(
         self,

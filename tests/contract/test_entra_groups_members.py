@@ -313,17 +313,30 @@ async def test_remove_display_name_is_refused(client: Client, app: App, finance:
 # Delete, If-Match, PUT, paging ---------------------------------------------------------------------------------
 
 
-async def test_delete_group_then_get_404_and_filter_empty(
+async def test_delete_under_strict_unlinks_and_keeps_the_catalog_name(
     client: Client, app: App, finance: str, users: dict[str, str]
 ) -> None:
+    """Issue 20: Entra's DELETE removed the admin's catalog group, so a later re-assignment was refused."""
     await client.patch(f"{GROUPS}/{finance}", patch(op("Add", "members", [{"value": users["u1"]}])))
     reply = await client.delete(f"{GROUPS}/{finance}")
     assert reply.status == 204 and reply.body == b""
-    assert_error(await client.get(f"{GROUPS}/{finance}"), 404, None, finance)
-    assert_list(await client.get(filter_url(GROUPS, f'displayName eq "{CATALOG}"')), 0)
+    assert_error(await client.get(f"{GROUPS}/{finance}"), 404, None, finance)  # RFC 7644 §3.6
     assert await app.store.get_group("dev", finance, with_members=True) is None
     assert_error(await client.delete(f"{GROUPS}/{finance}"), 404, None)
     assert (await client.get(f"{USERS}/{users['u1']}")).status == 200  # members are users, not deleted with it
+    [kept] = assert_list(await client.get(filter_url(GROUPS, f'displayName eq "{CATALOG}"')), 1)
+    assert kept["id"] != finance and kept["members"] == [] and kept["displayName"] == CATALOG
+    # Entra's next assignment of the group finds the name and links to it, as on the first provisioning cycle.
+    linked = await client.patch(f"{GROUPS}/{kept['id']}", patch(op("Add", "members", [{"value": users["u1"]}])))
+    assert linked.status == 204, linked.body
+
+
+async def test_delete_under_create_removes_the_group(make_client: AppFactory) -> None:
+    app, client = await make_client("create", groups=(CATALOG,))
+    [finance] = assert_list(await client.get(filter_url(GROUPS, f'displayName eq "{CATALOG}"')), 1)
+    assert (await client.delete(f"{GROUPS}/{finance['id']}")).status == 204
+    assert_error(await client.get(f"{GROUPS}/{finance['id']}"), 404, None, finance["id"])
+    assert_list(await client.get(filter_url(GROUPS, f'displayName eq "{CATALOG}"')), 0)
 
 
 async def test_group_if_match(client: Client, app: App, finance: str, users: dict[str, str]) -> None:
