@@ -73,7 +73,17 @@ def open_secret_store(settings: Settings) -> SecretStore:
         return KeyVaultSecretStore(settings.keyvault_url)
     if settings.store == "memory":
         return MemorySecretStore()
-    return FileSecretStore(settings.secrets_file)
+    if settings.secrets_file_configured:
+        return FileSecretStore(settings.secrets_file)
+    return FileSecretStore(
+        settings.secrets_file,
+        refuse_creation=(
+            f"there is no secrets file at {settings.secrets_file}, and neither SCIM_SECRETS_FILE nor SCIM_DATA_DIR is"
+            " set, so none is created: a new one would hold a signing key the running service does not know (its"
+            " clients would get 401). Set SCIM_SECRETS_FILE to the service's file (the one `make run` prints), or"
+            " SCIM_KEYVAULT_URL to its Key Vault"
+        ),
+    )
 
 
 def open_relay(settings: Settings, store: Store, publisher: Publisher | None = None) -> Relay | None:

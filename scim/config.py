@@ -20,6 +20,13 @@ MAX_BODY_BYTES = 1_048_576
 # Workload identity federation (docs/security.md §2.1): Microsoft's login endpoints; {tenant} is the client's tenant.
 ENTRA_JWKS_URL_TEMPLATE = "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
 ENTRA_ISSUER_TEMPLATE = "https://login.microsoftonline.com/{tenant}/v2.0"
+# Where `make run` keeps Azurite's data, the secrets file and the dev client, wherever scimctl is run from.
+REPOSITORY_DATA_DIR = Path(__file__).resolve().parents[1] / ".data"
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    """The local data directory: SCIM_DATA_DIR, or the repository's .data (never one relative to the shell's folder)."""
+    return Path(env.get("SCIM_DATA_DIR") or REPOSITORY_DATA_DIR)
 
 
 _HEADER_NAME = re.compile(r"[0-9a-z!#$%&'*+.^_`|~-]{1,64}")  # RFC 9110 §5.1 token, lower-cased
@@ -36,7 +43,10 @@ class Settings:
     tables_endpoint: str = ""
     table_prefix: str = "scim"
     keyvault_url: str = ""
-    secrets_file: Path = Path(".data/secrets.json")
+    secrets_file: Path = REPOSITORY_DATA_DIR / "secrets.json"
+    # A missing secrets file is created only where a setting says so (SCIM_SECRETS_FILE or SCIM_DATA_DIR): a new file
+    # anywhere else holds a signing key the running service does not know, and its clients get 401.
+    secrets_file_configured: bool = False
     public_base_url: str = "http://127.0.0.1:7071"
     token_issuer: str = ""
     log_pii: bool = False
@@ -128,7 +138,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tables_endpoint=endpoint,
         table_prefix=prefix,
         keyvault_url=env.get("SCIM_KEYVAULT_URL", "").rstrip("/"),
-        secrets_file=Path(env.get("SCIM_SECRETS_FILE", ".data/secrets.json")),
+        secrets_file=Path(env.get("SCIM_SECRETS_FILE") or data_dir(env) / "secrets.json"),
+        secrets_file_configured=bool(env.get("SCIM_SECRETS_FILE") or env.get("SCIM_DATA_DIR")),
         public_base_url=base,
         token_issuer=env.get("SCIM_TOKEN_ISSUER", ""),
         log_pii=_bool("SCIM_LOG_PII", env.get("SCIM_LOG_PII", "")),

@@ -17,14 +17,13 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from scim.app import App, build_app, install_app
-from scim.config import Settings, SettingsError, load_settings
+from scim.config import Settings, SettingsError, data_dir, load_settings
 from scim.devhost import FunctionsAsgi
 from scim.service.admin import AdminService
 from scim.telemetry import configure_local
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_DIRECTORY = "dev"
-DATA_DIR = ROOT / ".data"
 DEV_CLIENT_FILE = "dev-client.env"
 
 
@@ -129,11 +128,6 @@ def banner(settings: Settings, client_id: str, secret: str, *, admin_env: str = 
             else ""
         )
     )
-
-
-def data_dir(env: Mapping[str, str]) -> Path:
-    """Where the local host keeps Azurite's data, the secrets file and the dev client (SCIM_DATA_DIR)."""
-    return Path(env.get("SCIM_DATA_DIR") or DATA_DIR)
 
 
 def dev_credentials(env: Mapping[str, str], where: Path) -> tuple[str, str]:

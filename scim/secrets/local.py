@@ -75,8 +75,10 @@ _FILE_LOCKS_GUARD = threading.Lock()
 class FileSecretStore:
     """Secrets in a JSON file (mode 0600, replaced atomically) for local development without a vault."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, refuse_creation: str | None = None) -> None:
+        """``refuse_creation``: when the file is missing, a write raises FileNotFoundError with this message."""
         self._path = Path(path)
+        self._refuse_creation = refuse_creation
         with _FILE_LOCKS_GUARD:
             self._lock = _FILE_LOCKS.setdefault(self._path.resolve(), threading.Lock())
 
@@ -113,6 +115,10 @@ class FileSecretStore:
         return await asyncio.to_thread(self._locked, change, write)
 
     def _locked(self, change: Callable[[_Table], T], write: bool) -> T:
+        if self._refuse_creation is not None and not self._path.exists():
+            if not write:
+                return change({})
+            raise FileNotFoundError(self._refuse_creation)
         self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock, self._flock():
             table = self._load()
