@@ -11,10 +11,13 @@ users and groups already there are kept when they equal the file's; a second run
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, get_args
 
 from scim.errors import Conflict, ScimError
@@ -37,6 +40,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "event_values": (True, False),
 }
 PAGE = 1000
+WRITES_IN_FLIGHT = 8  # as the Table store's own fan-out: bounded, so an import never floods the account
 
 
 class ImportRefused(AdminError):
@@ -335,30 +339,46 @@ class Importer:
             )
         for role in plan.roles:
             await self._store.put_role(directory.id, role)
+        store, unique, values = self._store, directory.unique_external_id, directory.event_values
         try:
-            for user in plan.users:
-                await self._store.create_user(
+            # Users first: a group's members are users. Each write is its own transaction, so they run side by side.
+            await _side_by_side(
+                partial(store.create_user, directory.id, u, unique_external_id=unique, event_values=values)
+                for u in plan.users
+            )
+            await _side_by_side(
+                partial(store.create_group, directory.id, g, m, event_values=values) for g, m in plan.groups
+            )
+            for g, m in plan.members:
+                await store.update_group(
                     directory.id,
-                    user,
-                    unique_external_id=directory.unique_external_id,
-                    event_values=directory.event_values,
-                )
-            for group, members in plan.groups:
-                await self._store.create_group(directory.id, group, members, event_values=directory.event_values)
-            for group, missing in plan.members:
-                await self._store.update_group(
-                    directory.id,
-                    group.id,
+                    g.id,
                     data=None,
-                    last_modified=group.last_modified,
-                    members=MemberChange(add=missing),
+                    last_modified=g.last_modified,
+                    members=MemberChange(add=m),
                     expected_version=None,
-                    event_values=directory.event_values,
+                    event_values=values,
                 )
         except Conflict as conflict:
             # Checked over the file, so only a writer racing the import gets here; what was written stays.
             why = f"a {conflict.attribute} was taken while importing; run the import again to finish it"
             raise ImportRefused([Refusal(f"directory {directory.id!r}", why)]) from None
+
+
+async def _side_by_side(writes: Iterable[Callable[[], Awaitable[object]]]) -> None:
+    """Run the writes with at most WRITES_IN_FLIGHT at a time; the first failure stops the rest."""
+    gate = asyncio.Semaphore(WRITES_IN_FLIGHT)
+
+    async def one(write: Callable[[], Awaitable[object]]) -> None:
+        async with gate:
+            await write()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for write in writes:
+                group.create_task(one(write))
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None  # callers handle Conflict or StoreUnavailable, not groups of them
 
 
 async def _all(store: Store, directory: str, kind: str) -> list[Resource]:
