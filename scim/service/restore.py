@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, get_args
 
-from scim.errors import Conflict, ScimError
+from scim.errors import Conflict, ScimError, StoreUnavailable
 from scim.model import Directory, MemberChange, NamePolicy, Resource, Role, RoleMode
 from scim.protocol.text import check_identifier, identity_key
 from scim.service.admin import AdminError, AdminService, check_directory_id
@@ -341,14 +341,13 @@ class Importer:
             await self._store.put_role(directory.id, role)
         store, unique, values = self._store, directory.unique_external_id, directory.event_values
         try:
-            # Users first: a group's members are users. Each write is its own transaction, so they run side by side.
+            # Users first: a group's members are users. Each user is one small transaction, so they run side by side.
             await _side_by_side(
                 partial(store.create_user, directory.id, u, unique_external_id=unique, event_values=values)
                 for u in plan.users
             )
-            await _side_by_side(
-                partial(store.create_group, directory.id, g, m, event_values=values) for g, m in plan.groups
-            )
+            for g, m in plan.groups:  # one at a time: a group with its members is several large transactions
+                await store.create_group(directory.id, g, m, event_values=values)
             for g, m in plan.members:
                 await store.update_group(
                     directory.id,
@@ -362,6 +361,9 @@ class Importer:
         except Conflict as conflict:
             # Checked over the file, so only a writer racing the import gets here; what was written stays.
             why = f"a {conflict.attribute} was taken while importing; run the import again to finish it"
+            raise ImportRefused([Refusal(f"directory {directory.id!r}", why)]) from None
+        except StoreUnavailable:
+            why = "Table Storage stopped answering part way; what was written stays: run the same import again"
             raise ImportRefused([Refusal(f"directory {directory.id!r}", why)]) from None
 
 

@@ -332,7 +332,7 @@ async def test_delete_under_strict_unlinks_and_keeps_the_catalog_name(
 
 
 async def test_delete_under_create_removes_the_group(make_client: AppFactory) -> None:
-    app, client = await make_client("create", groups=(CATALOG,))
+    _, client = await make_client("create", groups=(CATALOG,))
     [finance] = assert_list(await client.get(filter_url(GROUPS, f'displayName eq "{CATALOG}"')), 1)
     assert (await client.delete(f"{GROUPS}/{finance['id']}")).status == 204
     assert_error(await client.get(f"{GROUPS}/{finance['id']}"), 404, None, finance["id"])

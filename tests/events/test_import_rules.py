@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +22,13 @@ from scim.config import Settings
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
 from scim.service.common import Caller
-from scim.service.export import SETTINGS
+from scim.service.export import SETTINGS, export_directory
+from scim.service.restore import Importer, ImportRefused
 from scim.store.base import Directory, Store
+from scim.store.memory import MemoryStore
 from tests.conftest import BASE
-from tests.events.conftest import cli
+from tests.events.conftest import cli, fresh_prefix
+from tests.support.azurite import Azurite
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 Doc = dict[str, Any]
@@ -216,3 +220,62 @@ def test_an_import_refuses_settings_that_differ_from_an_existing_directory(
 def test_export_names_every_setting_a_directory_has() -> None:
     """Adding a Directory setting without exporting it fails here (issue 20 finding 2: externalId was missing)."""
     assert set(SETTINGS.values()) == {f for f in Directory.__dataclass_fields__} - {"id"}
+
+
+@pytest.mark.azurite
+@pytest.mark.parametrize("when", ["before", "after"])
+async def test_an_import_cut_short_is_finished_by_running_it_again(azurite_queues: Azurite, when: str) -> None:
+    """Storage stops answering part way: the written part stays, and the same import run again completes it."""
+    from azure.data.tables.aio import TableServiceClient
+
+    from scim.store.tables import TableStore, client_options
+    from tests.support.faults import FaultyTransport
+
+    source = MemoryStore()
+    await _source(source)
+    src = await source.get_directory("src")
+    assert src is not None
+    text = io.StringIO()
+    await export_directory(source, src, text.write)
+
+    transport = FaultyTransport()
+    service = TableServiceClient.from_connection_string(
+        azurite_queues.connection_string,
+        transport=transport,
+        **client_options(retry_total=0, connection_timeout=3, read_timeout=10),
+    )
+    store = TableStore(service, fresh_prefix())
+    app = build_app(Settings(public_base_url=BASE), store=store, secret_store=MemorySecretStore())
+    importer = Importer(store, AdminService(store, app.clients, app.tokens))
+    try:
+        counted = await importer.plan(text.getvalue(), "counted")
+        calls = transport.calls
+        await importer.apply(counted)
+        writes = transport.calls - calls  # what a whole import of this file costs; its last write is the group's
+        plan = await importer.plan(text.getvalue(), "dst")
+        assert (len(plan.users), len(plan.groups), plan.refused) == (2, 1, [])
+        transport.arm(writes, when)  # lose the last write, after the directory, its role and its users went in
+        with pytest.raises(ImportRefused, match="run the same import again"):
+            await importer.apply(plan)
+        transport.disarm()
+        again = await importer.plan(text.getvalue(), "dst")
+        assert again.refused == [] and not again.create_directory and again.kept["users"] == 2
+        await importer.apply(again)
+        finished = await importer.plan(text.getvalue(), "dst")
+        assert (finished.users, finished.groups, finished.members) == ([], [], [])  # a third run writes nothing
+
+        restored, original = io.StringIO(), io.StringIO()
+        dst = await store.get_directory("dst")
+        assert dst is not None
+        await export_directory(store, dst, restored.write)
+        await export_directory(source, src, original.write)
+        assert _comparable(restored.getvalue()) == _comparable(original.getvalue())
+    finally:
+        await app.close()
+
+
+def _comparable(text: str) -> Doc:
+    doc: Doc = json.loads(text)
+    doc.pop("exported")
+    doc["directory"].pop("id")
+    return doc
