@@ -279,3 +279,24 @@ def _comparable(text: str) -> Doc:
     doc.pop("exported")
     doc["directory"].pop("id")
     return doc
+
+
+# Two ids whose queue names share a SHA-256 prefix (48 bits): found by a cycle search over upper/lower case
+# variants, kept here so the refusal is tested on a real collision rather than a stand-in.
+COLLIDING = ("abCdeFGhijKlMnopQRStuVWxYzAbcDEFgHIJKlmnopQRsTUV", "abCdEFGHIJKlmnopQRSTuVWxyZAbcDefghiJkLMNoPQRSTuv")
+
+
+def test_directory_create_and_import_refuse_an_id_whose_queue_is_taken(
+    exported: Doc, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A consumer of one queue reads one directory (issue 20, finding 5)."""
+    first, second = COLLIDING
+    cli(capsys, "directory", "create", first)
+    assert main(["directory", "create", second]) == 1
+    err = capsys.readouterr().err
+    assert "scim-changes-abcdefghijklmnopqrstuvwxyzabcdefghijk-96273fe4c5a6" in err and repr(first) in err
+    path = tmp_path / "file.json"
+    path.write_text(json.dumps(exported))
+    code, _, err = _import(capsys, path, "--directory", second)
+    assert code == 1 and "already uses" in err
+    assert sorted(_directories(capsys)) == sorted([first, "src"])
