@@ -45,7 +45,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-async def _pages(store: Store, directory: str, kind: str) -> Any:
+async def every_resource(store: Store, directory: str, kind: str) -> Any:
     """Users or groups (with members), a page at a time in key order: each page resumes where the last stopped
     (Table Storage: its continuation token), so the export reads every resource once, one round trip a page."""
     after: Position | None = None
@@ -94,7 +94,7 @@ async def export_directory(store: Store, directory: Directory, write: Write, fmt
         for role in roles:
             row(["role", role.value, role.display_name, "", "", "", "", ""])
     first = True
-    async for group in _pages(store, directory.id, "groups"):
+    async for group in every_resource(store, directory.id, "groups"):
         members = group.members or []
         for member in members:
             groups_of.setdefault(member, []).append(group.id)
@@ -109,7 +109,7 @@ async def export_directory(store: Store, directory: Directory, write: Write, fmt
     if fmt == "json":
         write('],\n"users":[')
     first = True
-    async for user in _pages(store, directory.id, "users"):
+    async for user in every_resource(store, directory.id, "users"):
         counts["users"] += 1
         groups = sorted(groups_of.get(user.id, []))
         if fmt == "json":

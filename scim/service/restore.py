@@ -26,7 +26,7 @@ from scim.protocol.text import check_identifier, identity_key
 from scim.service.admin import AdminError, AdminService, check_directory_id
 from scim.service.catalog import FixedCatalog
 from scim.service.common import Caller
-from scim.service.export import SCHEMA, SETTINGS
+from scim.service.export import SCHEMA, SETTINGS, every_resource
 from scim.service.groups import GroupService
 from scim.service.users import UserService
 from scim.store.base import Store
@@ -39,7 +39,6 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "unique_external_id": (True, False),
     "event_values": (True, False),
 }
-PAGE = 1000
 WRITES_IN_FLIGHT = 8  # as the Table store's own fan-out: bounded, so an import never floods the account
 
 
@@ -299,8 +298,10 @@ class Importer:
     ) -> None:
         """What to write: the target holds nothing, or what an interrupted import of this same file wrote."""
         directory = plan.directory.id
-        there_users = await _all(self._store, directory, "users") if not plan.create_directory else []
-        there_groups = await _all(self._store, directory, "groups") if not plan.create_directory else []
+        there_users, there_groups = [], []
+        if not plan.create_directory:
+            there_users = [r async for r in every_resource(self._store, directory, "users")]
+            there_groups = [r async for r in every_resource(self._store, directory, "groups")]
         stranger = "it holds {} {} ({}), which this file does not have as it is; import restores into an empty" + (
             " directory, or finishes an interrupted import of the same file"
         )
@@ -381,17 +382,3 @@ async def _side_by_side(writes: Iterable[Callable[[], Awaitable[object]]]) -> No
                 group.create_task(one(write))
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None  # callers handle Conflict or StoreUnavailable, not groups of them
-
-
-async def _all(store: Store, directory: str, kind: str) -> list[Resource]:
-    found: list[Resource] = []
-    while True:
-        if kind == "users":
-            page = await store.query_users(directory, lookup=None, match=None, start_index=len(found) + 1, count=PAGE)
-        else:
-            page = await store.query_groups(
-                directory, lookup=None, match=None, start_index=len(found) + 1, count=PAGE, with_members=True
-            )
-        found += page.resources
-        if not page.resources or len(found) >= page.total:
-            return found
