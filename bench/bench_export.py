@@ -45,7 +45,6 @@ async def populate(store: TableStore, directory: str, users: int) -> None:
     def user(n: int) -> Resource:
         data: dict[str, Any] = {
             "userName": f"user{n}@bench.example",
-            "externalId": f"ext-{n}",
             "active": True,
             "name": {"givenName": "Bench", "familyName": f"User{n}"},
             "emails": [{"value": f"user{n}@bench.example", "type": "work", "primary": True}],
