@@ -61,7 +61,8 @@ class Phase:
     name: str
     units: int = 0
     latencies: list[float] = field(default_factory=list)  # seconds per unit (all requests of one unit)
-    non_2xx: int = 0
+    non_2xx: int = 0  # units with an answer that is not 2xx (a documented retry that was repeated is not one)
+    retried: int = 0  # 429/503 answers with Retry-After that the unit repeated, as Entra does
     wall: float = 0.0
     rss: int = 0
     raw_latencies: list[float] = field(default_factory=list)
@@ -82,6 +83,7 @@ class Phase:
             f"  p99 {quantile(self.latencies, 0.99) * 1000:7.1f} ms  non-2xx {self.non_2xx:>3}"
         )
         text += f"  RSS {self.rss / 2**20:6.0f} MiB" if self.rss else f"{'':>15}"
+        text += f"  retried {self.retried}" if self.retried else ""
         if self.raw_error:
             text += f"  | raw baseline FAILED after {len(self.raw_latencies)} units: {self.raw_error}"
         elif self.raw_latencies:
@@ -131,7 +133,9 @@ async def run_units(units: list[Unit], concurrency: int, phase: Phase) -> None:
             begin = time.perf_counter()
             responses = await unit()
             phase.latencies.append(time.perf_counter() - begin)
-            failed = [r for r in responses if not ok(r)]
+            retried = [r for r in responses[:-1] if retryable(r)]
+            failed = [r for r in responses if not ok(r) and r not in retried]
+            phase.retried += len(retried)
             phase.non_2xx += 1 if failed else 0
             for response in failed:
                 phase.refused(response)
@@ -175,6 +179,11 @@ async def reset_proof(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
 
 def ok(response: httpx.Response) -> bool:
     return 200 <= response.status_code < 300
+
+
+def retryable(response: httpx.Response) -> bool:
+    """The documented "try again" answer (README "Memberships at scale"): Entra repeats it after Retry-After."""
+    return response.status_code in (429, 503) and "Retry-After" in response.headers
 
 
 class Raw:
@@ -431,7 +440,7 @@ async def _get(client: httpx.AsyncClient, group_id: str, params: dict[str, str])
 async def _delete(client: httpx.AsyncClient, group_id: str) -> list[httpx.Response]:
     """DELETE as Entra retries it: a 503 or 429 with Retry-After is repeated after that delay (README)."""
     responses = [await client.delete(f"/Groups/{group_id}")]
-    while responses[-1].status_code in (429, 503) and "Retry-After" in responses[-1].headers and len(responses) < 10:
+    while retryable(responses[-1]) and len(responses) < 10:
         await asyncio.sleep(float(responses[-1].headers["Retry-After"]))
         responses.append(await client.delete(f"/Groups/{group_id}"))
     print(f"DELETE of the large group answered {[r.status_code for r in responses]}", flush=True)
