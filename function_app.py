@@ -1,6 +1,6 @@
 """Azure Functions entry point: one async HTTP trigger per route, each handing the request to scim.routes.
 
-This file is the single source of truth for routes; the local host (scim/devhost.py) serves exactly these.
+This file is the single source of truth for routes; the local host (scim/dev/devhost.py) serves exactly these.
 host.json sets routePrefix "" so the SCIM Base URL is /scim/v2.
 """
 

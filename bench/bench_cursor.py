@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scim.app import App, build_app
 from scim.config import load_settings
+from scim.dev.localrun import seed
 from scim.http import Request
-from scim.localrun import seed
 from scim.routes import dispatch
 from scim.secrets import MemorySecretStore
 from scim.service.export import PAGE, export_directory

@@ -37,7 +37,7 @@ from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, Se
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
-from scim.azurite import Azurite, free_port
+from scim.dev.azurite import Azurite, free_port
 from scim.store import _codec as k
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from bench.bench_inprocess import BASE, CLIENT_ID, CLIENT_SECRET, PATCH_OP, Call, Triggers, user_body
 from scim.app import build_app, install_app
 from scim.config import load_settings
-from scim.devhost import routes_of
-from scim.localrun import load_function_app, seed
+from scim.dev.devhost import routes_of
+from scim.dev.localrun import load_function_app, seed
 from scim.protocol.filter import MAX_CLAUSES
 from scim.protocol.patch import MAX_MEMBER_CHANGES, MAX_OPERATIONS
 from scim.protocol.patch_values import MAX_VALUES

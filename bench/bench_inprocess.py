@@ -29,8 +29,8 @@ import azure.functions as func
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
-from scim.devhost import Route, routes_of
-from scim.localrun import load_function_app, seed
+from scim.dev.devhost import Route, routes_of
+from scim.dev.localrun import load_function_app, seed
 from scim.secrets import MemorySecretStore
 from scim.store.memory import MemoryStore
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 StoreKind = Literal["memory", "tables"]
 
@@ -22,6 +23,22 @@ ENTRA_JWKS_URL_TEMPLATE = "https://login.microsoftonline.com/{tenant}/discovery/
 ENTRA_ISSUER_TEMPLATE = "https://login.microsoftonline.com/{tenant}/v2.0"
 # Where `make run` keeps Azurite's data, the secrets file and the dev client, wherever scimctl is run from.
 REPOSITORY_DATA_DIR = Path(__file__).resolve().parents[1] / ".data"
+
+
+def check_url(name: str, url: str) -> str:
+    """https, or http on loopback (the tests' local JWKS); ValueError names the setting."""
+    parts = urlsplit(url.replace("{tenant}", "00000000-0000-0000-0000-000000000000"))
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and loopback)):
+        raise ValueError(f"{name} must be an https URL (http only on 127.0.0.1), not {url!r}")
+    return url
+
+
+def check_template(name: str, template: str) -> str:
+    """A URL template with ``{tenant}``, which each client's tenant id replaces."""
+    if "{tenant}" not in template:
+        raise ValueError(f"{name} must contain {{tenant}}, not {template!r}")
+    return check_url(name, template)
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
@@ -118,8 +135,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     ):
         value = env.get(name, "").strip() or default
         if value != default:
-            from scim.auth.federation import check_template  # PyJWT loads only when a template is overridden
-
             try:
                 check_template(name, value)
             except ValueError as exc:

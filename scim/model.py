@@ -119,6 +119,15 @@ class Client:
     auto_rotate_days: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the client id from the token and the directory it writes into."""
+
+    client_id: str
+    directory: Directory
+    read_only: bool = False  # a read-only client (docs/integration.md): GET and /.search only
+
+
 Match = Callable[[Resource], bool]
 
 

@@ -35,6 +35,7 @@ from scim.http import (
     scim_response,
     unexpected_error,
 )
+from scim.model import Caller
 from scim.protocol import discovery
 from scim.protocol.render import (
     Projection,
@@ -45,7 +46,6 @@ from scim.protocol.render import (
     project,
 )
 from scim.secrets import SIGNING_KEY_SECRET
-from scim.service.common import Caller
 from scim.service.health import Observation
 from scim.service.query import ListRequest, parse_paging, parse_sort, search_request
 from scim.store.base import Position, Resource

@@ -3,7 +3,7 @@ Key Vault, round trips counted per request, and nothing sensitive unless SCIM_LO
 
 In Azure the Functions worker configures the Azure Monitor exporter itself when
 PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true (reference azure-stack.md §3), so this module only
-uses the OpenTelemetry API; `configure_local` sets up console and opt-in OTLP export for `make run`.
+uses the OpenTelemetry API; scim/dev/console.py sets up console and opt-in OTLP export for `make run`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import contextvars
 import functools
 import inspect
 import logging
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -227,24 +226,6 @@ def untraced(target: Any) -> Any:
 
 def _is_coroutine_function(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn)
-
-
-def configure_local() -> None:
-    """Console output of one line per request, and OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    from scim.telemetry_console import RequestLineExporter
-
-    provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "scim")}))
-    # Batched, like the Azure exporter: printing happens off the request path.
-    provider.add_span_processor(BatchSpanProcessor(RequestLineExporter(), schedule_delay_millis=200))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)
 
 
 # The change feed's lag as on-call reads it: the age of the oldest event the sweep found still waiting.

@@ -13,8 +13,8 @@ import pytest
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
-from scim.devhost import routes_of
-from scim.localrun import load_function_app, seed
+from scim.dev.devhost import routes_of
+from scim.dev.localrun import load_function_app, seed
 from scim.secrets import MemorySecretStore
 from scim.store.memory import MemoryStore
 

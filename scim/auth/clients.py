@@ -15,8 +15,9 @@ from typing import TypeVar
 from scim.auth.entra_issued import check_tenant, client_id_for
 from scim.auth.network import address_allowed, validate_networks
 from scim.auth.tokens import READ_SCOPE, TokenClaims
+from scim.clock import now
 from scim.errors import Forbidden, Unauthorized
-from scim.model import Federation
+from scim.model import Caller, Federation
 from scim.secrets import (
     SecretStore,
     SecretVersion,
@@ -25,7 +26,6 @@ from scim.secrets import (
     long_lived_token_name,
     retire_others,
 )
-from scim.service.common import Caller, now
 from scim.store.base import Client, Directory, Store
 
 T = TypeVar("T")

@@ -17,12 +17,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE
+from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE, check_url
 from scim.model import Federation
 
 log = logging.getLogger("scim.auth")
@@ -56,22 +55,6 @@ class FederationRefused(Exception):
 
 class KeysUnavailable(Exception):
     """The tenant's JWKS could not be read and no cached key can check this assertion."""
-
-
-def check_url(name: str, url: str) -> str:
-    """https, or http on loopback (the tests' local JWKS); ValueError names the setting."""
-    parts = urlsplit(url.replace("{tenant}", "00000000-0000-0000-0000-000000000000"))
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and loopback)):
-        raise ValueError(f"{name} must be an https URL (http only on 127.0.0.1), not {url!r}")
-    return url
-
-
-def check_template(name: str, template: str) -> str:
-    """A URL template with ``{tenant}``, which each client's tenant id replaces."""
-    if "{tenant}" not in template:
-        raise ValueError(f"{name} must contain {{tenant}}, not {template!r}")
-    return check_url(name, template)
 
 
 def make_federation(tenant: str, audience: str | None, subject: str | None, issuer: str | None) -> Federation:

@@ -1,7 +1,7 @@
 """Allowed source networks per client (IPv4/IPv6 CIDRs or the explicit entry "any") and the caller's address.
 
 The caller's address comes from a header the platform's front end writes (docs/security.md, "Client address"):
-by default the last X-Forwarded-For hop, which the App Service front end (and scim/devhost.py locally) appends
+by default the last X-Forwarded-For hop, which the App Service front end (and scim/dev/devhost.py locally) appends
 after whatever the caller sent, so a caller-supplied prefix never becomes the address. SCIM_CLIENT_ADDRESS_HEADER
 names another header (for example ``client-ip``) where a deployment's front end differs.
 """

@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         return _doctor(args)
     if args.command == "serve":
-        from scim.localrun import serve
+        from scim.dev.localrun import serve
 
         return serve(args.host, args.port)
     try:

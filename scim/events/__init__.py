@@ -1,1 +1,1 @@
-"""The change feed: what changed (schema, pure), the relay to Azure Queue Storage (relay, queue: I/O)."""
+"""The change feed's I/O: the outbox relay to Azure Queue Storage (events are built in scim/protocol/changes.py)."""

@@ -18,7 +18,7 @@ from azure.core.exceptions import (
 )
 
 from scim.errors import StoreUnavailable
-from scim.events.schema import queue_name
+from scim.protocol.changes import queue_name
 
 __all__ = ["ChangeQueues", "Received", "queue_name"]
 

@@ -17,7 +17,7 @@ from collections import deque
 from typing import Protocol
 
 from scim.errors import StoreUnavailable
-from scim.events.schema import OutboxRow, encode
+from scim.protocol.changes import OutboxRow, encode
 from scim.store.base import OutboxStore
 
 log = logging.getLogger("scim.events")

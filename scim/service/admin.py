@@ -10,10 +10,11 @@ from datetime import timedelta
 
 from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, Registration
 from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, KeyRing, TokenService
+from scim.clock import now
 from scim.errors import Conflict
-from scim.events.schema import queue_name
 from scim.model import Federation, role_values
-from scim.service.common import new_id, now
+from scim.protocol.changes import queue_name
+from scim.service.common import new_id
 from scim.service.names import broken_rule
 from scim.store.base import Client, Directory, Lookup, NamePolicy, Page, Resource, Role, RoleMode, Store
 

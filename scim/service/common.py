@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from scim.errors import NotFound, PreconditionFailed, Unavailable, VersionMismatch
-from scim.store.base import Directory, Resource
+from scim.model import Resource
 
 T = TypeVar("T")
 
 # PATCH is read-modify-write with a conditional write; concurrent writers retry this often before giving up.
 MAX_WRITE_ATTEMPTS = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is calling: the client id from the token and the directory it writes into."""
-
-    client_id: str
-    directory: Directory
-    read_only: bool = False  # a read-only client (docs/integration.md): GET and /.search only
-
-
-def now() -> str:
-    """RFC 3339 UTC with milliseconds, the form Entra's examples use."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_id() -> str:

@@ -8,19 +8,19 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from scim.clock import now
 from scim.errors import Conflict, InvalidFilter, InvalidValue, Unavailable, Unfinished, Uniqueness
+from scim.model import Caller
 from scim.protocol.filter import Compare, Expr, leaves, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
 from scim.service.common import (
-    Caller,
     check_if_match,
     conditional_delete,
     expected_version,
     new_id,
     not_found,
-    now,
     with_retries,
 )
 from scim.service.names import Resolution, broken_rule, decide, fold, refused

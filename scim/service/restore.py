@@ -21,11 +21,10 @@ from functools import partial
 from typing import Any, get_args
 
 from scim.errors import Conflict, ScimError, StoreUnavailable
-from scim.model import Directory, MemberChange, NamePolicy, Resource, Role, RoleMode
+from scim.model import Caller, Directory, MemberChange, NamePolicy, Resource, Role, RoleMode
 from scim.protocol.text import check_identifier, identity_key
 from scim.service.admin import AdminError, AdminService, check_directory_id
 from scim.service.catalog import FixedCatalog
-from scim.service.common import Caller
 from scim.service.export import SCHEMA, SETTINGS, every_resource
 from scim.service.groups import GroupService
 from scim.service.users import UserService

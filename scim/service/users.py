@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from scim.clock import now
 from scim.errors import Conflict, InvalidFilter, InvalidValue, TooMany, Uniqueness
+from scim.model import Caller
 from scim.protocol.filter import Expr, clause_count, membership_hint, names_groups, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import Projection, project, render_user
@@ -12,13 +14,11 @@ from scim.protocol.resources import normalize_resource
 from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.service.catalog import RoleCatalog
 from scim.service.common import (
-    Caller,
     check_if_match,
     conditional_delete,
     expected_version,
     new_id,
     not_found,
-    now,
     with_retries,
 )
 from scim.service.query import ListRequest, check_work, plan

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, Unfinished, VersionMismatch
-from scim.events import schema as ev
+from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of, slice_after

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scim.events.schema import Change, OutboxRow, document, row_key
+from scim.protocol.changes import Change, OutboxRow, document, row_key
 from scim.store import _codec as k
 
 if TYPE_CHECKING:

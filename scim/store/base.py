@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from scim.events.schema import OutboxRow
 from scim.model import (
     Client,
     Directory,
@@ -28,6 +27,7 @@ from scim.model import (
     Slice,
     Sort,
 )
+from scim.protocol.changes import OutboxRow
 
 __all__ = [
     "Client",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import Conflict, VersionMismatch
-from scim.events import schema as ev
+from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
 from scim.store._common import FOLDED_NAME, fold, fold_exact, lookup_matches, page_of, slice_after
 from scim.store.base import (

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from scim.errors import InvalidValue
-from scim.events import schema as ev
 from scim.model import Federation
+from scim.protocol import changes as ev
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of, slice_after
 from scim.store._groups import TableGroups, delete_with_index, index_creates, index_moves

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from scim.azurite import free_port
 from scim.cli import SECRET_ENV, main
 from scim.cli.doctor import explain_error, explain_status, token_url_for
+from scim.dev.azurite import free_port
 from tests.e2e.conftest import ROOT, Host, host_env
 
 

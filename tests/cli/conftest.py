@@ -23,9 +23,9 @@ import pytest
 
 import scim.cli
 from scim.app import App, build_app, install_app
-from scim.azurite import Azurite, free_port
 from scim.cli import main
 from scim.config import Settings
+from scim.dev.azurite import Azurite, free_port
 from scim.secrets import FileSecretStore
 from scim.store.memory import MemoryStore
 from tests.conftest import BASE, Client
@@ -120,7 +120,7 @@ def cli(
 
         monkeypatch.setattr(scim.cli, "app_factory", factory)
         served = factory(Settings(public_base_url=BASE))
-        served.clients.cache_for(0)  # as scimctl serve does (scim/localrun.py)
+        served.clients.cache_for(0)  # as scimctl serve does (scim/dev/localrun.py)
         install_app(served)
         yield Cli(capsys, "memory", Http(BASE, None))
         install_app(None)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import scim.config
-from scim.azurite import Azurite
 from scim.cli import main
+from scim.dev.azurite import Azurite
 
 pytestmark = pytest.mark.azurite
 

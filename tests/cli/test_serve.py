@@ -19,9 +19,9 @@ import httpx
 import psutil
 import pytest
 
-from scim.azurite import connection_string, free_port
 from scim.cli import main
-from scim.localrun import DEV_CLIENT_FILE
+from scim.dev.azurite import connection_string, free_port
+from scim.dev.localrun import DEV_CLIENT_FILE
 from tests.e2e.conftest import ROOT, SCIMCTL, Host, make_run_env, plain_shell_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.azurite, pytest.mark.slow]

@@ -14,11 +14,11 @@ import pytest
 
 import scim.cli
 from scim.app import App, build_app, install_app
-from scim.azurite import Azurite
 from scim.cli import main
 from scim.config import load_settings
+from scim.dev.azurite import Azurite
+from scim.dev.localrun import seed
 from scim.errors import StoreUnavailable
-from scim.localrun import seed
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
 from scim.service.health_recorder import HealthRecorder

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from scim.app import App
-from scim.devhost import FunctionsAsgi
+from scim.dev.devhost import FunctionsAsgi
 from scim.protocol.schema import USER_SCHEMA
 from scim.secrets import SIGNING_KEY_SECRET
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, ROUTES, Client

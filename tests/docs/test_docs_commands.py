@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from scim.azurite import connection_string, free_port, queue_connection_string
+from scim.dev.azurite import connection_string, free_port, queue_connection_string
+from scim.dev.localrun import DEV_CLIENT_FILE
 from scim.errors import InvalidValue
-from scim.localrun import DEV_CLIENT_FILE
 from scim.service.names import resolve
 from tests.e2e.conftest import ROOT, Host, make_run_env, plain_shell_env
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scim.azurite import Azurite, free_port
+from scim.dev.azurite import Azurite, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCIMCTL = ROOT / ".venv" / "bin" / "scimctl"

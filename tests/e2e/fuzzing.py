@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from scim.azurite import free_port
+from scim.dev.azurite import free_port
 from tests.e2e.conftest import Host, host_env
 
 # A Python exception name, a traceback header or a frame line: what must never reach a response body.

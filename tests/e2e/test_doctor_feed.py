@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from scim.azurite import Azurite
 from scim.cli import main
+from scim.dev.azurite import Azurite
 from scim.events.queue import ChangeQueues
 from tests.e2e.conftest import Host, StartHost
 

@@ -15,8 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from scim.devhost import routes_of
-from scim.localrun import load_function_app
+from scim.dev.devhost import routes_of
+from scim.dev.localrun import load_function_app
 from tests.e2e.conftest import ROOT
 from tests.e2e.fuzzing import Watch, start_fuzz_host
 

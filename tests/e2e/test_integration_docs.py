@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scim.azurite import Azurite
+from scim.dev.azurite import Azurite
 from scim.events.queue import queue_name
 from tests.e2e.conftest import ROOT, SCIMCTL, Host, StartHost
 

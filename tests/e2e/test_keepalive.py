@@ -12,7 +12,7 @@ import socket
 
 import pytest
 
-from scim.localrun import _listen
+from scim.dev.localrun import _listen
 from tests.e2e.conftest import StartHost
 
 pytestmark = pytest.mark.e2e

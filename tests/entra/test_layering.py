@@ -24,7 +24,7 @@ def test_only_the_entra_cli_imports_scim_entra_and_only_scim_entra_imports_msal(
 
 def test_scim_entra_never_reaches_the_request_path_layers() -> None:
     """scim.entra may judge names with the service's rules, but never touches the store, routes or HTTP edge."""
-    forbidden = ("scim.store", "scim.routes", "scim.http", "scim.app", "scim.devhost", "azure")
+    forbidden = ("scim.store", "scim.routes", "scim.http", "scim.app", "scim.dev.devhost", "azure")
     found = [
         f"{path.name} imports {module}"
         for path in sorted((SCIM / "entra").glob("*.py"))

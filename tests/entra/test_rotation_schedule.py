@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import scim.cli.entra
 from scim.app import App, install_app
 from scim.cli._entra_rotation import run_scheduled
-from scim.localrun import load_function_app
+from scim.dev.localrun import load_function_app
 from scim.secrets import long_lived_token_name
 from tests.doubles.graph import GraphDouble
 from tests.entra.conftest import Cli

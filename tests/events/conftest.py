@@ -14,8 +14,8 @@ import scim.cli
 from scim.app import App, build_app, install_app
 from scim.cli import main
 from scim.config import load_settings
+from scim.dev.localrun import seed
 from scim.events.queue import ChangeQueues
-from scim.localrun import seed
 from scim.secrets import MemorySecretStore
 from scim.store.base import Store
 from scim.store.memory import MemoryStore

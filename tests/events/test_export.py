@@ -15,9 +15,9 @@ import pytest
 from scim.app import build_app
 from scim.cli import main
 from scim.config import Settings
+from scim.model import Caller
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
-from scim.service.common import Caller
 from scim.service.export import neutralised
 from scim.store.base import Store
 from tests.conftest import BASE

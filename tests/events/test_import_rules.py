@@ -19,9 +19,9 @@ import pytest
 from scim.app import build_app
 from scim.cli import main
 from scim.config import Settings
+from scim.model import Caller
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
-from scim.service.common import Caller
 from scim.service.export import SETTINGS, export_directory
 from scim.service.restore import Importer, ImportRefused
 from scim.store.base import Directory, Store

@@ -9,7 +9,7 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from scim.app import install_app
-from scim.localrun import load_function_app
+from scim.dev.localrun import load_function_app
 from tests.events.conftest import open_feed
 from tests.support.azurite import Azurite
 

@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
-from scim.localrun import seed
+from scim.dev.localrun import seed
 from scim.secrets.local import MemorySecretStore
 from scim.store import _codec as k
 from scim.store._tableio import Op

@@ -10,8 +10,8 @@ from azure.functions.timer import TimerRequest
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
+from scim.dev.localrun import load_function_app, seed
 from scim.errors import Conflict, Unfinished
-from scim.localrun import load_function_app, seed
 from scim.secrets.local import MemorySecretStore
 from scim.service import groups as group_service
 from scim.store import _codec as k

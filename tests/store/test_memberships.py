@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from scim.errors import PreconditionFailed, StoreUnavailable
-from scim.service.common import Caller
+from scim.model import Caller
 from scim.service.groups import GroupService
 from scim.store import _codec as k
 from scim.store.base import Directory, MemberChange, Resource

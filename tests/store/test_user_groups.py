@@ -10,7 +10,7 @@ import pytest
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
-from scim.localrun import seed
+from scim.dev.localrun import seed
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
 from scim.store.memory import MemoryStore

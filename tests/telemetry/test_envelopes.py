@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind
 
 from scim import telemetry
 from scim.app import App, build_app, install_app
-from scim.localrun import load_function_app
+from scim.dev.localrun import load_function_app
 from scim.secrets import SIGNING_KEY_SECRET, KeyVaultSecretStore
 from scim.service.admin import AdminService
 from scim.store.tables import TableStore, client_options

@@ -15,10 +15,10 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from scim.app import App
+from scim.dev.console import RequestLineExporter
 from scim.http import Request
 from scim.routes import dispatch
 from scim.telemetry import escape
-from scim.telemetry_console import RequestLineExporter
 from tests.conftest import Client
 from tests.contract.entra import USERS
 

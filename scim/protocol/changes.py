@@ -13,9 +13,9 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from scim.clock import now
 from scim.model import role_values
 
 SCHEMA = "urn:scim-entra-functions:event:1"
@@ -192,7 +192,7 @@ def document(change: Change, directory: str, sequence: int | None) -> dict[str, 
         "schema": SCHEMA,
         "id": str(uuid.uuid4()),
         "type": change.type,
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": now(),
         "directory": directory,
         "resourceType": change.resource_type,
         "resourceId": change.resource_id,

@@ -1,11 +1,13 @@
-"""A span exporter for `make run`: one readable line per request on stderr."""
+"""Telemetry for `make run`: one readable line per request on stderr, and opt-in OTLP export."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind
@@ -45,3 +47,19 @@ class RequestLineExporter(SpanExporter):
 
     def shutdown(self) -> None:
         return None
+
+
+def configure_local() -> None:
+    """Console output of one line per request, and OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "scim")}))
+    # Batched, like the Azure exporter: printing happens off the request path.
+    provider.add_span_processor(BatchSpanProcessor(RequestLineExporter(), schedule_delay_millis=200))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)

@@ -60,7 +60,7 @@ def routes_of(app: func.FunctionApp) -> list[Route]:
         bindings = json.loads(fn.get_function_json())["bindings"]
         binding = next((b for b in bindings if b["type"] == "httpTrigger"), None)
         if binding is None:
-            continue  # the timer trigger (the change feed's sweep): scim.localrun runs it on its schedule
+            continue  # the timer trigger (the change feed's sweep): scim.dev.localrun runs it on its schedule
         out.append(
             Route(
                 fn.get_function_name() or "",

@@ -18,11 +18,11 @@ from typing import Any
 
 from scim.app import App, build_app, install_app
 from scim.config import Settings, SettingsError, data_dir, load_settings
-from scim.devhost import FunctionsAsgi
+from scim.dev.console import configure_local
+from scim.dev.devhost import FunctionsAsgi
 from scim.service.admin import AdminService
-from scim.telemetry import configure_local
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEV_DIRECTORY = "dev"
 DEV_CLIENT_FILE = "dev-client.env"
 
@@ -195,7 +195,7 @@ def serve(host: str, port: int) -> int:
 def _serve(host: str, port: int) -> int:
     import uvicorn
 
-    from scim.azurite import Azurite
+    from scim.dev.azurite import Azurite
 
     env = dict(os.environ)
     env.setdefault("SCIM_PUBLIC_BASE_URL", f"http://{host}:{port}")

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / "node_modules" / ".bin" / "azurite-table"
 QUEUE_BINARY = ROOT / "node_modules" / ".bin" / "azurite-queue"
 # The emulator's well-known development account (public, documented by Microsoft; not a secret).

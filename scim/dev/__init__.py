@@ -1,0 +1,1 @@
+"""Local development only: the `make run` host, the Functions-shaped dev host, Azurite, console telemetry."""
