@@ -14,113 +14,33 @@ no membership of the first transaction lands in a deleted group. README "Members
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import time
-from collections.abc import Callable
 from typing import Any
 
-from scim.errors import Conflict, InvalidValue, StoreUnavailable, Unfinished, VersionMismatch
+from scim.errors import Conflict, StoreUnavailable, Unfinished
 from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of, slice_after
-from scim.store._outbox import Outgoing, next_sequence, outgoing
+from scim.store._indexes import delete_with_index, index_creates, index_moves
+from scim.store._memberships import BATCH_FAN_OUT, chunks, moved, pair_ops, sweep, transact_all
+from scim.store._outbox import next_sequence, outgoing
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
 from scim.store._walk import sorted_candidates, walk_partition
 from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Sort
 
-# Transactions one change keeps in flight: a 100,000-member group is 2,000 transactions, which one at a
-# time outlast Entra's request timeout; four at a time stay well inside one partition's throughput target.
-BATCH_FAN_OUT = 4
 
+@dataclasses.dataclass
+class _GroupWrite:
+    """The group's part of an update: its ops, its entity as written (None for a blind merge), its data
+    before the change, and the change's sequence (None when nothing was read to count it)."""
 
-def pair_ops(pk: str, group_id: str, add: list[str], remove: list[str], display: str | None = None) -> list[list[Op]]:
-    """Upserts for added and deletes for removed members, each pair kept together (2 ops per member)."""
-    pairs: list[list[Op]] = []
-    for member in add:
-        if not k.id_fits(member):
-            raise InvalidValue("A member id is too long to store.")
-        forward, reverse = k.member_entities(pk, group_id, member, display)
-        pairs.append([Op("upsert", forward), Op("upsert", reverse)])
-    for member in remove:
-        if k.id_fits(member):  # a longer id was never stored
-            forward, reverse = k.member_entities(pk, group_id, member)
-            pairs.append([Op("delete", forward, missing_ok=True), Op("delete", reverse, missing_ok=True)])
-    return pairs
-
-
-def index_creates(pk: str, rks: dict[str, str], resource_id: str) -> list[Op]:
-    """Creates of index entries; a collision reports the attribute (Conflict('userName') etc.)."""
-    return [Op("create", k.index_entity(pk, rk, resource_id), attribute=a) for a, rk in rks.items()]
-
-
-def index_moves(pk: str, before: dict[str, str], after: dict[str, str], resource_id: str) -> list[Op]:
-    """Ops that move index entries whose key changed (a rename); unchanged keys need nothing."""
-    ops: list[Op] = []
-    for attribute in sorted(before.keys() | after.keys()):
-        if before.get(attribute) != after.get(attribute):
-            if attribute in before:
-                ops.append(Op("delete", k.index_entity(pk, before[attribute], resource_id), missing_ok=True))
-            if attribute in after:
-                ops += index_creates(pk, {attribute: after[attribute]}, resource_id)
-    return ops
-
-
-def chunks(pairs: list[list[Op]], first_room: int, reserve: int = 0) -> tuple[list[Op], list[list[Op]]]:
-    """Ops for the first transaction (``first_room`` free slots) and the remaining transactions.
-
-    ``reserve`` slots stay free in every later transaction (the outbox entity, when the feed is on)."""
-    first_pairs = first_room // 2
-    head = [op for pair in pairs[:first_pairs] for op in pair]
-    rest = pairs[first_pairs:]
-    per = (k.BATCH - reserve) // 2 if reserve else k.PAIRS
-    tail = [[op for pair in rest[i : i + per] for op in pair] for i in range(0, len(rest), per)]
-    return head, tail
-
-
-async def delete_with_index(
-    io: TableIO,
-    pk: str,
-    rk: str,
-    index_rks: Callable[[dict[str, Any]], dict[str, str]],
-    *,
-    events: Callable[[Entity], Outgoing | None] | None = None,
-    extra: tuple[Op, ...] = (),
-    attempts: int = 5,
-    expected_version: str | None = None,
-) -> bool:
-    """Delete a resource and its index entries in one transaction, conditional on the version just read.
-
-    A concurrent rename between the read and the delete shows up as 412; reading again picks up the
-    index entries that rename created. ``extra`` ops commit in the same transaction. With ``expected_version``
-    (the client's If-Match), another version raises VersionMismatch and nothing is deleted.
-    """
-    for _ in range(attempts):
-        found = await io.get("resources", pk, rk)
-        if found is None:
-            return False
-        entity, etag = found
-        if expected_version is not None and etag != expected_version:
-            raise VersionMismatch()
-        resource_id = str(entity["Id"])
-        ops = [Op("delete", {"PartitionKey": pk, "RowKey": rk}, etag=etag), *extra]
-        for index_rk in index_rks(k.resource_from(entity, etag).data).values():
-            ops.append(Op("delete", k.index_entity(pk, index_rk, resource_id), missing_ok=True))
-        try:
-            await io.transact("resources", ops, events(entity) if events is not None else None)
-        except VersionMismatch:
-            continue
-        except Missing:
-            return False
-        return True
-    raise StoreUnavailable("The resource kept changing while it was being deleted.")
-
-
-def _moved(ops: list[Op]) -> tuple[list[str], list[str]]:
-    """Members added and removed by a transaction's membership ops (forward entries only)."""
-    added = [str(o.entity["Member"]) for o in ops if o.entity["RowKey"].startswith("m|") and o.action == "upsert"]
-    removed = [str(o.entity["Member"]) for o in ops if o.entity["RowKey"].startswith("m|") and o.action == "delete"]
-    return added, removed
+    ops: list[Op]
+    entity: Entity | None
+    old_data: dict[str, Any]
+    sequence: int | None
 
 
 class TableGroups:
@@ -129,13 +49,6 @@ class TableGroups:
     _io: TableIO
     _seen: Seen
 
-    async def _transact_all(self, batches: list[list[Op]]) -> None:
-        """Commit batches (each is atomic; together they are not), BATCH_FAN_OUT at a time, stopping at a failure.
-
-        Bounded: Azurite resets connections when many large batches queue up on one table.
-        """
-        await bounded(lambda ops: self._io.transact("resources", ops), batches, BATCH_FAN_OUT)
-
     async def _members(self, pk: str, group_id: str) -> list[str]:
         """Member ids, sorted; only one page of entities (1,000) is held at a time beside the ids."""
         ids: list[str] = []
@@ -143,23 +56,6 @@ class TableGroups:
             ids += [str(e["Member"]) for e, _ in rows]
         ids.sort()
         return ids
-
-    async def _sweep(self, pk: str, low: str, high: str, deadline: float | None = None) -> None:
-        """Delete membership pairs found in a forward or reverse key range, a query page at a time.
-
-        Memory stays at one page (1,000 rows) whatever the group's size; each page's 20 transactions run
-        BATCH_FAN_OUT at a time. Every pair goes in one transaction, so an interrupted sweep leaves whole
-        pairs, which the same call (a retried DELETE) or check --repair finishes. Past ``deadline`` (monotonic
-        time) it stops between pages with Unfinished.
-        """
-        async for rows in self._io.range_pages("resources", pk, low, high, select=["Group", "Member"]):
-            if deadline is not None and time.monotonic() > deadline:
-                raise Unfinished()
-            pairs = []
-            for entity, _ in rows:
-                forward, reverse = k.member_entities(pk, str(entity["Group"]), str(entity["Member"]))
-                pairs.append([Op("delete", forward, missing_ok=True), Op("delete", reverse, missing_ok=True)])
-            await self._transact_all(chunks(pairs, 0)[1])
 
     def _group_out(self, entity: Entity, etag: str) -> Resource:
         self._seen.put(entity, etag)
@@ -185,7 +81,7 @@ class TableGroups:
             # only memberships of a missing group, which check --repair removes. Never touch a live group.
             if await self._io.get("resources", pk, k.id_rk(group.id)) is not None:
                 raise Conflict("id")
-            await self._transact_all(rest)
+            await transact_all(self._io, rest)
         events = outgoing(
             self._io,
             directory,
@@ -198,7 +94,7 @@ class TableGroups:
         except Conflict:
             if rest:
                 with contextlib.suppress(StoreUnavailable):
-                    await self._sweep(pk, *k.members_range(group.id))
+                    await sweep(self._io, pk, *k.members_range(group.id))
             raise
         out = self._group_out(entity, str(results[0]["etag"]) if results[0] else "")
         out.members = ids
@@ -311,69 +207,104 @@ class TableGroups:
         if not k.id_fits(group_id):
             return None
         pk, rk = k.group_pk(directory), k.id_rk(group_id)
-        current: Entity | None = None
-        old_data: dict[str, Any] = {}
-        sequence: int | None = None  # an unconditional member merge reads nothing, so it cannot count the write
-        head: list[Op]
-        if data is None and expected_version is None:
-            head = [Op("update", {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified}, merge=True)]
-        else:
-            found = await read_for_write(self._io, self._seen, pk, rk, expected_version)
-            if found is None:
-                return None
-            current, etag = found
-            old = k.resource_from(current, etag)
-            old_data, sequence = old.data, next_sequence(current)
-            if data is None:
-                entity: Entity = {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified, "Seq": sequence}
-                head = [Op("update", entity, etag=etag, merge=True)]
-                current = {**current, "LastModified": last_modified, "Seq": sequence}
-            else:
-                new = Resource(group_id, data, old.created, last_modified)
-                current = k.resource_entity(pk, new, created=old.created) | {"Seq": sequence}
-                head = [Op("update", current, etag=etag)]
-                head += index_moves(pk, k.group_index_rks(old.data), k.group_index_rks(data), group_id)
+        write = await self._group_write(pk, group_id, data, last_modified, expected_version)
+        if write is None:
+            return None
         add = sorted(set(members.add))
+        remove = await self._removals(pk, group_id, members, add)
+        before, display = self._displays(pk, rk, None if write.entity is None else write.old_data, data)
+        room = self._io.outbox_room
+        first, rest = chunks(pair_ops(pk, group_id, add, remove, display), k.BATCH - len(write.ops) - room, room)
+        new_etag = await self._commit_first(directory, group_id, write, first, data, event_values=event_values)
+        if new_etag is None:
+            return None
+        await self._commit_rest(directory, group_id, rest, write.sequence, new_etag)
+        if display != before:
+            await self._rename_reverse(pk, group_id, display, skip=set(add))
+        if write.entity is not None:
+            return self._group_out(write.entity, new_etag)
+        return await self._merged(pk, rk, last_modified, new_etag)
+
+    async def _group_write(
+        self, pk: str, group_id: str, data: dict[str, Any] | None, last_modified: str, expected_version: str | None
+    ) -> _GroupWrite | None:
+        """The group's own ops: a blind LastModified merge, or (after a read) a conditional merge or replace.
+
+        None when the group is missing."""
+        rk = k.id_rk(group_id)
+        if data is None and expected_version is None:
+            merge = Op("update", {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified}, merge=True)
+            return _GroupWrite([merge], None, {}, None)
+        found = await read_for_write(self._io, self._seen, pk, rk, expected_version)
+        if found is None:
+            return None
+        current, etag = found
+        old = k.resource_from(current, etag)
+        sequence = next_sequence(current)
+        if data is None:
+            entity: Entity = {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified, "Seq": sequence}
+            written = {**current, "LastModified": last_modified, "Seq": sequence}
+            return _GroupWrite([Op("update", entity, etag=etag, merge=True)], written, old.data, sequence)
+        new = Resource(group_id, data, old.created, last_modified)
+        written = k.resource_entity(pk, new, created=old.created) | {"Seq": sequence}
+        ops = [Op("update", written, etag=etag)]
+        ops += index_moves(pk, k.group_index_rks(old.data), k.group_index_rks(data), group_id)
+        return _GroupWrite(ops, written, old.data, sequence)
+
+    async def _removals(self, pk: str, group_id: str, members: MemberChange, add: list[str]) -> list[str]:
+        """Members to remove, sorted; a member also added stays."""
         if members.remove_all:
-            remove = sorted(set(await self._members(pk, group_id)) - set(add))
-        elif len(set(members.remove) - set(add)) > 1:
+            return sorted(set(await self._members(pk, group_id)) - set(add))
+        wanted = sorted(set(members.remove) - set(add))
+        if len(wanted) > 1:
             # Deleting an absent membership fails its transaction (404) and costs a retry each, so
             # several removals first ask which are present (point reads); one removal just tries.
-            wanted = sorted(set(members.remove) - set(add))
             rows = await self._io.keyed_rows("resources", pk, [k.member_rk(group_id, m) for m in wanted], ["Member"])
-            remove = sorted(str(e["Member"]) for e in rows)
-        else:
-            remove = sorted(set(members.remove) - set(add))
-        before, display = self._displays(pk, rk, None if current is None else old_data, data)
-        room = self._io.outbox_room
-        first, rest = chunks(pair_ops(pk, group_id, add, remove, display), k.BATCH - len(head) - room, room)
+            return sorted(str(e["Member"]) for e in rows)
+        return wanted
+
+    async def _commit_first(
+        self,
+        directory: str,
+        group_id: str,
+        write: _GroupWrite,
+        first: list[Op],
+        data: dict[str, Any] | None,
+        *,
+        event_values: bool,
+    ) -> str | None:
+        """The group's ops and the first member changes in one transaction (with the group.updated event).
+
+        Its new ETag, or None when the group is gone."""
+        pk, rk = k.group_pk(directory), k.id_rk(group_id)
         events = outgoing(
             self._io,
             directory,
-            lambda: ev.group_updated(group_id, old_data, data, *_moved(first), values=event_values),
-            sequence,
+            lambda: ev.group_updated(group_id, write.old_data, data, *moved(first), values=event_values),
+            write.sequence,
             rk,
         )
         try:
-            results = await self._io.transact("resources", head + first, events)
+            results = await self._io.transact("resources", write.ops + first, events)
         except Missing:
             self._seen.drop(pk, rk)
             return None
-        new_etag = str(results[0]["etag"]) if results[0] else ""
+        return str(results[0]["etag"]) if results[0] else ""
 
-        async def later(ops: list[Op]) -> Any:
-            # Later member changes are commits of their own; their events share the first one's sequence and version.
-            events = functools.partial(ev.member_changes, group_id, *_moved(ops))
+    async def _commit_rest(
+        self, directory: str, group_id: str, rest: list[list[Op]], sequence: int | None, version: str
+    ) -> None:
+        """The remaining member changes, BATCH_FAN_OUT transactions at a time.
+
+        Each is a commit of its own; their events share the first one's sequence and version."""
+
+        async def commit(ops: list[Op]) -> Any:
+            events = functools.partial(ev.member_changes, group_id, *moved(ops))
             return await self._io.transact(
-                "resources", ops, outgoing(self._io, directory, events, sequence, version=new_etag)
+                "resources", ops, outgoing(self._io, directory, events, sequence, version=version)
             )
 
-        await bounded(later, rest, BATCH_FAN_OUT)
-        if display != before:
-            await self._rename_reverse(pk, group_id, display, skip=set(add))
-        if current is not None:
-            return self._group_out(current, new_etag)
-        return await self._merged(pk, rk, last_modified, new_etag)
+        await bounded(commit, rest, BATCH_FAN_OUT)
 
     def _displays(
         self, pk: str, rk: str, old_data: dict[str, Any] | None, data: dict[str, Any] | None
@@ -495,7 +426,7 @@ class TableGroups:
         self._seen.drop(pk, rk)
         if not deleted:
             deleted = await self._io.get("resources", pk, mark["RowKey"]) is not None
-        await self._sweep(pk, *k.members_range(group_id), deadline)
+        await sweep(self._io, pk, *k.members_range(group_id), deadline)
         if deleted:
             await self._io.delete("resources", pk, mark["RowKey"])
         return deleted

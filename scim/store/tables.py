@@ -21,7 +21,9 @@ from scim.model import Federation
 from scim.protocol import changes as ev
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of, slice_after
-from scim.store._groups import TableGroups, delete_with_index, index_creates, index_moves
+from scim.store._groups import TableGroups
+from scim.store._indexes import delete_with_index, index_creates, index_moves
+from scim.store._memberships import sweep
 from scim.store._outbox import Sink, TableOutbox, next_sequence, outgoing
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
 from scim.store._walk import sorted_candidates, walk_partition
@@ -286,7 +288,7 @@ class TableStore(TableGroups):
             expected_version=expected_version,
         )
         self._seen.drop(pk, rk)
-        await self._sweep(k.group_pk(directory), *k.reverse_range(user_id))
+        await sweep(self._io, k.group_pk(directory), *k.reverse_range(user_id))
         return deleted
 
     async def existing_user_ids(self, directory: str, ids: Iterable[str]) -> set[str]:
