@@ -22,7 +22,8 @@ from scim.cli import status as status_command
 from scim.cli._common import Outcome, emit, json_flag, leaf, os_error_text
 from scim.config import Settings, SettingsError, load_settings
 from scim.errors import StoreUnavailable
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 
 # Tests replace this to run commands against an App they hold (a MemoryStore and a FileSecretStore, say).
 app_factory: Callable[[Settings], App] = build_app

@@ -20,7 +20,8 @@ from scim.app import App
 from scim.entra.credentials import Issued
 from scim.entra.modes import AuthMode, SendMode
 from scim.model import Federation
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 
 T = TypeVar("T")
 NOTHING_TO_RETIRE = "nothing older to retire"

@@ -11,7 +11,8 @@ from typing import Any
 from scim.app import App
 from scim.cli._common import Subparsers, leaf
 from scim.config import Settings
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 
 POLL_SECONDS = 1.0
 

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 from scim.app import App
 from scim.cli._common import Outcome, Subparsers, leaf
 from scim.model import Directory
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 
 # Tests replace this to count the waits of Graph retries without waiting.
 sleep: Callable[[float], None] = time.sleep

@@ -10,7 +10,8 @@ from typing import Any
 
 from scim.app import App
 from scim.cli._common import Subparsers, leaf
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 from scim.service.export import export_directory
 from scim.service.restore import Importer, ImportRefused, Refusal
 

@@ -10,7 +10,8 @@ import time
 from scim.app import App
 from scim.cli import entra
 from scim.cli._common import Outcome, Subparsers, duration, leaf
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 from scim.service.health import IDLE_AFTER, Health, HealthRecord, judge, merge
 
 

@@ -23,8 +23,9 @@ from typing import Any, get_args
 from scim.errors import Conflict, ScimError, StoreUnavailable
 from scim.model import Caller, Directory, MemberChange, NamePolicy, Resource, Role, RoleMode
 from scim.protocol.text import check_identifier, identity_key
-from scim.service.admin import AdminError, AdminService, check_directory_id
+from scim.service.admin import AdminService
 from scim.service.catalog import FixedCatalog
+from scim.service.directories import AdminError, check_directory_id
 from scim.service.export import SCHEMA, SETTINGS, every_resource
 from scim.service.groups import GroupService
 from scim.service.users import UserService

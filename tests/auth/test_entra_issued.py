@@ -22,7 +22,8 @@ import pytest
 from scim.app import App
 from scim.auth.entra_issued import ENTRA_AUDIENCE, EntraIssuedVerifier, client_id_for
 from scim.auth.federation import JwksCache
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 from tests.auth.helpers import b64
 from tests.auth.jwks import EntraDouble, Signer
 from tests.conftest import Client

@@ -13,7 +13,8 @@ from scim.app import App
 from scim.auth.network import address_allowed, client_address, parse_address, validate_networks
 from scim.config import SettingsError, load_settings
 from scim.http import Request, Response
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 from tests.auth.conftest import Tenant
 from tests.auth.helpers import token_request
 from tests.conftest import FUNCTION_APP, Client  # noqa: F401 - loads function_app

@@ -14,7 +14,8 @@ from scim.app import App, build_app, install_app
 from scim.auth import tokens
 from scim.config import load_settings
 from scim.secrets import SIGNING_KEY_SECRET, FileSecretStore, MemorySecretStore, SecretStore
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 from scim.store.memory import MemoryStore
 from tests.auth.helpers import get_token, token_request
 from tests.conftest import BASE, Client

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from scim.app import App, install_app
-from scim.service.admin import AdminError, AdminService
+from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 from tests.conftest import CLIENT_ID, Client, make_app
 from tests.contract.entra import (
     ABSENT,
