@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scim.auth.tokens import _signing_key as settled_key
+from scim.auth.keyring import settled_key
 from scim.config import CURSOR_TIMEOUT
 from scim.errors import ExpiredCursor, InvalidCount, InvalidCursor
 from scim.model import Position

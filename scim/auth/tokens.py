@@ -22,6 +22,7 @@ from typing import Any
 
 import jwt
 
+from scim.auth.keyring import KeyRing, settled_key
 from scim.errors import Unauthorized
 from scim.secrets import (
     SIGNING_KEY_SECRET,
@@ -29,7 +30,6 @@ from scim.secrets import (
     SecretVersion,
     is_client_id,
     long_lived_token_name,
-    retire_others,
 )
 
 ALGORITHM = "HS256"
@@ -39,7 +39,6 @@ MIN_TTL = 3600  # Entra's OAuth mode wants 60 min to 6 h (reference §3.2)
 MAX_TTL = 6 * 3600
 LONG_LIVED_TTL = 10 * 365 * 24 * 3600  # Entra's "Secret Token" must be perpetual in practice (reference §3.1)
 MAX_TOKEN_LENGTH = 4096
-KEY_PROPAGATION_SECONDS = 90  # longer than the secret stores' 60 s cache
 LEEWAY_SECONDS = 30  # clock skew between instances
 ACCESS = "access"
 LONG_LIVED = "long-lived"
@@ -63,17 +62,6 @@ _BAD_LONG_LIVED = "The long-lived token was revoked, its client deleted, or its 
 ClientCheck = Callable[[str], Awaitable[bool]]
 
 
-def duration_text(delta: timedelta) -> str:
-    """A duration as scimctl's options take it (`6h30s`, `2d`), not timedelta's `6:00:30`."""
-    seconds = int(delta.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
-
-
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     client_id: str
@@ -91,13 +79,6 @@ class IssuedToken:
     token_id: str  # the ltt version of a long-lived token (what `scimctl token revoke` takes), else the jti
 
 
-def _signing_key(keys: list[SecretVersion]) -> SecretVersion:
-    """The newest key every instance has already seen: secret stores cache versions for up to a minute,
-    so a key younger than that could sign tokens that other instances cannot verify yet."""
-    settled = datetime.now(UTC) - timedelta(seconds=KEY_PROPAGATION_SECONDS)
-    return next((k for k in keys if k.created <= settled), keys[-1])
-
-
 class TokenService:
     """Issues and verifies tokens; every enabled version of the signing key verifies (kid = version)."""
 
@@ -110,7 +91,7 @@ class TokenService:
 
     def keyring(self) -> KeyRing:
         """Key rotation and long-lived token bookkeeping on the same secret store."""
-        return KeyRing(self._secrets)
+        return KeyRing(self._secrets, longest_token=timedelta(seconds=MAX_TTL + LEEWAY_SECONDS))
 
     async def ensure_signing_key(self) -> None:
         """Create the first signing key where none exists (local runs; infra creates it in Azure)."""
@@ -139,7 +120,7 @@ class TokenService:
             raise RuntimeError(
                 f"the secret store has no {SIGNING_KEY_SECRET!r}; deploy the infra or run scimctl key rotate"
             )
-        key = _signing_key(keys)
+        key = settled_key(keys)
         claims = self._claims(client_id, directory, ttl, ACCESS, read_only)
         return jwt.encode(claims, key.value, algorithm=ALGORITHM, headers={"kid": key.version}), ttl
 
@@ -258,74 +239,3 @@ class TokenService:
         except (jwt.InvalidTokenError, RecursionError):  # NaN/Infinity times, missing claims, bad types
             raise Unauthorized("The bearer token's claims are invalid.") from None
         return claims
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    """A signing-key version as scimctl shows it (never its value)."""
-
-    version: str
-    created: datetime
-    signing: bool
-    stopped_signing: datetime | None  # when the next key took over; None for the signer and newer keys
-
-
-class KeyRing:
-    """Signing-key rotation and long-lived token bookkeeping for scimctl (docs/security.md, "Rotation")."""
-
-    def __init__(self, secret_store: SecretStore) -> None:
-        self._secrets = secret_store
-
-    async def keys(self) -> list[KeyInfo]:
-        """Enabled signing keys, newest first, with the one that signs now marked."""
-        keys = await self._secrets.versions(SIGNING_KEY_SECRET)
-        if not keys:
-            return []
-        signer = _signing_key(keys)
-        index = keys.index(signer)
-        return [
-            KeyInfo(
-                k.version,
-                k.created,
-                k is signer,
-                keys[i - 1].created + timedelta(seconds=KEY_PROPAGATION_SECONDS) if i > index else None,
-            )
-            for i, k in enumerate(keys)
-        ]
-
-    async def rotate(self) -> KeyInfo:
-        """Add a signing key; it starts signing after KEY_PROPAGATION_SECONDS, when every instance has seen it."""
-        made = await self._secrets.add_version(SIGNING_KEY_SECRET, secrets.token_urlsafe(32))
-        return KeyInfo(made.version, made.created, False, None)
-
-    async def retire(self, older_than: timedelta, *, force: bool = False) -> list[KeyInfo]:
-        """Disable keys that stopped signing more than ``older_than`` ago; never the key that signs now.
-
-        Tokens signed with a retired key are refused within the secret cache's minute. Without ``force``,
-        ``older_than`` must outlast the longest access token, so retiring never cuts a live token.
-        """
-        floor = timedelta(seconds=MAX_TTL + LEEWAY_SECONDS)
-        if older_than < floor and not force:
-            raise ValueError(
-                f"--older-than must be at least {duration_text(floor)} (the longest token lifetime) unless --force"
-                " is given"
-            )
-        cutoff = datetime.now(UTC) - older_than
-        retired = []
-        for key in await self.keys():
-            if key.stopped_signing is not None and key.stopped_signing <= cutoff:
-                await self._secrets.disable_version(SIGNING_KEY_SECRET, key.version)
-                retired.append(key)
-        return retired
-
-    async def long_lived(self, client_id: str) -> list[SecretVersion]:
-        """A client's live long-lived tokens (versions of ``ltt-<client>``), newest first."""
-        return await self._secrets.versions(long_lived_token_name(client_id))
-
-    async def retire_long_lived(self, client_id: str, *, keep: str, after: timedelta) -> int:
-        """Every long-lived token of the client but ``keep`` stops working ``after`` from now; how many."""
-        return await retire_others(self._secrets, long_lived_token_name(client_id), keep, after)
-
-    async def revoke(self, client_id: str, token_id: str) -> bool:
-        """Revoke one long-lived token; every instance refuses it within the secret cache's minute."""
-        return await self._secrets.disable_version(long_lived_token_name(client_id), token_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, Registration
-from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, KeyRing, TokenService
+from scim.auth.keyring import KeyRing
+from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, TokenService
 from scim.model import Federation
 from scim.service.directories import AdminError, DirectoryAdmin
 from scim.store.base import Client, Store

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from scim.app import App, build_app, install_app
-from scim.auth import tokens
+from scim.auth import keyring
 from scim.config import load_settings
 from scim.secrets import SIGNING_KEY_SECRET, FileSecretStore, MemorySecretStore, SecretStore
 from scim.service.admin import AdminService
@@ -43,7 +43,7 @@ async def test_rotations_while_requests_run(
 ) -> None:
     app, admin, client_id, first_secret = rig
     # New keys sign at once, so tokens signed with several keys are in flight together.
-    monkeypatch.setattr(tokens, "KEY_PROPAGATION_SECONDS", 0)
+    monkeypatch.setattr(keyring, "KEY_PROPAGATION_SECONDS", 0)
     current = {"secret": first_secret}
     refused: list[str] = []
     done = asyncio.Event()
@@ -119,7 +119,7 @@ async def test_key_retire_keeps_live_tokens_and_cuts_old_ones(
     rig: tuple[App, AdminService, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _app, admin, client_id, secret = rig
-    monkeypatch.setattr(tokens, "KEY_PROPAGATION_SECONDS", 0)
+    monkeypatch.setattr(keyring, "KEY_PROPAGATION_SECONDS", 0)
     http = Client(None)
     http.token = await get_token(http, client_id, secret)
     long_lived = (await admin.issue_token(client_id, long_lived=True)).token
