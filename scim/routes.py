@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from scim import telemetry
 from scim.app import App
@@ -46,9 +46,11 @@ from scim.protocol.render import (
     project,
 )
 from scim.secrets import SIGNING_KEY_SECRET
+from scim.service.groups import GroupService
 from scim.service.health import Observation
 from scim.service.query import ListRequest, parse_paging, parse_sort, search_request
-from scim.store.base import Position, Resource
+from scim.service.users import UserService
+from scim.store.base import Page, Position, Resource, Slice
 
 log = logging.getLogger("scim.routes")
 READINESS_PROBE = "readiness-probe"
@@ -118,15 +120,109 @@ def _resource_id(request: Request) -> str | None:
     return value or None
 
 
-async def _resources(
-    app: App,
-    request: Request,
-    kind: str,
-    render: Callable[[Resource], dict[str, Any]],
-) -> Response:
-    """Users and Groups share their HTTP shape; only the service differs."""
+class _Service(Protocol):
+    """The calls /Users and /Groups make alike; UserService and GroupService both satisfy it."""
+
+    async def create(self, caller: Caller, body: Any, /) -> Resource: ...
+    async def query(self, caller: Caller, request: ListRequest, /) -> Page: ...
+    async def walk(self, caller: Caller, request: ListRequest, after: Position | None, /) -> Slice: ...
+    async def replace(self, caller: Caller, resource_id: str, body: Any, if_match: str | None, /) -> Resource: ...
+    async def patch(self, caller: Caller, resource_id: str, body: Any, if_match: str | None, /) -> Resource: ...
+    async def delete(self, caller: Caller, resource_id: str, if_match: str | None = None, /) -> None: ...
+
+
+class _ResourceType(Protocol):
+    """What one resource type adds to the HTTP shape /Users and /Groups share: how it reads and renders."""
+
+    name: str  # the endpoint: "Users" or "Groups"
+
+    @property
+    def service(self) -> _Service: ...
+
+    async def get(self, caller: Caller, resource_id: str, projection: Projection) -> Resource: ...
+    async def replaced(
+        self, caller: Caller, resource_id: str, resource: Resource, projection: Projection
+    ) -> Resource: ...
+    async def patched(
+        self, caller: Caller, resource_id: str, resource: Resource, projection: Projection
+    ) -> Resource: ...
+    async def render_all(
+        self, caller: Caller, resources: list[Resource], projection: Projection
+    ) -> list[dict[str, Any]]: ...
+    async def respond(
+        self, caller: Caller, resource: Resource, projection: Projection, status: int, location: str | None
+    ) -> Response: ...
+
+
+class _Users:
+    """/Users: a user's groups and its manager's $ref need the store (RFC 7643 §4.1.2, §4.3)."""
+
+    name = "Users"
+
+    def __init__(self, app: App) -> None:
+        self.service: UserService = app.users
+
+    async def get(self, caller: Caller, resource_id: str, projection: Projection) -> Resource:
+        return await self.service.get(caller, resource_id)
+
+    async def replaced(self, caller: Caller, resource_id: str, resource: Resource, projection: Projection) -> Resource:
+        return resource
+
+    async def patched(self, caller: Caller, resource_id: str, resource: Resource, projection: Projection) -> Resource:
+        return resource
+
+    async def render_all(
+        self, caller: Caller, resources: list[Resource], projection: Projection
+    ) -> list[dict[str, Any]]:
+        return await self.service.render_all(caller, resources, projection)
+
+    async def respond(
+        self, caller: Caller, resource: Resource, projection: Projection, status: int, location: str | None
+    ) -> Response:
+        # A new user has no groups, so a 201 reads none.
+        (doc,) = await self.service.render_all(caller, [resource], projection, with_groups=status != 201)
+        return scim_response(status, doc, version=resource.version, location=location)
+
+
+class _Groups:
+    """/Groups: members are read only when the response shows them."""
+
+    name = "Groups"
+
+    def __init__(self, app: App) -> None:
+        self.service: GroupService = app.groups
+        self._base_url = app.settings.base_url
+
+    async def get(self, caller: Caller, resource_id: str, projection: Projection) -> Resource:
+        return await self.service.get(caller, resource_id, with_members=projection.wants_members)
+
+    async def replaced(self, caller: Caller, resource_id: str, resource: Resource, projection: Projection) -> Resource:
+        if projection.wants_members:
+            return await self.service.get(caller, resource_id, with_members=True)
+        return resource
+
+    async def patched(self, caller: Caller, resource_id: str, resource: Resource, projection: Projection) -> Resource:
+        return await self.get(caller, resource_id, projection)
+
+    async def render_all(
+        self, caller: Caller, resources: list[Resource], projection: Projection
+    ) -> list[dict[str, Any]]:
+        return [project(self.service.render(r), projection) for r in resources]
+
+    async def respond(
+        self, caller: Caller, resource: Resource, projection: Projection, status: int, location: str | None
+    ) -> Response:
+        if resource.members is not None and not (projection.include or projection.exclude):
+            body = group_json(resource, self._base_url)
+            return scim_body(status, body, version=resource.version, location=location)
+        doc = project(self.service.render(resource), projection)
+        return scim_response(status, doc, version=resource.version, location=location)
+
+
+async def _resources(app: App, request: Request, kind: _ResourceType) -> Response:
+    """Users and Groups share their HTTP shape; ``kind`` supplies the service and how it reads and renders."""
     caller = await _caller(app, request)
-    service: Any = app.users if kind == "User" else app.groups
+    service = kind.service
     resource_id = _resource_id(request)
     telemetry.annotate(resource_id=resource_id)
     method = request.method.upper()
@@ -137,78 +233,60 @@ async def _resources(
     async def one(resource: Resource, status: int = 200) -> Response:
         location = None
         if status == 201:
-            location = f"{app.settings.base_url}/{kind}s/{resource.id}"
+            location = f"{app.settings.base_url}/{kind.name}/{resource.id}"
             telemetry.annotate(resource_id=resource.id)
-        if kind == "Group" and resource.members is not None and not (projection.include or projection.exclude):
-            body = group_json(resource, app.settings.base_url)
-            return scim_body(status, body, version=resource.version, location=location)
-        if kind == "User":
-            # A user's groups and its manager's $ref need the store (RFC 7643 §4.1.2, §4.3); a new user has no groups.
-            (doc,) = await app.users.render_all(caller, [resource], projection, with_groups=status != 201)
-            return scim_response(status, doc, version=resource.version, location=location)
-        return scim_response(status, project(render(resource), projection), version=resource.version, location=location)
+        return await kind.respond(caller, resource, projection, status, location)
 
     async def listing(query: ListRequest) -> Response:
         if query.cursor is not None:
 
             async def walk(after: Position | None) -> tuple[list[dict[str, Any]], Position | None]:
                 found = await service.walk(caller, query, after)
-                return await _render_all(app, caller, kind, found.resources, query.projection), found.next
+                return await kind.render_all(caller, found.resources, query.projection), found.next
 
             async def total() -> int:
                 return int((await service.query(caller, query)).total)
 
-            return await _cursor_page(app, caller, f"/{kind}s", query, walk=walk, total=total)
+            return await _cursor_page(app, caller, f"/{kind.name}", query, walk=walk, total=total)
         page = await service.query(caller, query)
-        docs = await _render_all(app, caller, kind, page.resources, query.projection)
+        docs = await kind.render_all(caller, page.resources, query.projection)
         return scim_response(200, list_response(docs, page.total, query.start_index))
 
-    group_args = {"with_members": projection.wants_members} if kind == "Group" else {}
     searching = method == "POST" and (resource_id or "").lower() == ".search"  # RFC 7644 §3.4.3: a read
     if caller.read_only and method != "GET" and not searching:
         raise Forbidden(
-            f"This client is read-only: it may read /{kind}s with GET (and POST /.search) but not {method}. "
+            f"This client is read-only: it may read /{kind.name} with GET (and POST /.search) but not {method}. "
             "Writes come from the directory's provisioning client (Entra); ask the admin for one if you need to write."
         )
     if resource_id is not None and resource_id.lower() == ".search":
         if method != "POST":
-            raise MethodNotAllowed(f"/{kind}s/.search is a POST with a SearchRequest body (RFC 7644 §3.4.3).")
+            raise MethodNotAllowed(f"/{kind.name}/.search is a POST with a SearchRequest body (RFC 7644 §3.4.3).")
         return await listing(search_request(read_json(request, max_bytes)))
     if resource_id is None:
         if method == "GET":
             return await listing(_list_request(request))
         if method == "POST":
             return await one(await service.create(caller, read_json(request, max_bytes)), 201)
-        raise MethodNotAllowed(f"{method} needs a resource id: /{kind}s/{{id}}.")
+        raise MethodNotAllowed(f"{method} needs a resource id: /{kind.name}/{{id}}.")
     if method == "GET":
-        resource = await service.get(caller, resource_id, **group_args)
+        resource = await kind.get(caller, resource_id, projection)
         none_match = request.headers.get("if-none-match")
         if none_match and resource.version in {t.strip() for t in none_match.split(",")}:
             return Response(304, b"", {"ETag": resource.version})
         return await one(resource)
     if method == "PUT":
         resource = await service.replace(caller, resource_id, read_json(request, max_bytes), if_match)
-        if kind == "Group" and projection.wants_members:
-            resource = await service.get(caller, resource_id, with_members=True)
-        return await one(resource)
+        return await one(await kind.replaced(caller, resource_id, resource, projection))
     if method == "PATCH":
         resource = await service.patch(caller, resource_id, read_json(request, max_bytes), if_match)
         if request.param("attributes") or request.param("excludedAttributes"):
-            return await one(await service.get(caller, resource_id, **group_args) if kind == "Group" else resource)
+            return await one(await kind.patched(caller, resource_id, resource, projection))
         # Entra accepts 204 for every PATCH (reference §1.2, §1.6); the new version still travels in ETag.
         return no_content(version=resource.version)
     if method == "DELETE":
         await service.delete(caller, resource_id, if_match)
         return no_content()
-    raise MethodNotAllowed(f"{method} is not supported on /{kind}s/{{id}}.")
-
-
-async def _render_all(
-    app: App, caller: Caller, kind: str, resources: list[Resource], projection: Projection
-) -> list[dict[str, Any]]:
-    if kind == "User":
-        return await app.users.render_all(caller, resources, projection)
-    return [project(app.groups.render(r), projection) for r in resources]
+    raise MethodNotAllowed(f"{method} is not supported on /{kind.name}/{{id}}.")
 
 
 async def search(app: App, request: Request) -> Response:
@@ -225,8 +303,8 @@ async def search(app: App, request: Request) -> Response:
     group_count = query.count - len(users.resources)
     groups_query = dataclasses.replace(query, start_index=group_start, count=max(group_count, 0))
     groups = await app.groups.query(caller, groups_query)
-    docs = await _render_all(app, caller, "User", users.resources, query.projection)
-    docs += await _render_all(app, caller, "Group", groups.resources, query.projection)
+    docs = await _Users(app).render_all(caller, users.resources, query.projection)
+    docs += await _Groups(app).render_all(caller, groups.resources, query.projection)
     return scim_response(200, list_response(docs, users.total + groups.total, query.start_index))
 
 
@@ -238,7 +316,7 @@ async def _search_cursor_page(app: App, caller: Caller, query: ListRequest) -> R
         docs: list[dict[str, Any]] = []
         if phase == "u":
             users = await app.users.walk(caller, query, rest)
-            docs = await _render_all(app, caller, "User", users.resources, query.projection)
+            docs = await _Users(app).render_all(caller, users.resources, query.projection)
             if users.next is not None:
                 return docs, ("u", *users.next)
             rest = None
@@ -246,7 +324,7 @@ async def _search_cursor_page(app: App, caller: Caller, query: ListRequest) -> R
         if left == 0:
             return docs, ("g",)
         groups = await app.groups.walk(caller, dataclasses.replace(query, count=left), rest)
-        docs += await _render_all(app, caller, "Group", groups.resources, query.projection)
+        docs += await _Groups(app).render_all(caller, groups.resources, query.projection)
         return docs, None if groups.next is None else ("g", *groups.next)
 
     async def total() -> int:
@@ -256,11 +334,11 @@ async def _search_cursor_page(app: App, caller: Caller, query: ListRequest) -> R
 
 
 async def users(app: App, request: Request) -> Response:
-    return await _resources(app, request, "User", app.users.render)
+    return await _resources(app, request, _Users(app))
 
 
 async def groups(app: App, request: Request) -> Response:
-    return await _resources(app, request, "Group", app.groups.render)
+    return await _resources(app, request, _Groups(app))
 
 
 def _get_only(request: Request) -> None:
