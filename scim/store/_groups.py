@@ -24,10 +24,10 @@ from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of, slice_after
-from scim.store._indexes import delete_with_index, index_creates, index_moves
 from scim.store._memberships import BATCH_FAN_OUT, chunks, moved, pair_ops, sweep, transact_all
 from scim.store._outbox import next_sequence, outgoing
-from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
+from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
+from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
 from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Sort
 
@@ -235,19 +235,17 @@ class TableGroups:
         if data is None and expected_version is None:
             merge = Op("update", {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified}, merge=True)
             return _GroupWrite([merge], None, {}, None)
-        found = await read_for_write(self._io, self._seen, pk, rk, expected_version)
+        found = await read_current(self._io, self._seen, pk, rk, expected_version)
         if found is None:
             return None
-        current, etag = found
-        old = k.resource_from(current, etag)
-        sequence = next_sequence(current)
+        old, sequence = found.resource, found.sequence
         if data is None:
             entity: Entity = {"PartitionKey": pk, "RowKey": rk, "LastModified": last_modified, "Seq": sequence}
-            written = {**current, "LastModified": last_modified, "Seq": sequence}
-            return _GroupWrite([Op("update", entity, etag=etag, merge=True)], written, old.data, sequence)
+            written = {**found.entity, "LastModified": last_modified, "Seq": sequence}
+            return _GroupWrite([Op("update", entity, etag=found.etag, merge=True)], written, old.data, sequence)
         new = Resource(group_id, data, old.created, last_modified)
         written = k.resource_entity(pk, new, created=old.created) | {"Seq": sequence}
-        ops = [Op("update", written, etag=etag)]
+        ops = [Op("update", written, etag=found.etag)]
         ops += index_moves(pk, k.group_index_rks(old.data), k.group_index_rks(data), group_id)
         return _GroupWrite(ops, written, old.data, sequence)
 

@@ -22,10 +22,10 @@ from scim.protocol import changes as ev
 from scim.store import _codec as k
 from scim.store._common import lookup_matches, page_of, slice_after
 from scim.store._groups import TableGroups
-from scim.store._indexes import delete_with_index, index_creates, index_moves
 from scim.store._memberships import sweep
 from scim.store._outbox import Sink, TableOutbox, next_sequence, outgoing
-from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded, read_for_write
+from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
+from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
 from scim.store.base import Client, Directory, Lookup, Match, Page, Position, Resource, Role, Slice, Sort
 
@@ -241,14 +241,12 @@ class TableStore(TableGroups):
         if not k.id_fits(user.id):
             return None
         pk, rk = k.user_pk(directory), k.id_rk(user.id)
-        found = await read_for_write(self._io, self._seen, pk, rk, expected_version)
+        found = await read_current(self._io, self._seen, pk, rk, expected_version)
         if found is None:
             return None
-        current, etag = found
-        old = k.resource_from(current, etag)
-        sequence = next_sequence(current)
+        old, sequence = found.resource, found.sequence
         entity = k.resource_entity(pk, user, created=old.created) | {"Seq": sequence}
-        ops = [Op("update", entity, etag=etag)]
+        ops = [Op("update", entity, etag=found.etag)]
         before = k.user_index_rks(old.data, unique_external_id=unique_external_id)
         ops += index_moves(pk, before, k.user_index_rks(user.data, unique_external_id=unique_external_id), user.id)
         events = outgoing(

@@ -1,17 +1,39 @@
-"""Index entries a resource's row keeps beside it (userName, externalId, displayName): create, move, delete.
+"""A resource's row as users and groups both write it: read for a conditional write, with the index entries
+kept beside it (userName, externalId, displayName; each names the resource's id) created, moved and deleted.
 
-Users and groups both use them; each entry names the resource's id (scim.store._codec for the keys).
+scim.store._codec holds the keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from scim.errors import StoreUnavailable, VersionMismatch
 from scim.store import _codec as k
-from scim.store._outbox import Outgoing
-from scim.store._tableio import Entity, Missing, Op, TableIO
+from scim.store._outbox import Outgoing, next_sequence
+from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, read_for_write
+from scim.store.base import Resource
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """The stored row a conditional write starts from, as a resource too, and the write's change sequence."""
+
+    entity: Entity
+    etag: str
+    resource: Resource
+    sequence: int
+
+
+async def read_current(io: TableIO, seen: Seen, pk: str, rk: str, expected_version: str | None) -> Current | None:
+    """The row (see read_for_write: this process's copy when it is at ``expected_version``); None when missing."""
+    found = await read_for_write(io, seen, pk, rk, expected_version)
+    if found is None:
+        return None
+    entity, etag = found
+    return Current(entity, etag, k.resource_from(entity, etag), next_sequence(entity))
 
 
 def index_creates(pk: str, rks: dict[str, str], resource_id: str) -> list[Op]:
