@@ -1,10 +1,11 @@
-# One entry point for people and CI. `make run` serves locally; `make test` runs the whole suite.
+# One entry point for people and CI. `make run` serves locally; `make test` runs `make check` and the whole suite;
+# `make test-fast` runs the tests that need neither Azurite nor a real HTTP server.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: install run run-memory test lint bench clean checkov-venv
+.PHONY: install run run-memory check test test-fast bench clean checkov-venv
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -39,15 +40,20 @@ run: install
 run-memory: install
 	exec env SCIM_STORE=memory $(BIN)/scimctl serve --port $(PORT)
 
-test: install checkov-venv
-	$(BIN)/ruff check scim tests bench function_app.py
+SOURCES := scim tests bench function_app.py
+
+check: install
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy
+
+# Tests run in a random order (pytest-randomly prints the seed): `pytest --randomly-seed=N` repeats an order,
+# `pytest -p no:randomly` keeps file order.
+test: check checkov-venv
 	$(BIN)/pytest
 
-lint: install
-	$(BIN)/ruff check scim tests bench function_app.py
-	$(BIN)/ruff format --check scim tests bench function_app.py
-	$(BIN)/mypy
+test-fast: install
+	$(BIN)/pytest -m "not azurite and not e2e"
 
 bench: install
 	$(BIN)/python -m bench.run

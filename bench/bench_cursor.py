@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scim.app import App, build_app
 from scim.config import load_settings
+from scim.dev.azurite import Azurite
 from scim.dev.localrun import seed
 from scim.http import Request
 from scim.routes import dispatch
@@ -39,7 +40,6 @@ from scim.secrets import MemorySecretStore
 from scim.service.export import PAGE, export_directory
 from scim.store.base import Resource
 from scim.store.tables import TableStore
-from tests.support.azurite import Azurite
 from tests.support.bulk import bulk_users
 
 CLIENT = "0f8fad5b-d9cb-469f-a165-70867728950e"

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scim.dev.azurite import Azurite
 from scim.events.queue import ChangeQueues
 from scim.events.relay import Relay
 from scim.store.base import MemberChange, Resource
 from scim.store.tables import TableStore
-from tests.support.azurite import Azurite
 
 D = "bench"
 USER = {"userName": "u@x.org", "active": True, "emails": [{"primary": True, "type": "work", "value": "u@x.org"}]}

@@ -25,10 +25,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
+from scim.dev.azurite import Azurite
 from scim.store import _codec as k
 from scim.store.base import Lookup, MemberChange, Resource
 from scim.store.tables import TableStore
-from tests.support.azurite import Azurite
 
 D = "bench"
 USER = {

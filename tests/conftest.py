@@ -1,106 +1,18 @@
-"""Shared fixtures: an App on the memory store, a seeded directory and client, and calls through the real triggers."""
+"""Shared fixtures: an App on the memory store, a seeded directory and client, calls through the real triggers, and
+the session's one Azurite (tests that reach it are marked ``azurite``, tests that start a real server ``e2e``)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 
-import azure.functions as func
 import pytest
 
-from scim.app import App, build_app, install_app
-from scim.config import load_settings
-from scim.dev.devhost import routes_of
-from scim.dev.localrun import load_function_app, seed
-from scim.secrets import MemorySecretStore
-from scim.store.memory import MemoryStore
-
-FUNCTION_APP = load_function_app().app
-ROUTES = routes_of(FUNCTION_APP)  # get_functions() may run once per FunctionApp
-CLIENT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
-CLIENT_SECRET = "test-secret-" + "x" * 40
-BASE = "http://127.0.0.1:7071"
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Client:
-    """Calls function_app's registered triggers with azure.functions request objects."""
-
-    def __init__(self, token: str | None) -> None:
-        self.token = token
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        body: Any = None,
-        raw: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        token: str | None = "default",
-    ) -> Reply:
-        parts = urlsplit(url)
-        path = parts.path
-        all_headers = {"content-type": "application/scim+json", "x-forwarded-for": "127.0.0.1"}
-        use = self.token if token == "default" else token
-        if use:
-            all_headers["authorization"] = f"Bearer {use}"
-        all_headers.update({k.lower(): v for k, v in (headers or {}).items()})
-        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-        for route in ROUTES:
-            match = route.pattern.match(path)
-            if match and method.upper() in route.methods:
-                request = func.HttpRequest(
-                    method=method.upper(),
-                    url=BASE + url,
-                    headers=all_headers,
-                    params=dict(parse_qsl(parts.query, keep_blank_values=True)),
-                    route_params={k: v for k, v in match.groupdict().items() if v is not None},
-                    body=payload,
-                )
-                response = await route.handler(request)
-                return Reply(response.status_code, dict(response.headers), response.get_body())
-        raise AssertionError(f"no trigger serves {method} {path}")
-
-    async def get(self, url: str, **kw: Any) -> Reply:
-        return await self.request("GET", url, **kw)
-
-    async def post(self, url: str, body: Any = None, **kw: Any) -> Reply:
-        return await self.request("POST", url, body=body, **kw)
-
-    async def put(self, url: str, body: Any = None, **kw: Any) -> Reply:
-        return await self.request("PUT", url, body=body, **kw)
-
-    async def patch(self, url: str, body: Any = None, **kw: Any) -> Reply:
-        return await self.request("PATCH", url, body=body, **kw)
-
-    async def delete(self, url: str, **kw: Any) -> Reply:
-        return await self.request("DELETE", url, **kw)
-
-
-async def make_app(policy: str = "strict", role_mode: str = "single", *, unique_external_id: bool = False) -> App:
-    settings = load_settings({"SCIM_STORE": "memory", "SCIM_PUBLIC_BASE_URL": BASE})
-    app = build_app(settings, store=MemoryStore(), secret_store=MemorySecretStore())
-    await seed(app, CLIENT_ID, CLIENT_SECRET, policy)
-    directory = await app.store.get_directory("dev")
-    assert directory is not None
-    directory.role_mode = role_mode  # type: ignore[assignment]
-    directory.unique_external_id = unique_external_id
-    await app.store.put_directory(directory)
-    return app
+from scim.app import App, install_app
+from scim.dev.azurite import Azurite
+from tests.support import azurite as emulator
+from tests.support.app import CLIENT_ID, Client, make_app
+from tests.support.host import Host
 
 
 @pytest.fixture
@@ -116,3 +28,52 @@ async def app() -> AsyncIterator[App]:
 async def client(app: App) -> Client:
     token, _ = await app.tokens.issue(CLIENT_ID, "dev", ttl=3600)
     return Client(token)
+
+
+# Fixtures whose tests need the marker: using one is what puts a test in that group, so the marker cannot be forgotten.
+MARKED_BY = {"azurite": "azurite", "start_host": "e2e", "start_tables_host": "e2e"}
+_watchdog: list[subprocess.Popen[bytes]] = []
+GUARD = emulator.Guard()
+GUARD.require(Azurite, "azurite")
+GUARD.require(Host, "e2e")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _watchdog.append(emulator.start_watchdog())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> None:
+    GUARD.item = item
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for process in _watchdog:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the fixtures it uses, before ``-m`` selects (tryfirst: ahead of pytest's own hook)."""
+    for item in items:
+        for fixture, marker in MARKED_BY.items():
+            if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def _azurite_session(request: pytest.FixtureRequest) -> Iterator[Azurite]:
+    running = emulator.start_session(request.config)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def azurite(request: pytest.FixtureRequest, _azurite_session: Azurite) -> Azurite:
+    """The session's Azurite (tables and queues, in memory); keep apart from other tests by a table prefix."""
+    if request.node.get_closest_marker("azurite") is None:
+        pytest.fail(f"{request.node.nodeid} uses Azurite: mark it azurite")
+    return _azurite_session

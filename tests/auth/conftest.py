@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
@@ -11,15 +10,8 @@ from scim.app import App
 from scim.service.admin import AdminService
 from tests.auth.helpers import get_token
 from tests.auth.jwks import EntraDouble, Signer
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
-
-
-@dataclass
-class Tenant:
-    directory: str
-    client_id: str
-    secret: str
-    http: Client
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.tenant import Tenant
 
 
 @pytest.fixture

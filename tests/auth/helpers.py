@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from scim.app import App
 from scim.secrets import SIGNING_KEY_SECRET
-from tests.conftest import Client, Reply
+from tests.support.app import Client, Reply
 
 FORM = "application/x-www-form-urlencoded"
 

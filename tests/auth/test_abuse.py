@@ -16,14 +16,14 @@ import pytest
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
+from scim.dev.azurite import Azurite
 from scim.dev.localrun import seed
 from scim.secrets import SIGNING_KEY_SECRET, MemorySecretStore
 from scim.service.admin import AdminService
 from scim.store.tables import TableStore
-from tests.auth.conftest import Tenant
 from tests.auth.helpers import b64, claims_for, get_token, sign, signing_key, token_request
-from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
-from tests.support.azurite import Azurite
+from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.tenant import Tenant
 
 USERS = "/scim/v2/Users"
 Forge = Callable[[App, Tenant, AdminService], Awaitable[str]]

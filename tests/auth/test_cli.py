@@ -20,7 +20,7 @@ from scim.secrets import FileSecretStore
 from scim.store.base import Resource
 from scim.store.memory import MemoryStore
 from tests.auth.helpers import token_request
-from tests.conftest import BASE, Client
+from tests.support.app import BASE, Client
 
 run = asyncio.run  # main() runs its own event loop, so these tests are synchronous
 

@@ -14,7 +14,7 @@ import pytest
 
 from scim.app import App
 from tests.auth.helpers import FORM
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client
 
 OTHER = "7d2f4e6a-1b3c-4d5e-8f90-a1b2c3d4e5f6"
 

@@ -16,7 +16,7 @@ import pytest
 from scim.cli import SECRET_ENV, main
 from scim.cli.doctor import explain_error, explain_status, token_url_for
 from scim.dev.azurite import free_port
-from tests.e2e.conftest import ROOT, Host, host_env
+from tests.support.host import ROOT, Host, host_env
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from scim.service.admin import AdminService
 from scim.service.directories import AdminError
 from tests.auth.helpers import b64
 from tests.auth.jwks import EntraDouble, Signer
-from tests.conftest import Client
+from tests.support.app import Client
 
 USERS = "/scim/v2/Users"
 TENANT_A = "0b6c3d4e-5f60-4718-8293-a4b5c6d7e8f9"
@@ -127,7 +127,7 @@ async def test_one_tenant_feeds_one_client(pinned: AdminService) -> None:
 
 
 async def test_our_own_tokens_are_untouched(app: App, pinned: AdminService) -> None:
-    from tests.conftest import CLIENT_ID
+    from tests.support.app import CLIENT_ID
 
     issued = await pinned.issue_token(CLIENT_ID)
     assert (await Client(issued.token).get(USERS)).status == 200

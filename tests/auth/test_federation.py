@@ -19,7 +19,7 @@ from scim.config import SettingsError, load_settings
 from scim.service.admin import AdminService
 from tests.auth.helpers import FORM, b64
 from tests.auth.jwks import AUDIENCE, SUBJECT, TENANT, EntraDouble, Signer, claims
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client, Reply
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client, Reply
 
 USERS = "/scim/v2/Users"
 

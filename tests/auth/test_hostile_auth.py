@@ -21,7 +21,7 @@ from scim.auth.tokens import TokenService
 from scim.secrets import SIGNING_KEY_SECRET, MemorySecretStore
 from scim.service.admin import AdminService
 from tests.auth.helpers import FORM, claims_for, sign, signing_key, token_request
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client, Reply
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client, Reply
 
 USERS = "/scim/v2/Users"
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scim.app import App
-from tests.auth.conftest import Tenant
+from tests.support.tenant import Tenant
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -15,9 +15,9 @@ from scim.config import SettingsError, load_settings
 from scim.http import Request, Response
 from scim.service.admin import AdminService
 from scim.service.directories import AdminError
-from tests.auth.conftest import Tenant
 from tests.auth.helpers import token_request
-from tests.conftest import FUNCTION_APP, Client  # noqa: F401 - loads function_app
+from tests.support.app import FUNCTION_APP, Client  # noqa: F401 - loads function_app
+from tests.support.tenant import Tenant
 
 
 def test_validate_networks() -> None:

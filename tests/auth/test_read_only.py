@@ -10,7 +10,7 @@ import pytest
 from scim.app import App
 from scim.service.admin import AdminService
 from tests.auth.helpers import get_token, token_request
-from tests.conftest import Client
+from tests.support.app import Client
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = {
@@ -86,7 +86,7 @@ async def test_read_only_is_the_clients_flag_so_an_admin_issued_token_is_read_on
 
 
 async def test_entras_clients_are_not_read_only(app: App, client: Client) -> None:
-    from tests.conftest import CLIENT_ID, CLIENT_SECRET
+    from tests.support.app import CLIENT_ID, CLIENT_SECRET
 
     reply = await token_request(Client(None), CLIENT_ID, CLIENT_SECRET)
     assert reply.json["scope"] == "scim"
@@ -108,7 +108,7 @@ async def test_entras_clients_are_not_read_only(app: App, client: Client) -> Non
 )
 async def test_the_token_endpoint_answers_the_scope_it_grants(app: App, asked: str | None, granted: str) -> None:
     """RFC 6749 §3.3: the answer's scope is what the token can do; docs/security.md "Scope"."""
-    from tests.conftest import CLIENT_ID, CLIENT_SECRET
+    from tests.support.app import CLIENT_ID, CLIENT_SECRET
 
     reply = await token_request(Client(None), CLIENT_ID, CLIENT_SECRET, scope=asked)
     assert reply.status == 200, reply.body

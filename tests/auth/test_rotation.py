@@ -18,7 +18,7 @@ from scim.service.admin import AdminService
 from scim.service.directories import AdminError
 from scim.store.memory import MemoryStore
 from tests.auth.helpers import get_token, token_request
-from tests.conftest import BASE, Client
+from tests.support.app import BASE, Client
 
 USERS = "/scim/v2/Users"
 

@@ -15,9 +15,9 @@ from scim.auth.throttle import (
     WINDOW_SECONDS,
     FailureThrottle,
 )
-from tests.auth.conftest import Tenant
 from tests.auth.helpers import token_request
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.tenant import Tenant
 
 ATTACKER = "198.51.100.66"
 GOOD = "203.0.113.10"

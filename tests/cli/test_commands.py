@@ -18,7 +18,7 @@ from scim.app import build_app
 from scim.cli import SECRET_ENV
 from scim.secrets import MemorySecretStore
 from scim.store.memory import MemoryStore
-from tests.cli.conftest import Cli
+from tests.support.cli import Cli
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -21,12 +21,12 @@ pytestmark = pytest.mark.azurite
 
 
 @pytest.fixture
-def elsewhere(cli_azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+def elsewhere(azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """An admin's shell in another folder, pointed at a Table store, with no secrets setting."""
     for name in [k for k in __import__("os").environ if k.startswith("SCIM_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("SCIM_STORE", "tables")
-    monkeypatch.setenv("SCIM_TABLES_CONNECTION_STRING", cli_azurite.connection_string)
+    monkeypatch.setenv("SCIM_TABLES_CONNECTION_STRING", azurite.connection_string)
     monkeypatch.setenv("SCIM_TABLE_PREFIX", "sec" + secrets.token_hex(4))
     repository_data = tmp_path / "repository" / ".data"
     monkeypatch.setattr(scim.config, "REPOSITORY_DATA_DIR", repository_data)  # where this checkout's .data would be

@@ -22,7 +22,7 @@ import pytest
 from scim.cli import main
 from scim.dev.azurite import connection_string, free_port
 from scim.dev.localrun import DEV_CLIENT_FILE
-from tests.e2e.conftest import ROOT, SCIMCTL, Host, make_run_env, plain_shell_env
+from tests.support.host import ROOT, SCIMCTL, Host, make_run_env, plain_shell_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.azurite, pytest.mark.slow]
 

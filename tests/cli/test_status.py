@@ -25,17 +25,11 @@ from scim.service.health_recorder import HealthRecorder
 from scim.store.base import Store
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
-from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client
 
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "status.user@contoso.com"}
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 Drive = Callable[[App, Client], Awaitable[None]]
-
-
-@pytest.fixture(scope="module")
-def status_azurite() -> Iterator[Azurite]:
-    with Azurite() as running:
-        yield running
 
 
 @pytest.fixture(params=["memory", pytest.param("tables", marks=pytest.mark.azurite)])
@@ -49,7 +43,7 @@ def open_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setattr(scim.cli, "app_factory", lambda s: build_app(s, store=memory, secret_store=SECRETS))
         yield lambda: memory
         return
-    azurite: Azurite = request.getfixturevalue("status_azurite")
+    azurite: Azurite = request.getfixturevalue("azurite")
     prefix = "st" + secrets.token_hex(4)
     monkeypatch.setattr(scim.cli, "app_factory", lambda s: build_app(s, secret_store=SECRETS))
     monkeypatch.setenv("SCIM_STORE", "tables")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
 from scim.app import App, install_app
 from scim.service.admin import AdminService
-from tests.conftest import CLIENT_ID, Client, make_app
 from tests.contract.entra import CATALOG, create_plain_user
-
-AppFactory = Callable[..., Awaitable[tuple[App, Client]]]
+from tests.support.app import CLIENT_ID, Client, make_app
+from tests.support.contract import AppFactory, MemberReads
 
 
 @pytest.fixture
@@ -43,24 +41,6 @@ async def make_client() -> AsyncIterator[AppFactory]:
 @pytest.fixture
 async def admin(app: App) -> AdminService:
     return AdminService(app.store, app.clients, app.tokens)
-
-
-class MemberReads:
-    """Records every ``with_members`` flag the services pass to the store (excludedAttributes=members, §1.5)."""
-
-    def __init__(self, app: App) -> None:
-        self.flags: list[bool] = []
-        store: Any = app.store
-        for name in ("get_group", "query_groups"):
-            original = getattr(store, name)
-            setattr(store, name, self._wrap(original))
-
-    def _wrap(self, original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        async def spy(*args: Any, **kwargs: Any) -> Any:
-            self.flags.append(bool(kwargs.get("with_members")))
-            return await original(*args, **kwargs)
-
-        return spy
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from scim.app import App
 from scim.protocol.schema import ENTERPRISE_SCHEMA, ERROR_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA
 from scim.store.base import Resource
-from tests.conftest import Client, Reply
+from tests.support.app import Client, Reply
 
 ENT = ENTERPRISE_SCHEMA
 ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"

@@ -10,8 +10,8 @@ import pytest
 
 from scim.app import App
 from scim.protocol.schema import PATCH_OP, USER_SCHEMA
-from tests.conftest import Client
 from tests.contract.entra import GROUPS, USERS, assert_error, dumps, op, patch, stored_user
+from tests.support.app import Client
 
 GOOD_USER = {"schemas": [USER_SCHEMA], "userName": "someone@contoso.com"}
 

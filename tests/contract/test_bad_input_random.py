@@ -15,9 +15,9 @@ from urllib.parse import quote
 import pytest
 
 from scim.protocol.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_OP, USER_SCHEMA
-from tests.conftest import Client, Reply
-from tests.contract.conftest import AppFactory
 from tests.contract.entra import GROUPS, USERS, assert_no_leak
+from tests.support.app import Client, Reply
+from tests.support.contract import AppFactory
 
 ALLOWED = {200, 201, 204, 400, 404, 409, 412, 413, 415}
 KEYS = [

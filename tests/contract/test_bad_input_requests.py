@@ -16,8 +16,8 @@ from scim.app import App
 from scim.dev.devhost import FunctionsAsgi
 from scim.protocol.schema import USER_SCHEMA
 from scim.secrets import SIGNING_KEY_SECRET
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, ROUTES, Client
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, op, patch
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, ROUTES, Client
 
 GOOD_USER = {"schemas": [USER_SCHEMA], "userName": "someone@contoso.com"}
 

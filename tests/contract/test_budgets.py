@@ -17,8 +17,8 @@ from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA
 from scim.service.groups import MAX_GROUPS_WITH_MEMBERS, MAX_LISTED_MEMBERS
 from scim.service.query import MAX_FILTER_WORK
 from scim.store.base import Resource
-from tests.conftest import Client
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, filter_url, op, patch, stored_group
+from tests.support.app import Client
 
 
 async def test_a_filter_past_the_clause_budget_is_invalid_filter(client: Client) -> None:

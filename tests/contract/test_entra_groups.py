@@ -13,8 +13,6 @@ import pytest
 from scim.app import App
 from scim.service.admin import AdminService
 from scim.store.base import MemberChange
-from tests.conftest import Client
-from tests.contract.conftest import AppFactory, MemberReads
 from tests.contract.entra import (
     CATALOG,
     GROUP_SCHEMA,
@@ -28,6 +26,8 @@ from tests.contract.entra import (
     patch,
     stored_group,
 )
+from tests.support.app import Client
+from tests.support.contract import AppFactory, MemberReads
 
 # §3.5 Test Connection ----------------------------------------------------------------------------------------
 

@@ -10,8 +10,6 @@ import pytest
 
 from scim.app import App
 from scim.service.admin import AdminService
-from tests.conftest import Client
-from tests.contract.conftest import AppFactory
 from tests.contract.entra import (
     CATALOG,
     GROUP_SCHEMA,
@@ -26,6 +24,8 @@ from tests.contract.entra import (
     patch,
     stored_group,
 )
+from tests.support.app import Client
+from tests.support.contract import AppFactory
 
 # §1.6 membership -----------------------------------------------------------------------------------------------
 

@@ -15,9 +15,9 @@ import pytest
 from scim.app import App
 from scim.model import effective_roles
 from scim.service.admin import AdminService
-from tests.conftest import Client
-from tests.contract.conftest import AppFactory
 from tests.contract.entra import USER_SCHEMA, USERS, assert_error, op, patch, stored_user
+from tests.support.app import Client
+from tests.support.contract import AppFactory
 
 AAD = "WindowsAzureActiveDirectoryRole"
 CATALOG = ("Admin", "User", "Test", "25", "SuperAdmin", "Administracao")

@@ -15,7 +15,6 @@ import pytest
 from scim.app import App, install_app
 from scim.service.admin import AdminService
 from scim.service.directories import AdminError
-from tests.conftest import CLIENT_ID, Client, make_app
 from tests.contract.entra import (
     ABSENT,
     ENT,
@@ -34,6 +33,7 @@ from tests.contract.entra import (
     stored_user,
     user_body,
 )
+from tests.support.app import CLIENT_ID, Client, make_app
 
 USER = "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from scim.app import App
-from tests.conftest import Client
 from tests.contract.entra import (
     ABSENT,
     ENT,
@@ -25,6 +24,7 @@ from tests.contract.entra import (
     pick,
     stored_user,
 )
+from tests.support.app import Client
 
 USER = "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"
 UNCHANGED = "(the PATCH changes nothing, so the version stays)"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Client
 from tests.contract.entra import (
     ENT,
     USERS,
@@ -15,6 +14,7 @@ from tests.contract.entra import (
     create_user,
     filter_url,
 )
+from tests.support.app import Client
 
 USER = "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"
 

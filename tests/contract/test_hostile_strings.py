@@ -11,8 +11,8 @@ import pytest
 from scim.app import App, install_app
 from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA
 from scim.store.base import Resource
-from tests.conftest import CLIENT_ID, Client, make_app
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, filter_url, op, patch, stored_user
+from tests.support.app import CLIENT_ID, Client, make_app
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

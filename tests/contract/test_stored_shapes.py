@@ -10,7 +10,7 @@ from scim.app import App
 from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.store.base import Resource
 from scim.store.check import check_directory
-from tests.conftest import Client
+from tests.support.app import Client
 
 STAMP = "2026-01-01T00:00:00.000Z"
 

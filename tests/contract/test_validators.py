@@ -10,8 +10,8 @@ import pytest
 from scim.app import App
 from scim.service.admin import AdminService
 from scim.store.check import check_directory
-from tests.conftest import Client
 from tests.contract.entra import ENT, GROUPS, USERS, assert_error, create_plain_user, op, patch, stored_user
+from tests.support.app import Client
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 BASE = "http://127.0.0.1:7071/scim/v2"

@@ -33,7 +33,7 @@ from scim.dev.azurite import connection_string, free_port, queue_connection_stri
 from scim.dev.localrun import DEV_CLIENT_FILE
 from scim.errors import InvalidValue
 from scim.service.names import resolve
-from tests.e2e.conftest import ROOT, Host, make_run_env, plain_shell_env
+from tests.support.host import ROOT, Host, make_run_env, plain_shell_env
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash"}

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from scim.dev.azurite import free_port
-from tests.e2e.conftest import Host, host_env
+from tests.support.host import Host, host_env
 
 # A Python exception name, a traceback header or a frame line: what must never reach a response body.
 LEAK = re.compile(r"Traceback|File \"|\b[A-Z][A-Za-z]+(Error|Exception)\b|\bline \d+, in\b")

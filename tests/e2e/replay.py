@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import Host
+from tests.support.host import Host
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

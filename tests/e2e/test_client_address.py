@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import StartHost
+from tests.support.host import StartHost
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from scim2_models import SearchRequest, ServiceProviderConfig, User
 
-from tests.e2e.conftest import StartHost
 from tests.e2e.test_scim2_tester import HttpxSCIMClient
+from tests.support.host import StartHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.azurite]
 USERS = 45

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +18,15 @@ import pytest
 from scim.cli import main
 from scim.dev.azurite import Azurite
 from scim.events.queue import ChangeQueues
-from tests.e2e.conftest import Host, StartHost
+from tests.support.host import Host, StartHost
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 pytestmark = [pytest.mark.azurite, pytest.mark.e2e]
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Azurite]:
-    with Azurite(queue=True) as running:
-        yield running
-
-
-async def _events_until(emulator: Azurite, prefix: str, resource_id: str) -> list[dict[str, Any]]:
+async def _events_until(azurite: Azurite, prefix: str, resource_id: str) -> list[dict[str, Any]]:
     """Every event on the dev queue, read until one names ``resource_id`` (the host publishes in the background)."""
-    queues = ChangeQueues.from_connection_string(emulator.queue_connection_string, prefix)
+    queues = ChangeQueues.from_connection_string(azurite.queue_connection_string, prefix)
     found: list[dict[str, Any]] = []
     try:
         for _ in range(100):
@@ -49,14 +42,14 @@ async def _events_until(emulator: Azurite, prefix: str, resource_id: str) -> lis
 
 
 def test_doctors_throwaway_user_is_kept_off_the_feed(
-    start_host: StartHost, emulator: Azurite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    start_host: StartHost, azurite: Azurite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     prefix = "dr" + secrets.token_hex(4)
     host: Host = start_host(
         "create",
         SCIM_STORE="tables",
-        SCIM_TABLES_CONNECTION_STRING=emulator.connection_string,
-        SCIM_QUEUES_CONNECTION_STRING=emulator.queue_connection_string,
+        SCIM_TABLES_CONNECTION_STRING=azurite.connection_string,
+        SCIM_QUEUES_CONNECTION_STRING=azurite.queue_connection_string,
         SCIM_TABLE_PREFIX=prefix,
         SCIM_SECRETS_FILE=str(tmp_path / "secrets.json"),
     )
@@ -68,5 +61,5 @@ def test_doctors_throwaway_user_is_kept_off_the_feed(
     entra = {"Authorization": f"Bearer {host.token()}"}
     made = httpx.post(f"{host.scim_url}/Users", json={"schemas": [USER], "userName": "ana@x.test"}, headers=entra)
     assert made.status_code == 201
-    events = asyncio.run(_events_until(emulator, prefix, made.json()["id"]))
+    events = asyncio.run(_events_until(azurite, prefix, made.json()["id"]))
     assert [(e["type"], e["resourceId"]) for e in events] == [("user.created", made.json()["id"])]

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import SCIMCTL, Host, StartHost
+from tests.support.host import SCIMCTL, Host, StartHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

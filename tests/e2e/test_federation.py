@@ -13,7 +13,7 @@ import pytest
 
 from scim.cli import main
 from tests.auth.jwks import AUDIENCE, SUBJECT, TENANT, EntraDouble, Signer, claims
-from tests.e2e.conftest import CLIENT_ID, Host, StartHost
+from tests.support.host import CLIENT_ID, Host, StartHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.azurite]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

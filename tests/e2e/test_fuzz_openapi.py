@@ -17,8 +17,8 @@ from hypothesis.errors import Unsatisfiable
 
 from scim.dev.devhost import routes_of
 from scim.dev.localrun import load_function_app
-from tests.e2e.conftest import ROOT
 from tests.e2e.fuzzing import Watch, start_fuzz_host
+from tests.support.host import ROOT
 
 pytestmark = pytest.mark.e2e
 

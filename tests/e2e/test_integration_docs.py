@@ -12,7 +12,6 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ import pytest
 
 from scim.dev.azurite import Azurite
 from scim.events.queue import queue_name
-from tests.e2e.conftest import ROOT, SCIMCTL, Host, StartHost
+from tests.support.host import ROOT, SCIMCTL, Host, StartHost
 
 DOC = ROOT / "docs" / "integration.md"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -34,19 +33,13 @@ def example(name: str) -> str:
     return found.group(1)
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Azurite]:
-    with Azurite(queue=True) as running:
-        yield running
-
-
 @pytest.fixture
-def host(start_host: StartHost, emulator: Azurite, tmp_path: Path) -> Host:
+def host(start_host: StartHost, azurite: Azurite, tmp_path: Path) -> Host:
     return start_host(
         "create",
         SCIM_STORE="tables",
-        SCIM_TABLES_CONNECTION_STRING=emulator.connection_string,
-        SCIM_QUEUES_CONNECTION_STRING=emulator.queue_connection_string,
+        SCIM_TABLES_CONNECTION_STRING=azurite.connection_string,
+        SCIM_QUEUES_CONNECTION_STRING=azurite.queue_connection_string,
         SCIM_TABLE_PREFIX="doc" + secrets.token_hex(4),
         SCIM_SECRETS_FILE=str(tmp_path / "secrets.json"),
     )

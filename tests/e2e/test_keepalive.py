@@ -13,7 +13,7 @@ import socket
 import pytest
 
 from scim.dev.localrun import _listen
-from tests.e2e.conftest import StartHost
+from tests.support.host import StartHost
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, StartHost
+from tests.support.host import ROOT, StartHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

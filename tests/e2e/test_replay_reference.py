@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import StartHost
 from tests.e2e.replay import (
     DETAIL_TEXT,
     ENTERPRISE,
@@ -27,6 +26,7 @@ from tests.e2e.replay import (
     listing,
     patch_body,
 )
+from tests.support.host import StartHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import StartHost
 from tests.e2e.replay import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, Replay, listing, patch_body
+from tests.support.host import StartHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ from scim2_client import BaseSyncSCIMClient
 from scim2_client.client import RawResponse
 from scim2_tester import CheckResult, Status, check_server
 
-from tests.e2e.conftest import StartHost
+from tests.support.host import StartHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -7,10 +7,8 @@ retries), and the CLI needs no test-only seam beyond the Graph and authority URL
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,16 +16,12 @@ import scim.cli
 import scim.cli.entra
 from scim.app import App, build_app
 from scim.auth import clients
-from scim.cli import main
 from scim.config import Settings
 from scim.secrets import FileSecretStore
 from scim.store.memory import MemoryStore
 from tests.doubles.graph import GraphDouble
 from tests.doubles.keyvault import make_self_signed_cert
-
-PUBLIC = "https://scim.contoso.test"
-CI_CLIENT = "5e1c8e7f-0d3a-4e1b-9a77-2b6f1d9c0a11"
-CI_SECRET = "ci-secret-" + "s" * 30
+from tests.support.entra import CI_CLIENT, CI_SECRET, PUBLIC, Cli
 
 
 @pytest.fixture(scope="session")
@@ -74,24 +68,6 @@ def shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     monkeypatch.setattr(scim.cli, "app_factory", factory)
     monkeypatch.setattr(clients, "CLIENT_CACHE_SECONDS", 0)
     return factory(Settings(public_base_url=PUBLIC))
-
-
-class Cli:
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self._capsys = capsys
-        self.err = ""
-
-    def __call__(self, *argv: str, code: int = 0) -> Any:
-        result = main(["--json", *argv])
-        out, self.err = self._capsys.readouterr()
-        assert result == code, (argv, out, self.err)
-        return json.loads(out) if out.strip() else None
-
-    def text(self, *argv: str, code: int = 0) -> str:
-        result = main(list(argv))
-        out, self.err = self._capsys.readouterr()
-        assert result == code, (argv, out, self.err)
-        return out
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from scim.app import App, install_app
-from tests.conftest import Client
 from tests.doubles.graph import NON_GALLERY, GraphDouble
-from tests.entra.conftest import PUBLIC, Cli
+from tests.support.app import Client
+from tests.support.entra import PUBLIC, Cli
 
 NAME = "SCIM contoso"
 

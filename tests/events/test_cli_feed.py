@@ -10,22 +10,22 @@ import pytest
 import scim.cli
 from scim.app import build_app
 from scim.cli import main
+from scim.dev.azurite import Azurite
 from scim.secrets import MemorySecretStore
 from scim.store.memory import MemoryStore
-from tests.conftest import BASE
-from tests.events.conftest import fresh_prefix
-from tests.support.azurite import Azurite
+from tests.support.app import BASE
+from tests.support.feed import fresh_prefix
 
 pytestmark = pytest.mark.azurite
 
 
 @pytest.fixture
-def deployment(azurite_queues: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryStore]:
+def deployment(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryStore]:
     """Every command on one store, with the feed on (its queue service is Azurite's)."""
     store, secrets = MemoryStore(), MemorySecretStore()
     monkeypatch.setattr(scim.cli, "app_factory", lambda s: build_app(s, store=store, secret_store=secrets))
     monkeypatch.setenv("SCIM_PUBLIC_BASE_URL", BASE)
-    monkeypatch.setenv("SCIM_QUEUES_CONNECTION_STRING", azurite_queues.queue_connection_string)
+    monkeypatch.setenv("SCIM_QUEUES_CONNECTION_STRING", azurite.queue_connection_string)
     monkeypatch.setenv("SCIM_TABLE_PREFIX", fresh_prefix())
     yield store
 

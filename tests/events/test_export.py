@@ -20,8 +20,8 @@ from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
 from scim.service.export import neutralised
 from scim.store.base import Store
-from tests.conftest import BASE
-from tests.events.conftest import cli
+from tests.support.app import BASE
+from tests.support.feed import cli
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

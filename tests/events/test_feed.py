@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scim.service.admin import AdminService
-from tests.events.conftest import Feed
+from tests.support.feed import Feed
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

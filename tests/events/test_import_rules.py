@@ -19,6 +19,7 @@ import pytest
 from scim.app import build_app
 from scim.cli import main
 from scim.config import Settings
+from scim.dev.azurite import Azurite
 from scim.model import Caller
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
@@ -26,9 +27,8 @@ from scim.service.export import SETTINGS, export_directory
 from scim.service.restore import Importer, ImportRefused
 from scim.store.base import Directory, Store
 from scim.store.memory import MemoryStore
-from tests.conftest import BASE
-from tests.events.conftest import cli, fresh_prefix
-from tests.support.azurite import Azurite
+from tests.support.app import BASE
+from tests.support.feed import cli, fresh_prefix
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 Doc = dict[str, Any]
@@ -224,7 +224,7 @@ def test_export_names_every_setting_a_directory_has() -> None:
 
 @pytest.mark.azurite
 @pytest.mark.parametrize("when", ["before", "after"])
-async def test_an_import_cut_short_is_finished_by_running_it_again(azurite_queues: Azurite, when: str) -> None:
+async def test_an_import_cut_short_is_finished_by_running_it_again(azurite: Azurite, when: str) -> None:
     """Storage stops answering part way: the written part stays, and the same import run again completes it."""
     from azure.data.tables.aio import TableServiceClient
 
@@ -240,7 +240,7 @@ async def test_an_import_cut_short_is_finished_by_running_it_again(azurite_queue
 
     transport = FaultyTransport()
     service = TableServiceClient.from_connection_string(
-        azurite_queues.connection_string,
+        azurite.connection_string,
         transport=transport,
         **client_options(retry_total=0, connection_timeout=3, read_timeout=10),
     )

@@ -12,25 +12,25 @@ from typing import Any
 import pytest
 
 from scim.app import install_app
+from scim.dev.azurite import Azurite
 from scim.store.base import MemberChange, Resource
 from scim.store.tables import TableStore
-from tests.events.conftest import fresh_prefix, open_feed
 from tests.events.crash_after_commit import KILLED
-from tests.support.azurite import Azurite
+from tests.support.feed import fresh_prefix, open_feed
 
 SCRIPT = Path(__file__).with_name("crash_after_commit.py")
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.azurite
 
 
-async def test_a_host_killed_after_commit_delivers_the_event_on_restart(azurite_queues: Azurite) -> None:
+async def test_a_host_killed_after_commit_delivers_the_event_on_restart(azurite: Azurite) -> None:
     prefix, user_id = fresh_prefix(), str(uuid.uuid4())
     died = await asyncio.create_subprocess_exec(
-        sys.executable, str(SCRIPT), azurite_queues.connection_string, prefix, user_id, cwd=ROOT, stderr=PIPE
+        sys.executable, str(SCRIPT), azurite.connection_string, prefix, user_id, cwd=ROOT, stderr=PIPE
     )
     _, stderr = await asyncio.wait_for(died.communicate(), timeout=60)
     assert died.returncode == KILLED, stderr.decode()
-    feed = await open_feed("tables", azurite_queues, prefix)  # the restarted host, on the same tables
+    feed = await open_feed("tables", azurite, prefix)  # the restarted host, on the same tables
     try:
         stored = await feed.app.store.get_user("dev", user_id)
         assert stored is not None  # the write committed before the kill
@@ -57,8 +57,8 @@ class _Down:
 
 
 @pytest.mark.parametrize("kind", ["memory", "tables"])
-async def test_a_failed_publish_leaves_the_row_for_the_sweep(azurite_queues: Azurite, kind: str) -> None:
-    feed = await open_feed(kind, azurite_queues)
+async def test_a_failed_publish_leaves_the_row_for_the_sweep(azurite: Azurite, kind: str) -> None:
+    feed = await open_feed(kind, azurite)
     install_app(feed.app)
     try:
         assert feed.app.relay is not None
@@ -79,10 +79,10 @@ async def test_a_failed_publish_leaves_the_row_for_the_sweep(azurite_queues: Azu
         await feed.queues.close()
 
 
-async def test_the_sweep_leaves_rows_younger_than_its_minimum_age(azurite_queues: Azurite) -> None:
+async def test_the_sweep_leaves_rows_younger_than_its_minimum_age(azurite: Azurite) -> None:
     """Rows a live host is publishing right now are not sent a second time by the timer's sweep."""
     prefix = fresh_prefix()
-    store = TableStore.from_connection_string(azurite_queues.connection_string, prefix)
+    store = TableStore.from_connection_string(azurite.connection_string, prefix)
     store.enable_outbox(lambda rows: None)  # a host still busy publishing
     try:
         await store.create_user("dev", Resource(str(uuid.uuid4()), {"userName": "mo@x.test"}, "t", "t"))
@@ -93,7 +93,7 @@ async def test_the_sweep_leaves_rows_younger_than_its_minimum_age(azurite_queues
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
-async def test_a_lost_transaction_publishes_only_what_committed(azurite_queues: Azurite, when: str) -> None:
+async def test_a_lost_transaction_publishes_only_what_committed(azurite: Azurite, when: str) -> None:
     """Lost on the way in: nothing committed, no event. Lost on the way back: it committed, the sweep sends it."""
     from azure.data.tables.aio import TableServiceClient
 
@@ -103,9 +103,7 @@ async def test_a_lost_transaction_publishes_only_what_committed(azurite_queues: 
 
     transport = FaultyTransport()
     options = client_options(retry_total=0, connection_timeout=3, read_timeout=10)
-    service = TableServiceClient.from_connection_string(
-        azurite_queues.connection_string, transport=transport, **options
-    )
+    service = TableServiceClient.from_connection_string(azurite.connection_string, transport=transport, **options)
     store = TableStore(service, fresh_prefix())
     sent: list[Any] = []
     store.enable_outbox(sent.extend)
@@ -124,9 +122,9 @@ async def test_a_lost_transaction_publishes_only_what_committed(azurite_queues: 
         await store.close()
 
 
-async def test_member_changes_beyond_one_transaction_each_publish_their_members(azurite_queues: Azurite) -> None:
+async def test_member_changes_beyond_one_transaction_each_publish_their_members(azurite: Azurite) -> None:
     """A change of more members than one transaction holds: every transaction keeps room for its outbox row."""
-    store = TableStore.from_connection_string(azurite_queues.connection_string, fresh_prefix())
+    store = TableStore.from_connection_string(azurite.connection_string, fresh_prefix())
     rows: list[Any] = []
     store.enable_outbox(rows.extend)
     try:

@@ -9,20 +9,20 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from scim.app import install_app
+from scim.dev.azurite import Azurite
 from scim.dev.localrun import load_function_app
-from tests.events.conftest import open_feed
-from tests.support.azurite import Azurite
+from tests.support.feed import open_feed
 
 pytestmark = pytest.mark.azurite
 
 
-async def test_the_timer_trigger_runs_the_sweep(azurite_queues: Azurite) -> None:
+async def test_the_timer_trigger_runs_the_sweep(azurite: Azurite) -> None:
     functions = load_function_app().app.get_functions()  # a fresh FunctionApp: get_functions runs once per app
     [timer] = [f for f in functions if f.get_function_name() == "change_feed_sweep"]
     binding = json.loads(timer.get_function_json())["bindings"][0]
     assert (timer.get_function_name(), binding["schedule"]) == ("change_feed_sweep", "0 */1 * * * *")
 
-    feed = await open_feed("tables", azurite_queues)
+    feed = await open_feed("tables", azurite)
     install_app(feed.app)
     try:
         relay = feed.app.relay

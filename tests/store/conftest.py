@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
+from scim.dev.azurite import Azurite
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
-from tests.support.azurite import Azurite
-
-
-@pytest.fixture(scope="session")
-def azurite() -> Iterator[Azurite]:
-    """An in-memory Azurite on a free port for the whole session."""
-    with Azurite() as running:
-        yield running
-
-
-def table_prefix() -> str:
-    """A fresh table-name prefix (letters and digits only, as table names require) so tests never meet."""
-    return "t" + secrets.token_hex(6)
+from tests.support.store import table_prefix
 
 
 @pytest.fixture(params=["memory", pytest.param("tables", marks=pytest.mark.azurite)])

@@ -18,6 +18,7 @@ from opentelemetry.trace import SpanKind
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
+from scim.dev.azurite import Azurite
 from scim.dev.localrun import seed
 from scim.secrets.local import MemorySecretStore
 from scim.store import _codec as k
@@ -25,9 +26,8 @@ from scim.store._tableio import Op
 from scim.store.base import Resource
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
-from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
-from tests.store.conftest import table_prefix
-from tests.support.azurite import Azurite
+from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.store import table_prefix
 
 EXPORTER = InMemorySpanExporter()
 _provider = trace.get_tracer_provider()

@@ -10,6 +10,7 @@ from azure.functions.timer import TimerRequest
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
+from scim.dev.azurite import Azurite
 from scim.dev.localrun import load_function_app, seed
 from scim.errors import Conflict, Unfinished
 from scim.secrets.local import MemorySecretStore
@@ -18,9 +19,8 @@ from scim.store import _codec as k
 from scim.store.base import MemberChange, Resource, Store
 from scim.store.check import check_directory
 from scim.store.tables import TableStore
-from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client, make_app
-from tests.store.conftest import table_prefix
-from tests.support.azurite import Azurite
+from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client, make_app
+from tests.support.store import table_prefix
 
 D = "contoso"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from scim.dev.azurite import Azurite
 from scim.errors import PreconditionFailed, StoreUnavailable
 from scim.model import Caller
 from scim.service.groups import GroupService
@@ -16,9 +17,8 @@ from scim.store import _codec as k
 from scim.store.base import Directory, MemberChange, Resource
 from scim.store.check import check_directory
 from scim.store.tables import TableStore
-from tests.store.conftest import table_prefix
-from tests.support.azurite import Azurite
 from tests.support.faults import FaultyTransport
+from tests.support.store import table_prefix
 
 pytestmark = pytest.mark.azurite
 D = "contoso"

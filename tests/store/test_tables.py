@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
+from scim.dev.azurite import Azurite
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
 from scim.store import _codec as k
 from scim.store._tableio import Op
@@ -20,9 +21,8 @@ from scim.store.base import Lookup, MemberChange, Page, Resource
 from scim.store.check import check_directory
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore, client_options
-from tests.store.conftest import table_prefix
-from tests.support.azurite import Azurite
 from tests.support.faults import FaultyTransport
+from tests.support.store import table_prefix
 
 pytestmark = pytest.mark.azurite
 D = "contoso"

@@ -10,15 +10,15 @@ import pytest
 
 from scim.app import App, build_app, install_app
 from scim.config import load_settings
+from scim.dev.azurite import Azurite
 from scim.dev.localrun import seed
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
-from tests.conftest import BASE, CLIENT_ID, CLIENT_SECRET, Client
-from tests.store.conftest import table_prefix
 from tests.store.test_memberships import RecordingTransport
-from tests.support.azurite import Azurite
+from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.store import table_prefix
 
 USERS = "/scim/v2/Users"
 GROUPS = "/scim/v2/Groups"

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from scim.dev.azurite import Azurite
 from scim.errors import TooMany
 from scim.store import _walk
 from scim.store.base import Lookup, Match, MemberChange, Position, Resource, Sort, Store
 from scim.store.tables import TableStore
-from tests.store.conftest import table_prefix
-from tests.support.azurite import Azurite
 from tests.support.bulk import bulk_users
+from tests.support.store import table_prefix
 
 D = "contoso"
 

@@ -17,16 +17,16 @@ from opentelemetry.trace import SpanKind
 
 from scim import telemetry
 from scim.app import App, build_app, install_app
+from scim.dev.azurite import Azurite
 from scim.dev.localrun import load_function_app
 from scim.secrets import SIGNING_KEY_SECRET, KeyVaultSecretStore
 from scim.service.admin import AdminService
 from scim.store.tables import TableStore, client_options
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client, make_app
 from tests.doubles.keyvault import FakeCredential, KeyVaultDouble, make_self_signed_cert
-from tests.support.azurite import Azurite
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client, make_app
 from tests.support.faults import FaultyTransport
+from tests.support.telemetry import serving
 from tests.telemetry.appinsights import log_records, row, rows
-from tests.telemetry.conftest import serving
 
 ADDRESS = "203.0.113.7"
 # The timer trigger function_app.py registers for the change feed's sweep, as the Functions host calls it.

@@ -19,8 +19,8 @@ from scim.dev.console import RequestLineExporter
 from scim.http import Request
 from scim.routes import dispatch
 from scim.telemetry import escape
-from tests.conftest import Client
 from tests.contract.entra import USERS
+from tests.support.app import Client
 
 HOSTILE_IDS = [
     pytest.param("x\n12:00:01 200 user.delete 1.0ms rt=1 dir=dev id=victim", id="newline"),

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from scim.app import App
 from scim.service.admin import AdminService
 from scim.store.base import Role
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 PEOPLE = [

@@ -12,8 +12,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from scim.app import App
 from scim.errors import StoreUnavailable
 from scim.store.memory import MemoryStore
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, Client
-from tests.telemetry.conftest import serving
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.telemetry import serving
 
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "span.user@contoso.com"}
 

@@ -7,7 +7,7 @@ import asyncio
 from scim.service.health import HealthRecord, Observation
 from scim.service.health_recorder import COALESCE, WRITE_EVERY, HealthRecorder
 from scim.store.memory import MemoryStore
-from tests.conftest import Client
+from tests.support.app import Client
 
 
 def test_a_steady_stream_is_written_once_a_minute_per_directory() -> None:
