@@ -1,4 +1,4 @@
-"""Fixtures for the store suites: one Azurite per session, and a store per test on both implementations."""
+"""The store per test on both implementations, for the store suites other than the contract (which subclasses)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from scim.dev.azurite import Azurite
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
-from tests.support.store import table_prefix
+from tests.support.store import table_store
 
 
 @pytest.fixture(params=["memory", pytest.param("tables", marks=pytest.mark.azurite)])
@@ -18,9 +17,5 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[MemoryStore | T
     if request.param == "memory":
         yield MemoryStore()
         return
-    running: Azurite = request.getfixturevalue("azurite")
-    table_store = TableStore.from_connection_string(running.connection_string, table_prefix())
-    try:
-        yield table_store
-    finally:
-        await table_store.close()
+    async with table_store(request.getfixturevalue("azurite")) as opened:
+        yield opened
