@@ -33,11 +33,11 @@ from scim.dev.azurite import connection_string, free_port, queue_connection_stri
 from scim.dev.localrun import DEV_CLIENT_FILE
 from scim.errors import InvalidValue
 from scim.service.names import resolve
-from tests.support.host import ROOT, Host, make_run_env, plain_shell_env
+from tests.support.host import ROOT, SCIMCTL, Host, make_run_env, plain_shell_env
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash"}
-VENV = ROOT / ".venv"
+VENV = SCIMCTL.parent.parent  # the environment running the tests stands for the project's .venv
 NOT_COMMANDS = {"text", "json", "kusto", "python"}  # python: docs/integration.md's examples, tests/e2e runs them
 # `# needs: <reason>`; the colon may be left out (`# needs a real Entra tenant`, which tests/entra/test_docs.py reads).
 MARKER = re.compile(r"^\s*# needs:?\s+(?P<reason>\S.*)$", re.MULTILINE)
