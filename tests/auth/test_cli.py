@@ -7,7 +7,6 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,26 +20,9 @@ from scim.store.base import Resource
 from scim.store.memory import MemoryStore
 from tests.auth.helpers import token_request
 from tests.support.app import BASE, Client
+from tests.support.scimctl import Cli
 
 run = asyncio.run  # main() runs its own event loop, so these tests are synchronous
-
-
-class Cli:
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self._capsys = capsys
-        self.err = ""
-
-    def __call__(self, *argv: str, code: int = 0) -> Any:
-        result = main(["--json", *argv])
-        out, self.err = self._capsys.readouterr()
-        assert result == code, (argv, out, self.err)
-        return json.loads(out) if out.strip() else None
-
-    def text(self, *argv: str, code: int = 0) -> str:
-        result = main(list(argv))
-        out, self.err = self._capsys.readouterr()
-        assert result == code, (argv, out, self.err)
-        return out
 
 
 @pytest.fixture

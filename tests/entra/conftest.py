@@ -21,7 +21,8 @@ from scim.secrets import FileSecretStore
 from scim.store.memory import MemoryStore
 from tests.doubles.graph import GraphDouble
 from tests.doubles.keyvault import make_self_signed_cert
-from tests.support.entra import CI_CLIENT, CI_SECRET, PUBLIC, Cli
+from tests.support.entra import CI_CLIENT, CI_SECRET, PUBLIC
+from tests.support.scimctl import Cli
 
 
 @pytest.fixture(scope="session")

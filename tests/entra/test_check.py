@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.doubles.graph import GraphDouble
-from tests.support.entra import Cli
+from tests.support.scimctl import Cli
 
 
 def _set_up(cli: Cli, graph: GraphDouble, *, roles: list[str], policy: str = "strict") -> str:

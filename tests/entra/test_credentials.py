@@ -13,7 +13,8 @@ from scim.app import App, install_app
 from tests.doubles.graph import GraphDouble
 from tests.entra.test_setup import _catalog, _status_with, _token_status
 from tests.support.app import Client
-from tests.support.entra import PUBLIC, Cli
+from tests.support.entra import PUBLIC
+from tests.support.scimctl import Cli
 
 TENANT = "4b1c6f0e-2a5d-4e8f-9c7b-1d2e3f4a5b6c"
 

@@ -10,7 +10,7 @@ import pytest
 
 from scim.cli import main
 from tests.doubles.graph import GraphDouble
-from tests.support.entra import Cli
+from tests.support.scimctl import Cli
 
 DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 REAL_TENANT = "# needs a real Entra tenant"

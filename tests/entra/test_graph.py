@@ -11,7 +11,7 @@ import requests
 
 from scim.entra.graph import MAX_WAIT, Graph, GraphError, retry_after
 from tests.doubles.graph import GraphDouble
-from tests.support.entra import Cli
+from tests.support.scimctl import Cli
 
 
 def test_retry_after_seconds_dates_and_fallback() -> None:

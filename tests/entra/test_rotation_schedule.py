@@ -15,7 +15,7 @@ from scim.dev.localrun import load_function_app
 from scim.secrets import long_lived_token_name
 from tests.doubles.graph import GraphDouble
 from tests.entra.test_setup import _catalog, _status_with
-from tests.support.entra import Cli
+from tests.support.scimctl import Cli
 
 
 def _expire_soon(app: App, sp_id: str, days: int) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from scim.entra.saml import MetadataError, parse_metadata
 from tests.doubles.graph import GraphDouble
-from tests.support.entra import Cli
+from tests.support.scimctl import Cli
 
 SP_METADATA = b"""<?xml version="1.0"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://vault.contoso.test/saml">

@@ -10,7 +10,8 @@ import pytest
 from scim.app import App, install_app
 from tests.doubles.graph import NON_GALLERY, GraphDouble
 from tests.support.app import Client
-from tests.support.entra import PUBLIC, Cli
+from tests.support.entra import PUBLIC
+from tests.support.scimctl import Cli
 
 NAME = "SCIM contoso"
 

@@ -21,7 +21,8 @@ from cryptography.x509.oid import NameOID
 
 from scim.entra.auth import DEFAULT_PUBLIC_CLIENT
 from tests.doubles.graph import GraphDouble
-from tests.support.entra import CI_CLIENT, Cli
+from tests.support.entra import CI_CLIENT
+from tests.support.scimctl import Cli
 
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 ROOT = Path(__file__).resolve().parents[2]

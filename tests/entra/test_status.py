@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.doubles.graph import GraphDouble
-from tests.support.entra import Cli
+from tests.support.scimctl import Cli
 
 # The endpoint's own refusal, as Entra's provisioning log quotes it (README "An example refusal").
 OUR_DETAIL = (
