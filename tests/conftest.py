@@ -1,5 +1,5 @@
-"""Shared fixtures: an App on the memory store, a seeded directory and client, calls through the real triggers, and
-the session's one Azurite (tests that reach it are marked ``azurite``, tests that start a real server ``e2e``)."""
+"""Shared fixtures (an App on the memory store, a client of its `dev` directory, the session's one Azurite) and the
+hooks that mark each test by what it starts: ``azurite`` for the emulator, ``e2e`` for a real server."""
 
 from __future__ import annotations
 
