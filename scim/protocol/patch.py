@@ -33,6 +33,7 @@ from scim.protocol.patch_values import (
     manager_id,
     normalize_roles,
     one_primary,
+    one_role_per_value,
     scalar,
     show,
     string,
@@ -48,7 +49,7 @@ from scim.protocol.path import (
 from scim.protocol.schema import PATCH_OP, Attribute
 from scim.protocol.text import check_identifiers
 
-__all__ = ["PatchResult", "apply_patch", "normalize_roles"]
+__all__ = ["PatchResult", "apply_patch"]
 
 _OPS: dict[str, OpName] = {"add": "add", "replace": "replace", "remove": "remove"}
 MAX_OPERATIONS = 1000
@@ -306,7 +307,7 @@ def _apply_multi(
     else:
         current = _upsert(attribute, name, current, op=op, path=path, value=value)
     if name in _ROLE_LIKE:
-        current = _dedupe_roles(current)
+        current = one_role_per_value(current)
     _set_or_pop(container, name, current or None)
 
 
@@ -425,18 +426,6 @@ def _clear_primary(values: list[dict[str, Any]], winner: dict[str, Any]) -> None
     for e in values:
         if e is not winner and e.get("primary") is True:
             e["primary"] = False
-
-
-def _dedupe_roles(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per role value; a duplicate's primary flag survives on the kept entry.
-
-    A role still without a value (built field by field) is kept apart until its value arrives."""
-    kept: dict[Any, dict[str, Any]] = {}
-    for role in roles:
-        first = kept.setdefault(role.get("value", id(role)), role)
-        if first is not role and role.get("primary") is True:
-            first["primary"] = True
-    return list(kept.values())
 
 
 def _fold(value: Any) -> Any:

@@ -38,6 +38,18 @@ def normalize_roles(value: Any, name: str = "roles") -> list[dict[str, Any]]:
     return roles
 
 
+def one_role_per_value(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per role value; a duplicate's primary flag survives on the kept entry. POST, PUT and PATCH use it.
+
+    A role still without a value (built field by field) is kept apart until its value arrives."""
+    kept: dict[Any, dict[str, Any]] = {}
+    for role in roles:
+        first = kept.setdefault(role.get("value", id(role)), role)
+        if first is not role and role.get("primary") is True:
+            first["primary"] = True
+    return list(kept.values())
+
+
 def _role(item: Any, name: str = "roles") -> dict[str, Any]:
     if isinstance(item, str):
         item = _role_json(item) if item.lstrip().startswith("{") else {"value": item}

@@ -9,8 +9,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from scim.errors import InvalidSyntax, InvalidValue, ScimError
-from scim.protocol.patch import apply_patch, normalize_roles
-from scim.protocol.patch_values import boolean, check_echoed, manager_id, member_ids, show, string
+from scim.protocol.patch import apply_patch
+from scim.protocol.patch_values import (
+    boolean,
+    check_echoed,
+    manager_id,
+    member_ids,
+    normalize_roles,
+    one_role_per_value,
+    show,
+    string,
+)
 from scim.protocol.schema import (
     ENTERPRISE_INDEX,
     ENTERPRISE_SCHEMA,
@@ -67,16 +76,6 @@ def _value(attribute: Attribute, value: Any, name: str) -> Any:
     if attribute.type == "complex":
         return _complex(attribute, value, name)
     return _scalar(attribute, value, name)
-
-
-def _one_per_value(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One role per value, as PATCH keeps them (partial roles without a value stay apart)."""
-    kept: dict[Any, dict[str, Any]] = {}
-    for role in roles:
-        first = kept.setdefault(role.get("value", id(role)), role)
-        if first is not role and role.get("primary") is True:
-            first["primary"] = True
-    return list(kept.values())
 
 
 def _enterprise(value: Any) -> dict[str, Any]:
@@ -157,7 +156,7 @@ def normalize_resource(
             continue
         if resource_type == "User" and folded in _ROLE_ALIASES:
             # Kept as the attribute they were sent as; both are matched against the role catalog (service).
-            data[folded] = _one_per_value(data.get(folded, []) + normalize_roles(value, folded))
+            data[folded] = one_role_per_value(data.get(folded, []) + normalize_roles(value, folded))
             continue
         if resource_type == "Group" and folded == "members":
             members = list(dict.fromkeys(member_ids(value)))

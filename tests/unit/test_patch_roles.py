@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from scim.protocol.patch import normalize_roles
+from scim.protocol.patch_values import normalize_roles
 from tests.support.patch import ADMIN, envelope, run, user
 
 # Roles -------------------------------------------------------------------------------------------------------
