@@ -20,8 +20,6 @@ from scim.protocol.schema import (
     Attribute,
 )
 
-MAX_PATCH_OPERATIONS = 1000
-
 
 def service_provider_config(base_url: str, docs_url: str) -> dict[str, Any]:
     return {
