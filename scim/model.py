@@ -6,6 +6,7 @@ importing anything of the store layer (DESIGN.md: protocol/ imports nothing from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,6 +16,8 @@ RoleMode = Literal["single", "multiple"]
 IndexedAttribute = Literal["id", "userName", "externalId", "displayName"]
 # The attributes a list can be ordered by (RFC 7644 §3.4.2.3); README "Paging and sorting".
 SortAttribute = Literal["userName", "displayName", "externalId", "meta.created", "meta.lastModified"]
+# A lowercase GUID: the shape of client ids, Entra tenant ids and Entra object ids (compare after lower()).
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Where a cursor page (RFC 9865) resumes: opaque to everyone but the store that made it.
 Position = tuple[str, ...]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE, check_url
-from scim.model import Federation
+from scim.model import GUID, Federation
 
 log = logging.getLogger("scim.auth")
 
@@ -36,7 +35,6 @@ KEYS_MAX_AGE = 24 * 3600.0  # known keys are refreshed daily so a key Microsoft 
 FETCH_TIMEOUT = 5.0
 MAX_JWKS_BYTES = 256 * 1024
 MAX_REPLAYS = 100_000
-_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _REQUIRED = ["exp", "nbf", "iss", "aud", "sub", "tid"]
 
 
@@ -60,7 +58,7 @@ class KeysUnavailable(Exception):
 def make_federation(tenant: str, audience: str | None, subject: str | None, issuer: str | None) -> Federation:
     """Validate an admin's federation settings; ValueError says what to fix and where Entra shows the value."""
     tenant = tenant.strip().lower()
-    if not _GUID.fullmatch(tenant):
+    if not GUID.fullmatch(tenant):
         raise ValueError("--federated-tenant is the Directory (tenant) ID, a GUID")
     if not audience or not audience.strip():
         raise ValueError(
@@ -83,7 +81,7 @@ def audiences(federation: Federation) -> list[str]:
     """The aud values accepted: a bare app id and api://<app id> name the same app, and Entra's pages show both."""
     aud = federation.audience
     bare = aud.removeprefix("api://")
-    if _GUID.fullmatch(bare.lower()):
+    if GUID.fullmatch(bare.lower()):
         return [aud, bare] if aud != bare else [aud, f"api://{bare}"]
     return [aud]
 

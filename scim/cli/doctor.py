@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE
+from scim.model import GUID
 from scim.protocol.changes import probe_user_name
 
-_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 # The service's 403 names the address it saw ("... requests from 192.0.2.7 are not allowed ...").
 _SEEN_ADDRESS = re.compile(r"[Rr]equests from (\S+) are not allowed")
@@ -325,7 +325,7 @@ def run_federated_doctor(
 ) -> list[Check]:
     """The federation checks for a client of ``tenant``, with the same URL templates as the service."""
     tenant = tenant.strip().lower()
-    if not _GUID.fullmatch(tenant):
+    if not GUID.fullmatch(tenant):
         return [Check("tenant", False, f"{tenant!r} is not a tenant id (a GUID, Entra's Directory (tenant) ID)")]
     if urlsplit(base_url).scheme not in ("http", "https"):
         return [Check("base url", False, f"{base_url!r} is not an http(s) URL")]

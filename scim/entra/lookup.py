@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from scim.entra.graph import Graph, GraphError
+from scim.model import GUID
 
 JOB_TEMPLATE = "scim"
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def default_app_name(directory: str) -> str:
@@ -63,7 +62,7 @@ def require_job(graph: Graph, sp_id: str, name: str) -> dict[str, Any]:
 
 def find_subject(graph: Graph, who: str) -> tuple[str, str, str]:
     """(object id, "User" or "Group", display name) for an object id, a userPrincipalName or a group name."""
-    if _GUID.fullmatch(who):
+    if GUID.fullmatch(who.lower()):
         for kind, path in (("User", "/users/"), ("Group", "/groups/")):
             try:
                 found = graph.get(path + who, params={"$select": "id,displayName"})

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from scim.errors import StoreUnavailable
+from scim.model import GUID
 
 SIGNING_KEY_SECRET = "scim-signing-key"  # noqa: S105 - the name of a secret, not a secret
 
 # Key Vault object names: 1-127 characters of 0-9, a-z, A-Z and "-", compared case-insensitively.
 _NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
-_CLIENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Key Vault version ids are 32 hex characters; anything outside this set cannot name a version in any store.
 _VERSION = re.compile(r"[0-9A-Za-z]{1,64}")
 
@@ -68,21 +68,21 @@ class SecretStoreRefused(StoreUnavailable):
 
 def client_secret_name(client_id: str) -> str:
     """The secret that holds a client's secret; client ids are lowercase GUIDs."""
-    if not _CLIENT_ID.fullmatch(client_id):
+    if not GUID.fullmatch(client_id):
         raise ValueError("client id must be a lowercase GUID")
     return f"client-{client_id}"
 
 
 def long_lived_token_name(client_id: str) -> str:
     """The secret whose versions are a client's long-lived tokens: one version (a per-token key) per token."""
-    if not _CLIENT_ID.fullmatch(client_id):
+    if not GUID.fullmatch(client_id):
         raise ValueError("client id must be a lowercase GUID")
     return f"ltt-{client_id}"
 
 
 def is_client_id(value: str) -> bool:
     """True when ``value`` has the shape of a client id (a lowercase GUID)."""
-    return bool(_CLIENT_ID.fullmatch(value))
+    return bool(GUID.fullmatch(value))
 
 
 def check_name(name: str) -> str:
