@@ -32,12 +32,10 @@ SECRET_ENV = "SCIM_CLIENT_SECRET"  # noqa: S105 - a variable name; doctor reads 
 
 async def _check(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     from scim.store.check import check_directory
-    from scim.telemetry import untraced
 
     if await app.store.get_directory(args.directory) is None:
         raise AdminError(f"Directory {args.directory!r} does not exist; create it with `scimctl directory create`.")
-    # App.store is the traced proxy; the check dispatches on the concrete store it wraps.
-    report = await check_directory(untraced(app.store), args.directory, repair=args.repair)
+    report = await check_directory(app.store, args.directory, repair=args.repair)
     return {**dataclasses.asdict(report), "consistent": report.consistent}
 
 

@@ -14,6 +14,7 @@ from scim.model import Resource
 from scim.protocol.render import stored_attributes
 from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.store.memory import MemoryStore
+from scim.telemetry import untraced
 
 
 @dataclass(slots=True)
@@ -38,7 +39,7 @@ class CheckReport:
 
 async def check_directory(store: object, directory: str, *, repair: bool) -> CheckReport:
     """Check one directory of a TableStore or MemoryStore; with ``repair`` remove orphans, restore entries."""
-    store = getattr(store, "_target", store)  # the App's store is wrapped by telemetry's Traced proxy
+    store = untraced(store)  # the App's store is telemetry's Traced proxy; the check dispatches on what it wraps
     if isinstance(store, MemoryStore):
         report = await _memory_check(store, directory, repair=repair)
     else:

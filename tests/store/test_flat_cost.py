@@ -26,6 +26,7 @@ from scim.store._tableio import Op
 from scim.store.base import Resource
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
+from scim.telemetry import untraced
 from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client
 from tests.support.store import table_prefix
 
@@ -76,7 +77,7 @@ async def round_trips(call: Callable[[], Awaitable[Any]], status: int) -> int:
 
 async def fill(app: App, kind: str, start: int, stop: int) -> None:
     """Resources ``start`` .. ``stop`` - 1, written directly (on Table Storage 33 to a transaction: fast to set up)."""
-    store: Any = getattr(app.store, "_target", app.store)
+    store: Any = untraced(app.store)
     made = [
         Resource(
             f"{kind}{n:05d}",
@@ -141,7 +142,7 @@ async def at_two_sizes(
         stored = size
         await client.get("/scim/v2/Groups/warm-up")  # table creation and the client's caches are not the request's
         measured.append(await costs(client, n))
-    return measured[0], measured[1], type(getattr(app.store, "_target", app.store)).__name__
+    return measured[0], measured[1], type(untraced(app.store)).__name__
 
 
 async def test_group_probe_and_create_cost_the_same_at_10_and_2000_catalog_groups(
