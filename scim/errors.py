@@ -132,11 +132,6 @@ class NotImplementedHere(ScimError):
     default_detail = "The service does not implement this endpoint."
 
 
-class TooManyRequests(ScimError):
-    status = 429
-    default_detail = "Too many requests; retry after the delay in Retry-After."
-
-
 class Unavailable(ScimError):
     status = 503
     default_detail = "The directory store is temporarily unavailable; retry after the delay in Retry-After."

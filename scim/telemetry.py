@@ -39,14 +39,12 @@ ROUTE = "scim.route"
 # The caller's address: the component masks client_IP by default, and allowed networks are judged on this value.
 CLIENT_ADDRESS = "scim.client_address"
 REFUSAL = "scim.refusal"
-DIRECTORY = "scim.directory"
-CLIENT_ID = "scim.client_id"
-RESOURCE_ID = "scim.resource_id"
 OUTCOME = "scim.outcome"
 SCIM_TYPE = "scim.scim_type"
 STATUS = "http.response.status_code"
 ROUND_TRIPS = "scim.store.round_trips"
 DURATION_MS = "scim.duration_ms"
+# annotate() adds the rest as scim.<keyword>: scim.directory, scim.client_id, scim.resource_id, ...
 
 _VERBS = {"GET": "get", "POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 _NOUNS = {"users": "user", "groups": "group"}

@@ -9,7 +9,6 @@ AuthMode = Literal["secret-token", "client-credentials", "federated"]
 AUTH_MODES: tuple[AuthMode, ...] = ("secret-token", "client-credentials", "federated")
 # "How credentials are sent" in the admin center, as connectivityParameters' credentialLocationInRequest spells it.
 SendMode = Literal["Header", "Body", "Both"]
-SEND_MODES: tuple[SendMode, ...] = ("Header", "Body", "Both")
 HOW: dict[str, str] = {
     "secret-token": "Base URL + long-lived Secret Token",
     "client-credentials": "OAuth2 client credentials",

@@ -27,7 +27,6 @@ from scim.store._common import FOLDED_NAME, fold, fold_exact
 from scim.store.base import Resource
 
 # Azure limits (learn.microsoft.com "Understanding the Table service data model").
-MAX_KEY = 1024
 MAX_ID_KEY = 400  # an encoded id; two of them plus separators still fit a membership row key
 MAX_CHUNK = 32_000  # characters per string property (64 KiB of UTF-16, kept below 32,767)
 MAX_PROPERTIES = 252
