@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from scim.errors import InvalidValue
-from scim.service.names import broken_rule, closest, fold, resolve
+from scim.protocol.text import name_fold
+from scim.service.names import broken_rule, closest, resolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ def judge(kind: str, name: str, catalog: list[str], *, policy: str, directory: s
         return Finding(kind, name, verdict, None, note, assigned)
     same_but_case = [c for c in catalog if c.casefold() == name.casefold()]
     rule = broken_rule(name)
-    folded_match = [c for c in catalog if fold(c) == fold(name)]
+    folded_match = [c for c in catalog if name_fold(c) == name_fold(name)]
     if same_but_case:
         problem, fix = "case", f"Rename it in Entra to {same_but_case[0]!r} (the catalog's exact spelling)."
     elif rule:

@@ -357,7 +357,7 @@ def _merge_in(current: list[dict[str, Any]], new: dict[str, Any], name: str) -> 
     slot: int | None = None
     for existing in current:
         same_value = "value" in new and existing.get("value") == new["value"]
-        if same_value or (unique_type and _fold(existing.get("type")) == _fold(new["type"])):
+        if same_value or (unique_type and _lowered(existing.get("type")) == _lowered(new["type"])):
             merged = {**existing, **merged} if same_value else merged
             slot = len(kept) if slot is None else slot
         else:
@@ -428,7 +428,8 @@ def _clear_primary(values: list[dict[str, Any]], winner: dict[str, Any]) -> None
             e["primary"] = False
 
 
-def _fold(value: Any) -> Any:
+def _lowered(value: Any) -> Any:
+    """A string lower-cased (type values compare case-insensitively), anything else as is."""
     return value.lower() if isinstance(value, str) else value
 
 

@@ -15,6 +15,7 @@ from scim.protocol.filter import Compare, Expr, leaves, parse_filter
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
+from scim.protocol.text import name_fold
 from scim.service.common import (
     check_if_match,
     conditional_delete,
@@ -23,7 +24,7 @@ from scim.service.common import (
     not_found,
     with_retries,
 )
-from scim.service.names import Resolution, broken_rule, decide, fold, refused
+from scim.service.names import Resolution, broken_rule, decide, refused
 from scim.service.query import ListRequest, plan
 from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Store
 
@@ -372,7 +373,7 @@ class GroupService:
         policy = caller.directory.name_policy
         if new == old or policy == "create":
             return
-        if policy == "normalize" and fold(new) == fold(old):
+        if policy == "normalize" and name_fold(new) == name_fold(old):
             data["displayName"] = old
             return
         rule = broken_rule(new)

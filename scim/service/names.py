@@ -11,8 +11,6 @@ from scim.errors import NameRefused
 from scim.protocol.text import name_fold
 from scim.store.base import NamePolicy
 
-fold = name_fold  # the `normalize` policy's comparison key
-
 
 def broken_rule(name: str) -> str | None:
     """The strict-policy rule a name breaks, in words an admin reads in Entra's provisioning log."""
@@ -38,8 +36,8 @@ def resolve(kind: str, name: str, catalog: Iterable[str], policy: NamePolicy) ->
     names = list(catalog)
     if name in names:
         return Resolution(name, True)
-    key = fold(name)
-    folded_match = next((existing for existing in names if fold(existing) == key), None)
+    key = name_fold(name)
+    folded_match = next((existing for existing in names if name_fold(existing) == key), None)
     decided = decide(name, folded_match, policy)
     if decided is None:
         raise refused(kind, name, names, policy, folded_match)
@@ -128,6 +126,6 @@ def closest(name: str, names: list[str]) -> str | None:
     """The existing name most like ``name`` when one is actually close, compared on folded forms."""
     if not names:
         return None
-    folded = {fold(n): n for n in names}
-    match = difflib.get_close_matches(fold(name), list(folded), n=1, cutoff=CLOSE_ENOUGH)
+    folded = {name_fold(n): n for n in names}
+    match = difflib.get_close_matches(name_fold(name), list(folded), n=1, cutoff=CLOSE_ENOUGH)
     return folded[match[0]] if match else None

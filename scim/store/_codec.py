@@ -3,8 +3,8 @@
 Layout of ``{prefix}resources`` (one partition per directory and kind, so a resource and its index
 entities commit in one entity-group transaction):
 
-``u|<dir>``  ``id|<id>`` user, ``un|<sha256(fold(userName))>``, ``ux|<sha256(fold_exact(externalId))>``
-``g|<dir>``  ``id|<id>`` group, ``dn|<sha256(fold(displayName))>``, ``nf|<sha256(name_fold(displayName))>``
+``u|<dir>``  ``id|<id>`` user, ``un|<sha256(caseless_key(userName))>``, ``ux|<sha256(exact_key(externalId))>``
+``g|<dir>``  ``id|<id>`` group, ``dn|<sha256(caseless_key(displayName))>``, ``nf|<sha256(name_fold(displayName))>``
              (the folds: scim.protocol.text; ``nf|`` also folds accents and whitespace, for name policies),
              ``m|<group>|<member>`` membership and ``r|<member>|<group>`` its reverse entry,
              ``dl|<group>`` while a deleted group's memberships are still being removed
@@ -23,7 +23,7 @@ from typing import Any
 
 from scim.errors import InvalidValue
 from scim.protocol.text import name_fold
-from scim.store._common import FOLDED_NAME, fold, fold_exact
+from scim.store._common import FOLDED_NAME, caseless_key, exact_key
 from scim.store.base import Resource
 
 # Azure limits (learn.microsoft.com "Understanding the Table service data model").
@@ -78,15 +78,15 @@ ID_LOW, ID_HIGH = "id|", "id}"  # '}' follows '|': the range holds exactly the '
 
 
 def user_name_rk(user_name: str) -> str:
-    return f"un|{digest(fold(user_name))}"
+    return f"un|{digest(caseless_key(user_name))}"
 
 
 def external_id_rk(external_id: str) -> str:
-    return f"ux|{digest(fold_exact(external_id))}"
+    return f"ux|{digest(exact_key(external_id))}"
 
 
 def display_name_rk(display_name: str) -> str:
-    return f"dn|{digest(fold(display_name))}"
+    return f"dn|{digest(caseless_key(display_name))}"
 
 
 def folded_name_rk(display_name: str) -> str:

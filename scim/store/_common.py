@@ -12,12 +12,12 @@ from scim.store.base import Lookup, Match, Page, Position, Resource, Slice, Sort
 FOLDED_NAME = "folded displayName"
 
 
-def fold(value: str) -> str:
+def caseless_key(value: str) -> str:
     """userName and displayName are caseExact=false (RFC 7643 §4.1.1, §4.2): their one comparison form."""
     return identity_key(value)
 
 
-def fold_exact(value: str) -> str:
+def exact_key(value: str) -> str:
     """externalId is caseExact (RFC 7643 §3.1): the same form without case mapping."""
     return identity_key(value, case_exact=True)
 
@@ -30,8 +30,8 @@ def lookup_matches(resource: Resource, lookup: Lookup) -> bool:
     if not isinstance(actual, str):
         return False
     if lookup.attribute in ("userName", "displayName"):
-        return fold(actual) == fold(lookup.value)
-    return fold_exact(actual) == fold_exact(lookup.value)
+        return caseless_key(actual) == caseless_key(lookup.value)
+    return exact_key(actual) == exact_key(lookup.value)
 
 
 def page_of(resources: list[Resource], start_index: int, count: int, sort: Sort | None = None) -> Page:
@@ -50,7 +50,7 @@ def sort_value(resource: Resource, attribute: str) -> str | None:
     value = resource.data.get(attribute)
     if not isinstance(value, str):
         return None
-    return fold(value) if attribute in ("userName", "displayName") else value
+    return caseless_key(value) if attribute in ("userName", "displayName") else value
 
 
 def order_key(resource: Resource, sort: Sort | None) -> Position:

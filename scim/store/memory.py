@@ -15,7 +15,7 @@ from typing import Any
 from scim.errors import Conflict, VersionMismatch
 from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
-from scim.store._common import FOLDED_NAME, fold, fold_exact, lookup_matches, page_of, slice_after
+from scim.store._common import FOLDED_NAME, caseless_key, exact_key, lookup_matches, page_of, slice_after
 from scim.store.base import (
     Client,
     Directory,
@@ -55,7 +55,7 @@ def _candidates(items: dict[str, Resource], index: dict[str, str] | None, lookup
     if lookup.attribute == "id":
         found = items.get(lookup.value)
     elif index is not None and lookup.attribute != "externalId":
-        found = items.get(index.get(fold(lookup.value), ""))
+        found = items.get(index.get(caseless_key(lookup.value), ""))
     else:
         return [r for r in items.values() if lookup_matches(r, lookup)]
     return [found] if found is not None and lookup_matches(found, lookup) else []
@@ -78,7 +78,7 @@ class _Space:
 
     users: dict[str, Resource] = field(default_factory=dict)
     user_names: dict[str, str] = field(default_factory=dict)  # folded userName -> id
-    external_ids: dict[str, str] = field(default_factory=dict)  # fold_exact(externalId) -> id
+    external_ids: dict[str, str] = field(default_factory=dict)  # exact_key(externalId) -> id
     groups: dict[str, Resource] = field(default_factory=dict)
     display_names: dict[str, str] = field(default_factory=dict)  # folded displayName -> id
     folded_names: dict[str, str] = field(default_factory=dict)  # name_fold(displayName) -> id
@@ -156,16 +156,16 @@ class MemoryStore:
             raise Conflict("id")
         name = _str_attr(user.data, "userName")
         external = _str_attr(user.data, "externalId") if unique_external_id else None
-        if name is not None and fold(name) in space.user_names:
+        if name is not None and caseless_key(name) in space.user_names:
             raise Conflict("userName")
-        if external is not None and fold_exact(external) in space.external_ids:
+        if external is not None and exact_key(external) in space.external_ids:
             raise Conflict("externalId")
         stored = Resource(user.id, _copy_json(user.data), user.created, user.last_modified, self._version())
         space.users[user.id] = stored
         if name is not None:
-            space.user_names[fold(name)] = user.id
+            space.user_names[caseless_key(name)] = user.id
         if external is not None:
-            space.external_ids[fold_exact(external)] = user.id
+            space.external_ids[exact_key(external)] = user.id
         self._emit(directory, user.id, lambda: ev.user_created(user.id, user.data, values=event_values), stored.version)
         return _clone(stored)
 
@@ -238,18 +238,18 @@ class MemoryStore:
         old_ext, new_ext = _str_attr(current.data, "externalId"), _str_attr(user.data, "externalId")
         if not unique_external_id:
             old_ext = new_ext = None
-        if new_name is not None and space.user_names.get(fold(new_name), user.id) != user.id:
+        if new_name is not None and space.user_names.get(caseless_key(new_name), user.id) != user.id:
             raise Conflict("userName")
-        if new_ext is not None and space.external_ids.get(fold_exact(new_ext), user.id) != user.id:
+        if new_ext is not None and space.external_ids.get(exact_key(new_ext), user.id) != user.id:
             raise Conflict("externalId")
         if old_name is not None:
-            space.user_names.pop(fold(old_name), None)
+            space.user_names.pop(caseless_key(old_name), None)
         if old_ext is not None:
-            space.external_ids.pop(fold_exact(old_ext), None)
+            space.external_ids.pop(exact_key(old_ext), None)
         if new_name is not None:
-            space.user_names[fold(new_name)] = user.id
+            space.user_names[caseless_key(new_name)] = user.id
         if new_ext is not None:
-            space.external_ids[fold_exact(new_ext)] = user.id
+            space.external_ids[exact_key(new_ext)] = user.id
         stored = Resource(user.id, _copy_json(user.data), current.created, user.last_modified, self._version())
         space.users[user.id] = stored
         self._emit(
@@ -269,9 +269,9 @@ class MemoryStore:
             return False
         name, external = _str_attr(current.data, "userName"), _str_attr(current.data, "externalId")
         if name is not None:
-            space.user_names.pop(fold(name), None)
-        if external is not None and space.external_ids.get(fold_exact(external)) == user_id:
-            space.external_ids.pop(fold_exact(external), None)
+            space.user_names.pop(caseless_key(name), None)
+        if external is not None and space.external_ids.get(exact_key(external)) == user_id:
+            space.external_ids.pop(exact_key(external), None)
         for members in space.members.values():
             members.discard(user_id)
         self._emit(directory, user_id, lambda: ev.user_deleted(user_id, current.data), None)
@@ -296,7 +296,7 @@ class MemoryStore:
         if group.id in space.groups:
             raise Conflict("id")
         name = _str_attr(group.data, "displayName")
-        if name is not None and fold(name) in space.display_names:
+        if name is not None and caseless_key(name) in space.display_names:
             raise Conflict("displayName")
         if name is not None and name_fold(name) in space.folded_names:
             raise Conflict(FOLDED_NAME)
@@ -317,10 +317,10 @@ class MemoryStore:
     def _index_name(space: _Space, old: str | None, new: str | None, group_id: str) -> None:
         """Move a group's two name index entries from ``old`` to ``new`` (either may be None)."""
         if old is not None:
-            space.display_names.pop(fold(old), None)
+            space.display_names.pop(caseless_key(old), None)
             space.folded_names.pop(name_fold(old), None)
         if new is not None:
-            space.display_names[fold(new)] = group_id
+            space.display_names[caseless_key(new)] = group_id
             space.folded_names[name_fold(new)] = group_id
 
     async def group_by_folded_name(self, directory: str, name: str) -> Resource | None:
@@ -393,7 +393,7 @@ class MemoryStore:
             raise VersionMismatch()
         new_data = current.data if data is None else _copy_json(data)
         old_name, new_name = _str_attr(current.data, "displayName"), _str_attr(new_data, "displayName")
-        if new_name is not None and space.display_names.get(fold(new_name), group_id) != group_id:
+        if new_name is not None and space.display_names.get(caseless_key(new_name), group_id) != group_id:
             raise Conflict("displayName")
         if new_name is not None and space.folded_names.get(name_fold(new_name), group_id) != group_id:
             raise Conflict(FOLDED_NAME)
