@@ -35,10 +35,10 @@ from scim.config import load_settings
 from scim.dev.azurite import Azurite
 from scim.dev.localrun import seed
 from scim.http import Request
+from scim.model import Resource
 from scim.routes import dispatch
 from scim.secrets import MemorySecretStore
 from scim.service.export import PAGE, export_directory
-from scim.store.base import Resource
 from scim.store.tables import TableStore
 from tests.support.bulk import bulk_users
 

@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scim.app import build_app
 from scim.config import Settings
 from scim.dev.azurite import Azurite
+from scim.model import Directory, Resource, Role
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
 from scim.service.export import export_directory
 from scim.service.restore import Importer
-from scim.store.base import Directory, Resource, Role
 from scim.store.tables import TableStore
 from tests.support.bulk import bulk_users
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scim.dev.azurite import Azurite
 from scim.events.queue import ChangeQueues
 from scim.events.relay import Relay
-from scim.store.base import MemberChange, Resource
+from scim.model import MemberChange, Resource
 from scim.store.tables import TableStore
 
 D = "bench"

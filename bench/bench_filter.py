@@ -13,7 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scim.protocol.filter import matches, parse_filter
+from scim.protocol.filter import parse_filter
+from scim.protocol.filter_match import matches
 
 USER = {
     "schemas": [

@@ -20,7 +20,7 @@ from scim.app import build_app, install_app
 from scim.config import load_settings
 from scim.dev.devhost import routes_of
 from scim.dev.localrun import load_function_app, seed
-from scim.protocol.filter import MAX_CLAUSES
+from scim.protocol.filter_ast import MAX_CLAUSES
 from scim.protocol.patch import MAX_MEMBER_CHANGES, MAX_OPERATIONS
 from scim.protocol.patch_values import MAX_VALUES
 from scim.protocol.render import MAX_PROJECTION_PATHS

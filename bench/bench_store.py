@@ -26,8 +26,8 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from scim.dev.azurite import Azurite
+from scim.model import Lookup, MemberChange, Resource
 from scim.store import _codec as k
-from scim.store.base import Lookup, MemberChange, Resource
 from scim.store.tables import TableStore
 
 D = "bench"

@@ -35,7 +35,7 @@ from scim.http import (
     scim_response,
     unexpected_error,
 )
-from scim.model import Caller
+from scim.model import Caller, Page, Position, Resource, Slice
 from scim.protocol import discovery
 from scim.protocol.render import (
     Projection,
@@ -50,7 +50,6 @@ from scim.service.groups import GroupService
 from scim.service.health import Observation
 from scim.service.query import ListRequest, parse_paging, parse_sort, search_request
 from scim.service.users import UserService
-from scim.store.base import Page, Position, Resource, Slice
 
 log = logging.getLogger("scim.routes")
 READINESS_PROBE = "readiness-probe"

@@ -17,7 +17,7 @@ from scim.auth.network import address_allowed, validate_networks
 from scim.auth.tokens import READ_SCOPE, TokenClaims
 from scim.clock import now
 from scim.errors import Forbidden, Unauthorized
-from scim.model import Caller, Federation
+from scim.model import Caller, Client, Directory, Federation
 from scim.secrets import (
     SecretStore,
     SecretVersion,
@@ -26,7 +26,7 @@ from scim.secrets import (
     long_lived_token_name,
     retire_others,
 )
-from scim.store.base import Client, Directory, Store
+from scim.store.base import Store
 
 T = TypeVar("T")
 

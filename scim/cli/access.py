@@ -12,9 +12,9 @@ from scim.auth.clients import CLIENT_CACHE_SECONDS
 from scim.auth.federation import make_federation
 from scim.auth.tokens import DEFAULT_TTL
 from scim.cli._common import Subparsers, duration, leaf, stamp
+from scim.model import Client
 from scim.service.admin import AdminService
 from scim.service.directories import AdminError
-from scim.store.base import Client
 
 SECRET_WARNING_DAYS = 30
 

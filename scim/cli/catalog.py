@@ -10,11 +10,10 @@ from typing import Any
 
 from scim.app import App
 from scim.cli._common import Outcome, Subparsers, leaf, progress
-from scim.model import role_values
+from scim.model import Directory, Resource, role_values
 from scim.service.admin import AdminService
 from scim.service.catalog_admin import csv_names
 from scim.service.directories import AdminError
-from scim.store.base import Directory, Resource
 
 
 def _directory(d: Directory) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from azure.core.exceptions import (
 from scim.errors import StoreUnavailable
 from scim.protocol.changes import queue_name
 
-__all__ = ["ChangeQueues", "Received", "queue_name"]
+__all__ = ["ChangeQueues", "Received"]
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential

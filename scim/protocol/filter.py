@@ -32,31 +32,9 @@ from scim.protocol.filter_ast import (
     definition_of,
     is_core,
 )
-from scim.protocol.filter_match import matches
 from scim.protocol.text import has_surrogate
 
-__all__ = [
-    "MAX_CLAUSES",
-    "MAX_DEPTH",
-    "MAX_LENGTH",
-    "And",
-    "AttrPath",
-    "Compare",
-    "Expr",
-    "Not",
-    "Op",
-    "Or",
-    "Present",
-    "Value",
-    "ValuePath",
-    "clause_count",
-    "leaves",
-    "lookup_hint",
-    "matches",
-    "membership_hint",
-    "names_groups",
-    "parse_filter",
-]
+__all__ = ["clause_count", "leaves", "lookup_hint", "membership_hint", "names_groups", "parse_filter"]
 
 _KEYWORDS = frozenset(("and", "or", "not"))  # reserved: never attribute names or bare values
 _SPACE = frozenset(" \t\r\n")

@@ -19,7 +19,7 @@ from typing import Any
 
 from scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError, TooMany
 from scim.model import MemberChange, RoleMode
-from scim.protocol.filter import matches
+from scim.protocol.filter_match import matches
 from scim.protocol.patch_values import (
     MAX_MEMBER_VALUES,
     MAX_VALUES,

@@ -8,7 +8,8 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from scim.errors import InvalidPath
-from scim.protocol.filter import And, AttrPath, Compare, Expr, Or, parse_filter
+from scim.protocol.filter import parse_filter
+from scim.protocol.filter_ast import And, AttrPath, Compare, Expr, Or
 from scim.protocol.schema import (
     ENTERPRISE_INDEX,
     ENTERPRISE_SCHEMA,

@@ -7,9 +7,9 @@ from datetime import timedelta
 from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, Registration
 from scim.auth.keyring import KeyRing
 from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, TokenService
-from scim.model import Federation
+from scim.model import Client, Federation
 from scim.service.directories import AdminError, DirectoryAdmin
-from scim.store.base import Client, Store
+from scim.store.base import Store
 
 
 class AccessAdmin(DirectoryAdmin):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from scim.model import Directory, Role
 from scim.service.names import resolve
-from scim.store.base import Directory, Role, Store
+from scim.store.base import Store
 
 # Roles change rarely; a short cache saves a read per user write, and a miss always re-reads before refusing.
 ROLE_CACHE_SECONDS = 30.0

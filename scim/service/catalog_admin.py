@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from scim.clock import now
 from scim.errors import Conflict
-from scim.model import role_values
+from scim.model import Resource, Role, role_values
 from scim.service.common import new_id
 from scim.service.directories import MAX_LIST, AdminError, DirectoryAdmin
 from scim.service.names import broken_rule
-from scim.store.base import Resource, Role
 
 Progress = Callable[[int, int], None]
 

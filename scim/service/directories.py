@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from scim.model import Directory, Lookup, NamePolicy, Page, Resource, RoleMode
 from scim.protocol.changes import queue_name
-from scim.store.base import Directory, Lookup, NamePolicy, Page, Resource, RoleMode, Store
+from scim.store.base import Store
 
 # The most users one admin listing returns, and the page size of admin scans.
 MAX_LIST = 1000

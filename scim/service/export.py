@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from scim.model import role_values
-from scim.store.base import Directory, Position, Resource, Store
+from scim.model import Directory, Position, Resource, role_values
+from scim.store.base import Store
 
 SCHEMA = "urn:scim-entra-functions:export:1"
 PAGE = 1000

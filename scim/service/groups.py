@@ -10,8 +10,9 @@ from typing import Any
 
 from scim.clock import now
 from scim.errors import Conflict, InvalidFilter, InvalidValue, Unavailable, Unfinished, Uniqueness
-from scim.model import Caller
-from scim.protocol.filter import Compare, Expr, leaves, parse_filter
+from scim.model import Caller, Lookup, Match, MemberChange, Page, Position, Resource, Slice
+from scim.protocol.filter import leaves, parse_filter
+from scim.protocol.filter_ast import Compare, Expr
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
@@ -26,7 +27,7 @@ from scim.service.common import (
 )
 from scim.service.names import Resolution, broken_rule, decide, refused
 from scim.service.query import ListRequest, plan
-from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Store
+from scim.store.base import Store
 
 MAX_MEMBERS_PER_REQUEST = 10_000
 # A list response that carries members holds at most this many groups and, past its first group, at most this many

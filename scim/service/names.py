@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scim.errors import NameRefused
+from scim.model import NamePolicy
 from scim.protocol.text import name_fold
-from scim.store.base import NamePolicy
 
 
 def broken_rule(name: str) -> str | None:

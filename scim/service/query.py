@@ -9,10 +9,11 @@ from typing import Any
 
 from scim.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from scim.errors import InvalidSyntax, InvalidValue, TooMany
-from scim.model import SortAttribute
-from scim.protocol.filter import Expr, clause_count, lookup_hint, matches, parse_filter
+from scim.model import Lookup, Match, Resource, Sort, SortAttribute
+from scim.protocol.filter import clause_count, lookup_hint, parse_filter
+from scim.protocol.filter_ast import Expr
+from scim.protocol.filter_match import matches
 from scim.protocol.render import Projection, parse_projection
-from scim.store.base import Lookup, Match, Resource, Sort
 
 # Comparisons evaluated per filtered list request (resources scanned x clauses); README "Hostile input".
 MAX_FILTER_WORK = 100_000

@@ -6,8 +6,9 @@ from typing import Any
 
 from scim.clock import now
 from scim.errors import Conflict, InvalidFilter, InvalidValue, TooMany, Uniqueness
-from scim.model import Caller
-from scim.protocol.filter import Expr, clause_count, membership_hint, names_groups, parse_filter
+from scim.model import Caller, Lookup, Match, Page, Position, Resource, Slice
+from scim.protocol.filter import clause_count, membership_hint, names_groups, parse_filter
+from scim.protocol.filter_ast import Expr
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import Projection, project, render_user
 from scim.protocol.resources import normalize_resource
@@ -23,7 +24,7 @@ from scim.service.common import (
 )
 from scim.service.query import ListRequest, check_work, plan
 from scim.store._common import page_of
-from scim.store.base import Lookup, Match, Page, Position, Resource, Slice, Store
+from scim.store.base import Store
 
 # Users read one by one for a filter that combines a group's membership with other comparisons (point reads).
 MAX_GROUP_CANDIDATES = 1000

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from scim.errors import InvalidValue
+from scim.model import Resource
 from scim.protocol.text import name_fold
 from scim.store._common import FOLDED_NAME, caseless_key, exact_key
-from scim.store.base import Resource
 
 # Azure limits (learn.microsoft.com "Understanding the Table service data model").
 MAX_ID_KEY = 400  # an encoded id; two of them plus separators still fit a membership row key

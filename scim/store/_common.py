@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from scim.model import Lookup, Match, Page, Position, Resource, Slice, Sort
 from scim.protocol.text import identity_key
-from scim.store.base import Lookup, Match, Page, Position, Resource, Slice, Sort
 
 # The attribute a clash of folded group names reports (Conflict): no two groups of a directory share a name
 # after folding case, accents and whitespace, the form the name policies match on (scim.protocol.text.name_fold).

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from scim.errors import Conflict, StoreUnavailable, Unfinished
+from scim.model import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Sort
 from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
 from scim.store import _codec as k
@@ -29,7 +30,6 @@ from scim.store._outbox import next_sequence, outgoing
 from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
-from scim.store.base import Lookup, Match, MemberChange, Page, Position, Resource, Slice, Sort
 
 
 @dataclasses.dataclass

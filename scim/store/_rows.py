@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim.errors import StoreUnavailable, VersionMismatch
+from scim.model import Resource
 from scim.store import _codec as k
 from scim.store._outbox import Outgoing, next_sequence
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, read_for_write
-from scim.store.base import Resource
 
 
 @dataclass(frozen=True, slots=True)

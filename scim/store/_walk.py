@@ -9,9 +9,9 @@ A sorted listing has no index to walk: it reads the candidates (at most SORT_LIM
 from __future__ import annotations
 
 from scim.errors import TooMany
+from scim.model import Match, Position, Resource, Slice
 from scim.store import _codec as k
 from scim.store._tableio import RANGE, TableIO
-from scim.store.base import Match, Position, Resource, Slice
 
 # Entities one filtered cursor page reads before it answers with the matches found so far (RFC 9865 §2 lets a
 # page hold fewer than count); it keeps one request's work bounded when a filter matches few resources.

@@ -14,40 +14,17 @@ from typing import Any, Protocol
 from scim.model import (
     Client,
     Directory,
-    IndexedAttribute,
     Lookup,
     Match,
     MemberChange,
-    NamePolicy,
     Page,
     Position,
     Resource,
     Role,
-    RoleMode,
     Slice,
     Sort,
 )
 from scim.protocol.changes import OutboxRow
-
-__all__ = [
-    "Client",
-    "Directory",
-    "IndexedAttribute",
-    "Lookup",
-    "Match",
-    "MemberChange",
-    "NamePolicy",
-    "OutboxRow",
-    "OutboxStore",
-    "Page",
-    "Position",
-    "Resource",
-    "Role",
-    "RoleMode",
-    "Slice",
-    "Sort",
-    "Store",
-]
 
 
 class Store(Protocol):

@@ -13,22 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import Conflict, VersionMismatch
+from scim.model import Client, Directory, Lookup, Match, MemberChange, Page, Position, Resource, Role, Slice, Sort
 from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
 from scim.store._common import FOLDED_NAME, caseless_key, exact_key, lookup_matches, page_of, slice_after
-from scim.store.base import (
-    Client,
-    Directory,
-    Lookup,
-    Match,
-    MemberChange,
-    Page,
-    Position,
-    Resource,
-    Role,
-    Slice,
-    Sort,
-)
 
 
 def _copy_json(value: Any) -> Any:

@@ -15,8 +15,8 @@ from scim.app import App, build_app, install_app
 from scim.auth import clients
 from scim.cli import main
 from scim.config import Settings
+from scim.model import Resource
 from scim.secrets import FileSecretStore
-from scim.store.base import Resource
 from scim.store.memory import MemoryStore
 from tests.auth.helpers import token_request
 from tests.support.app import BASE, Client

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import quote
 
 from scim.app import App
+from scim.model import Resource
 from scim.protocol.schema import ENTERPRISE_SCHEMA, ERROR_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA
-from scim.store.base import Resource
 from tests.support.app import Client, Reply
 
 ENT = ENTERPRISE_SCHEMA

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from scim.app import App
-from scim.protocol.filter import MAX_CLAUSES
+from scim.model import Resource
+from scim.protocol.filter_ast import MAX_CLAUSES
 from scim.protocol.patch import MAX_MEMBER_CHANGES, MAX_OPERATIONS
 from scim.protocol.patch_values import MAX_MEMBER_VALUES, MAX_VALUES
 from scim.protocol.render import MAX_PROJECTION_PATHS
 from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA
 from scim.service.groups import MAX_GROUPS_WITH_MEMBERS, MAX_LISTED_MEMBERS
 from scim.service.query import MAX_FILTER_WORK
-from scim.store.base import Resource
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, filter_url, op, patch, stored_group
 from tests.support.app import Client
 

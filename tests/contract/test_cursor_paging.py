@@ -15,9 +15,9 @@ import pytest
 
 from scim.app import App
 from scim.auth.cursors import Cursors
+from scim.model import Resource
 from scim.service.admin import AdminService
 from scim.service.groups import MAX_LISTED_MEMBERS
-from scim.store.base import Resource
 from tests.support.app import Client
 
 UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")  # RFC 3986 §2.3, which RFC 9865 §2 requires of a cursor

@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from scim.app import App
+from scim.model import MemberChange
 from scim.service.admin import AdminService
-from scim.store.base import MemberChange
 from tests.contract.entra import (
     CATALOG,
     GROUP_SCHEMA,

@@ -195,7 +195,7 @@ async def test_member_from_another_directory_is_refused(
 ) -> None:
     """Directory isolation: a user id of another directory is no user here."""
     await admin.ensure_directory("other")
-    from scim.store.base import Resource
+    from scim.model import Resource
 
     await app.store.create_user("other", Resource("foreign-user", {"userName": "x"}, "t", "t"))
     reply = await client.patch(f"{GROUPS}/{finance}", patch(op("Add", "members", [{"value": "foreign-user"}])))

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from scim.app import App, install_app
+from scim.model import Resource
 from scim.protocol.schema import GROUP_SCHEMA, USER_SCHEMA
-from scim.store.base import Resource
 from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, filter_url, op, patch, stored_user
 from tests.support.app import CLIENT_ID, Client, make_app
 

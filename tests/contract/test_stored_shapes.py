@@ -7,8 +7,8 @@ directory restored then still holds it, so GET renders without it and `scimctl c
 from __future__ import annotations
 
 from scim.app import App
+from scim.model import Resource
 from scim.protocol.schema import ENTERPRISE_SCHEMA
-from scim.store.base import Resource
 from scim.store.check import check_directory
 from tests.support.app import Client
 

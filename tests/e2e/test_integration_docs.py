@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from scim.dev.azurite import Azurite
-from scim.events.queue import queue_name
+from scim.protocol.changes import queue_name
 from tests.support.host import ROOT, SCIMCTL, Host, StartHost
 
 DOC = ROOT / "docs" / "integration.md"

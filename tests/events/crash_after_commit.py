@@ -10,7 +10,7 @@ import asyncio
 import os
 import sys
 
-from scim.store.base import Directory, Resource
+from scim.model import Directory, Resource
 from scim.store.tables import TableStore
 
 KILLED = 9

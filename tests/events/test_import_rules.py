@@ -20,12 +20,12 @@ from scim.app import build_app
 from scim.cli import main
 from scim.config import Settings
 from scim.dev.azurite import Azurite
-from scim.model import Caller
+from scim.model import Caller, Directory
 from scim.secrets import MemorySecretStore
 from scim.service.admin import AdminService
 from scim.service.export import SETTINGS, export_directory
 from scim.service.restore import Importer, ImportRefused
-from scim.store.base import Directory, Store
+from scim.store.base import Store
 from scim.store.memory import MemoryStore
 from tests.support.app import BASE
 from tests.support.feed import cli, fresh_prefix

@@ -13,7 +13,7 @@ import pytest
 
 from scim.app import install_app
 from scim.dev.azurite import Azurite
-from scim.store.base import MemberChange, Resource
+from scim.model import MemberChange, Resource
 from scim.store.tables import TableStore
 from tests.events.crash_after_commit import KILLED
 from tests.support.feed import fresh_prefix, open_feed

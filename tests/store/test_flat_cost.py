@@ -20,10 +20,10 @@ from scim.app import App, build_app, install_app
 from scim.config import load_settings
 from scim.dev.azurite import Azurite
 from scim.dev.localrun import seed
-from scim.secrets.local import MemorySecretStore
+from scim.model import Resource
+from scim.secrets import MemorySecretStore
 from scim.store import _codec as k
 from scim.store._tableio import Op
-from scim.store.base import Resource
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
 from scim.telemetry import untraced

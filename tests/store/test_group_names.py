@@ -13,10 +13,11 @@ from scim.config import load_settings
 from scim.dev.azurite import Azurite
 from scim.dev.localrun import load_function_app, seed
 from scim.errors import Conflict, Unfinished
-from scim.secrets.local import MemorySecretStore
+from scim.model import MemberChange, Resource
+from scim.secrets import MemorySecretStore
 from scim.service import groups as group_service
 from scim.store import _codec as k
-from scim.store.base import MemberChange, Resource, Store
+from scim.store.base import Store
 from scim.store.check import check_directory
 from scim.store.tables import TableStore
 from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client, make_app

@@ -11,10 +11,9 @@ import pytest
 
 from scim.dev.azurite import Azurite
 from scim.errors import PreconditionFailed, StoreUnavailable
-from scim.model import Caller
+from scim.model import Caller, Directory, MemberChange, Resource
 from scim.service.groups import GroupService
 from scim.store import _codec as k
-from scim.store.base import Directory, MemberChange, Resource
 from scim.store.check import check_directory
 from scim.store.tables import TableStore
 from tests.support.faults import FaultyTransport

@@ -15,9 +15,9 @@ from azure.data.tables.aio import TableServiceClient
 
 from scim.dev.azurite import Azurite
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
+from scim.model import Lookup, MemberChange, Page, Resource
 from scim.store import _codec as k
 from scim.store._tableio import Op
-from scim.store.base import Lookup, MemberChange, Page, Resource
 from scim.store.check import check_directory
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore, client_options

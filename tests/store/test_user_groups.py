@@ -134,9 +134,9 @@ async def test_a_groups_filter_costs_the_same_round_trips_whatever_the_directory
 async def test_a_groups_filter_past_its_budget_is_too_many_before_reading_memberships() -> None:
     """A membership combined with other comparisons reads at most MAX_GROUP_CANDIDATES users one by one; a scan
     past the filter work budget is refused before the directory's memberships are read."""
+    from scim.model import Resource
     from scim.service.query import MAX_FILTER_WORK
     from scim.service.users import MAX_GROUP_CANDIDATES
-    from scim.store.base import Resource
 
     store = MemoryStore()
     _, http = await _app(store)

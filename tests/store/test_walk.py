@@ -11,8 +11,9 @@ import pytest
 
 from scim.dev.azurite import Azurite
 from scim.errors import TooMany
+from scim.model import Lookup, Match, MemberChange, Position, Resource, Sort
 from scim.store import _walk
-from scim.store.base import Lookup, Match, MemberChange, Position, Resource, Sort, Store
+from scim.store.base import Store
 from scim.store.tables import TableStore
 from tests.support.bulk import bulk_users
 from tests.support.store import table_prefix

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
+from scim.model import Resource
 from scim.store import _codec as k
 from scim.store._rows import index_creates
 from scim.store._tableio import Op, bounded
-from scim.store.base import Resource
 from scim.store.tables import TableStore
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from scim.errors import Conflict, VersionMismatch
-from scim.model import Federation
-from scim.store.base import Client, Directory, Lookup, MemberChange, Resource, Role, Store
+from scim.model import Client, Directory, Federation, Lookup, MemberChange, Resource, Role
+from scim.store.base import Store
 from scim.store.check import check_directory
 
 D = "contoso"

@@ -12,8 +12,8 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from scim.app import App
+from scim.model import Role
 from scim.service.admin import AdminService
-from scim.store.base import Role
 from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from scim.events.queue import queue_name
 from scim.protocol import changes as ev
+from scim.protocol.changes import queue_name
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

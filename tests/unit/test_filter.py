@@ -9,7 +9,8 @@ from urllib.parse import unquote_plus
 import pytest
 
 from scim.errors import InvalidFilter
-from scim.protocol.filter import (
+from scim.protocol.filter import lookup_hint, parse_filter
+from scim.protocol.filter_ast import (
     MAX_CLAUSES,
     MAX_DEPTH,
     MAX_LENGTH,
@@ -22,10 +23,8 @@ from scim.protocol.filter import (
     Or,
     Present,
     ValuePath,
-    lookup_hint,
-    matches,
-    parse_filter,
 )
+from scim.protocol.filter_match import matches
 from scim.protocol.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
 
 CUSTOM = "urn:example:params:scim:schemas:extension:acme:1.0:User"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from scim.store.base import MemberChange
+from scim.model import MemberChange
 from tests.support.patch import GROUP, envelope, run
 
 # Groups --------------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scim.store.base import MemberChange
+from scim.model import MemberChange
 from tests.support.patch import ADMIN, ENT, GROUP, USER, WORK, envelope, run, user
 
 # Every PATCH body in the reference, copied verbatim from entra-provisioning.md ---------------------------------

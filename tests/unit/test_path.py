@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scim.errors import InvalidFilter, InvalidPath, ScimError
-from scim.protocol.filter import And, AttrPath, Compare, Or, parse_filter
+from scim.protocol.filter import parse_filter
+from scim.protocol.filter_ast import And, AttrPath, Compare, Or
 from scim.protocol.path import PatchPath, definition, derive_element, filter_ids, known_schema, parse_path
 from scim.protocol.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_INDEX, USER_SCHEMA
 
