@@ -18,6 +18,7 @@ from azure.core.exceptions import (
 )
 
 from scim.errors import StoreUnavailable
+from scim.events.relay import QueueRefused
 from scim.protocol.changes import queue_name
 
 __all__ = ["ChangeQueues", "Received"]
@@ -82,9 +83,13 @@ class ChangeQueues:
         return client
 
     async def send(self, directory: str, text: str) -> None:
-        queue = await self._queue(directory)
-        with _translated():
-            await queue.send_message(text, time_to_live=NEVER_EXPIRES)
+        """StoreUnavailable when Queue Storage does not answer; QueueRefused when it refuses the message (a 4xx)."""
+        try:
+            queue = await self._queue(directory)
+            with _translated():
+                await queue.send_message(text, time_to_live=NEVER_EXPIRES)
+        except HttpResponseError as exc:  # _translated passed on only the 4xx answers
+            raise QueueRefused(f"Queue Storage refused the message: {exc.status_code}") from exc
 
     async def receive(self, directory: str, *, limit: int = 32, visibility: int = 30) -> list[Received]:
         """Up to ``limit`` messages, hidden from other consumers for ``visibility`` seconds until deleted."""

@@ -16,7 +16,6 @@ import logging
 from collections import deque
 from typing import Protocol
 
-from scim.errors import StoreUnavailable
 from scim.protocol.changes import OutboxRow, encode
 from scim.store.base import OutboxStore
 
@@ -25,8 +24,13 @@ SWEEP_MIN_AGE = 60.0  # younger rows are probably being published right now by t
 SWEEP_BATCH = 500
 
 
+class QueueRefused(Exception):
+    """The queue service answered and refused the message (a 4xx such as 413, too large): resending cannot help."""
+
+
 class Publisher(Protocol):
-    async def send(self, directory: str, text: str) -> None: ...
+    async def send(self, directory: str, text: str) -> None:
+        """StoreUnavailable (or OSError) when the queue does not answer; QueueRefused when it refuses the text."""
 
     async def close(self) -> None: ...
 
@@ -66,7 +70,8 @@ class Relay:
 
     async def _publish(self, rows: list[OutboxRow]) -> None:
         """Send rows in order and delete the sent ones; an unreachable queue stops here (the rest wait for the
-        sweep), a row the queue refuses is logged and left, so it cannot hold up the rows after it."""
+        sweep), a row the queue refuses is logged and left, so it cannot hold up the rows after it; anything else is
+        a bug and propagates (the rows stay in the outbox), rather than being logged as a refusal."""
         done: list[OutboxRow] = []
         try:
             for row in rows:
@@ -74,9 +79,7 @@ class Relay:
                     for event in row.events:
                         await self.publisher.send(row.directory, encode(event))
                         self.published += 1
-                except (StoreUnavailable, OSError):
-                    raise
-                except Exception as exc:
+                except QueueRefused as exc:  # StoreUnavailable, OSError and bugs propagate
                     log.error(
                         "change feed: the queue refused outbox row %s (%s); it stays", row.key, type(exc).__name__
                     )
