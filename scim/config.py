@@ -6,7 +6,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -21,6 +21,9 @@ MAX_BODY_BYTES = 1_048_576
 # Workload identity federation (docs/security.md §2.1): Microsoft's login endpoints; {tenant} is the client's tenant.
 ENTRA_JWKS_URL_TEMPLATE = "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
 ENTRA_ISSUER_TEMPLATE = "https://login.microsoftonline.com/{tenant}/v2.0"
+# Where `scimctl entra` and the rotation timer sign in and call Microsoft Graph (public cloud).
+ENTRA_AUTHORITY_HOST = "https://login.microsoftonline.com"
+ENTRA_GRAPH_URL = "https://graph.microsoft.com"
 # Where `make run` keeps Azurite's data, the secrets file and the dev client, wherever scimctl is run from.
 REPOSITORY_DATA_DIR = Path(__file__).resolve().parents[1] / ".data"
 
@@ -103,6 +106,23 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+def _entra_templates(env: Mapping[str, str]) -> tuple[str, str]:
+    """SCIM_ENTRA_JWKS_URL_TEMPLATE and SCIM_ENTRA_ISSUER_TEMPLATE, each checked unless it is the default."""
+    templates = []
+    for name, default in (
+        ("SCIM_ENTRA_JWKS_URL_TEMPLATE", ENTRA_JWKS_URL_TEMPLATE),
+        ("SCIM_ENTRA_ISSUER_TEMPLATE", ENTRA_ISSUER_TEMPLATE),
+    ):
+        value = env.get(name, "").strip() or default
+        if value != default:
+            try:
+                check_template(name, value)
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
+        templates.append(value)
+    return templates[0], templates[1]
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the SCIM_* settings; raise SettingsError naming the first invalid one."""
     env = os.environ if env is None else env
@@ -128,18 +148,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     header = env.get("SCIM_CLIENT_ADDRESS_HEADER", "").strip().lower() or "x-forwarded-for"
     if not _HEADER_NAME.fullmatch(header):
         raise SettingsError(f"SCIM_CLIENT_ADDRESS_HEADER must be an HTTP header name, not {header!r}")
-    templates = []
-    for name, default in (
-        ("SCIM_ENTRA_JWKS_URL_TEMPLATE", ENTRA_JWKS_URL_TEMPLATE),
-        ("SCIM_ENTRA_ISSUER_TEMPLATE", ENTRA_ISSUER_TEMPLATE),
-    ):
-        value = env.get(name, "").strip() or default
-        if value != default:
-            try:
-                check_template(name, value)
-            except ValueError as exc:
-                raise SettingsError(str(exc)) from None
-        templates.append(value)
+    templates = _entra_templates(env)
     proxies = tuple(p.strip() for p in env.get("SCIM_TRUSTED_PROXIES", "").split(",") if p.strip())
     try:
         trusted = tuple(str(ipaddress.ip_network(p, strict=False)) for p in proxies)
@@ -165,4 +174,67 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=trusted,
         queues_connection_string=env.get("SCIM_QUEUES_CONNECTION_STRING", ""),
         queues_endpoint=env.get("SCIM_QUEUES_ENDPOINT", "").rstrip("/"),
+    )
+
+
+DOCTOR_SECRET_ENV = "SCIM_CLIENT_SECRET"  # noqa: S105 - a variable's name, not a secret
+ENTRA_SECRET_ENV = "SCIM_ENTRA_CLIENT_SECRET"  # noqa: S105 - a variable's name, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorSettings:
+    """`scimctl doctor`: it checks a deployment from outside, so it reads only these, never the service's settings."""
+
+    client_secret: str = field(default="", repr=False)  # SCIM_CLIENT_SECRET: kept out of the shell's history
+    entra_jwks_url_template: str = ENTRA_JWKS_URL_TEMPLATE
+    entra_issuer_template: str = ENTRA_ISSUER_TEMPLATE
+
+
+def load_doctor_settings(env: Mapping[str, str] | None = None) -> DoctorSettings:
+    """Read the doctor's settings; SettingsError names an invalid URL template."""
+    env = os.environ if env is None else env
+    jwks, issuer = _entra_templates(env)
+    return DoctorSettings(env.get(DOCTOR_SECRET_ENV, ""), jwks, issuer)
+
+
+@dataclass(frozen=True, slots=True)
+class EntraSettings:
+    """How `scimctl entra` and the rotation timer sign in to Microsoft Graph (docs/deploy.md).
+
+    The URLs change only for national clouds and tests; the rest are defaults for scimctl's flags."""
+
+    tenant: str = ""  # AZURE_TENANT_ID, the name azure-identity reads too: --tenant's default
+    client_id: str = ""  # SCIM_ENTRA_CLIENT_ID: --client-id's default
+    client_secret: str = field(default="", repr=False)  # SCIM_ENTRA_CLIENT_SECRET: --sign-in secret
+    certificate: str = ""  # SCIM_ENTRA_CERTIFICATE: --certificate's default
+    authority_host: str = ENTRA_AUTHORITY_HOST
+    graph_url: str = ENTRA_GRAPH_URL
+    token_cache: Path = Path("msal-token-cache.json")
+
+
+def load_entra_settings(env: Mapping[str, str] | None = None) -> EntraSettings:
+    """Read the SCIM_ENTRA_* settings (and AZURE_TENANT_ID); SettingsError names an invalid URL."""
+    env = os.environ if env is None else env
+    urls = []
+    for name, default in (
+        ("SCIM_ENTRA_AUTHORITY_HOST", ENTRA_AUTHORITY_HOST),
+        ("SCIM_ENTRA_GRAPH_URL", ENTRA_GRAPH_URL),
+    ):
+        value = (env.get(name, "").strip() or default).rstrip("/")
+        try:
+            urls.append(check_url(name, value))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+    # The token cache: SCIM_ENTRA_TOKEN_CACHE, else the XDG cache directory (~/.cache by default).
+    cache = env.get("SCIM_ENTRA_TOKEN_CACHE") or str(
+        Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "scimctl" / "msal-token-cache.json"
+    )
+    return EntraSettings(
+        tenant=env.get("AZURE_TENANT_ID", ""),
+        client_id=env.get("SCIM_ENTRA_CLIENT_ID", ""),
+        client_secret=env.get(ENTRA_SECRET_ENV, ""),
+        certificate=env.get("SCIM_ENTRA_CERTIFICATE", ""),
+        authority_host=urls[0],
+        graph_url=urls[1],
+        token_cache=Path(cache),
     )

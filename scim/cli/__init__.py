@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import dataclasses
 import getpass
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,14 +19,13 @@ from scim.app import App, build_app
 from scim.cli import access, catalog, changes, entra, export
 from scim.cli import status as status_command
 from scim.cli._common import Outcome, emit, json_flag, leaf, os_error_text
-from scim.config import Settings, SettingsError, load_settings
+from scim.config import DOCTOR_SECRET_ENV, Settings, SettingsError, load_doctor_settings, load_settings
 from scim.errors import StoreUnavailable
 from scim.service.admin import AdminService
 from scim.service.directories import AdminError
 
 # Tests replace this to run commands against an App they hold (a MemoryStore and a FileSecretStore, say).
 app_factory: Callable[[Settings], App] = build_app
-SECRET_ENV = "SCIM_CLIENT_SECRET"  # noqa: S105 - a variable name; doctor reads the secret from here rather than the command line (shell history)
 
 
 async def _check(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
@@ -60,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check a deployment as Entra would", parents=[json_flag()])
     doctor.add_argument("--base-url", required=True, help="the SCIM Base URL (Entra's Tenant URL), .../scim/v2")
     doctor.add_argument("--client-id", required=True, help="the client id Entra uses, or a doctor-only client's")
-    doctor.add_argument("--client-secret", help=f"default: ${SECRET_ENV}, else a prompt")
+    doctor.add_argument("--client-secret", help=f"default: ${DOCTOR_SECRET_ENV}, else a prompt")
     doctor.add_argument("--token-url", help="default: /oauth2/token beside the Base URL")
     doctor.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP call")
     doctor.add_argument(
@@ -97,6 +95,11 @@ def _normalise(argv: list[str]) -> list[str]:
 def _doctor(args: argparse.Namespace) -> int:
     from scim.cli.doctor import as_rows, run_doctor, run_federated_doctor
 
+    try:
+        settings = load_doctor_settings()
+    except SettingsError as exc:
+        print(f"scimctl: {exc}", file=sys.stderr)
+        return 2
     if args.federated:
         if not args.federated_tenant:
             print("scimctl: doctor --federated needs --federated-tenant", file=sys.stderr)
@@ -108,12 +111,14 @@ def _doctor(args: argparse.Namespace) -> int:
             issuer=args.federated_issuer,
             token_url=args.token_url,
             timeout=args.timeout,
+            jwks_template=settings.entra_jwks_url_template,
+            issuer_template=settings.entra_issuer_template,
         )
     else:
-        secret = args.client_secret or os.environ.get(SECRET_ENV)
+        secret = args.client_secret or settings.client_secret
         if not secret:
             if not sys.stdin.isatty():
-                print(f"scimctl: give --client-secret or set {SECRET_ENV}", file=sys.stderr)
+                print(f"scimctl: give --client-secret or set {DOCTOR_SECRET_ENV}", file=sys.stderr)
                 return 2
             secret = getpass.getpass("client secret: ")
         checks = run_doctor(

@@ -109,13 +109,12 @@ async def rotate_due(
 
 def _managed_identity_graph() -> Any:
     """Graph as the function app's managed identity (azure-identity, as the Key Vault and queue clients sign in)."""
-    import os
-
     import requests
 
-    from scim.entra.graph import GRAPH, Graph
+    from scim.config import load_entra_settings
+    from scim.entra.graph import Graph
 
-    base = os.environ.get("SCIM_ENTRA_GRAPH_URL", GRAPH).rstrip("/")
+    base = load_entra_settings().graph_url
     return Graph(managed_identity_token(f"{base}/.default"), requests.Session(), base=base)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import socket
 import ssl
@@ -321,16 +320,24 @@ class FederatedDoctor(Doctor):
 
 
 def run_federated_doctor(
-    base_url: str, client_id: str, tenant: str, *, issuer: str | None, token_url: str | None, timeout: float
+    base_url: str,
+    client_id: str,
+    tenant: str,
+    *,
+    issuer: str | None,
+    token_url: str | None,
+    timeout: float,
+    jwks_template: str = ENTRA_JWKS_URL_TEMPLATE,
+    issuer_template: str = ENTRA_ISSUER_TEMPLATE,
 ) -> list[Check]:
-    """The federation checks for a client of ``tenant``, with the same URL templates as the service."""
+    """The federation checks for a client of ``tenant``, with the service's URL templates (scim.config)."""
     tenant = tenant.strip().lower()
     if not GUID.fullmatch(tenant):
         return [Check("tenant", False, f"{tenant!r} is not a tenant id (a GUID, Entra's Directory (tenant) ID)")]
     if urlsplit(base_url).scheme not in ("http", "https"):
         return [Check("base url", False, f"{base_url!r} is not an http(s) URL")]
-    jwks = (os.environ.get("SCIM_ENTRA_JWKS_URL_TEMPLATE") or ENTRA_JWKS_URL_TEMPLATE).replace("{tenant}", tenant)
-    expected = issuer or (os.environ.get("SCIM_ENTRA_ISSUER_TEMPLATE") or ENTRA_ISSUER_TEMPLATE)
+    jwks = jwks_template.replace("{tenant}", tenant)
+    expected = issuer or issuer_template
     issuer_url = expected.replace("{tenant}", tenant)
     doctor = FederatedDoctor(
         base_url, client_id, tenant, issuer=issuer_url, jwks_url=jwks, token_url=token_url, timeout=timeout

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 
 from scim.app import App
 from scim.cli._common import Outcome, Subparsers, leaf
+from scim.config import EntraSettings, SettingsError, load_entra_settings
 from scim.model import Directory
 from scim.service.admin import AdminService
 from scim.service.directories import AdminError
@@ -46,52 +46,49 @@ def _tell(text: str) -> None:
     print(f"scimctl: {text}", file=sys.stderr, flush=True)
 
 
+def _settings() -> EntraSettings:
+    try:
+        return load_entra_settings()
+    except SettingsError as exc:
+        raise AdminError(str(exc)) from None
+
+
 def _tenant(args: argparse.Namespace) -> str:
-    tenant = str(args.tenant or os.environ.get("AZURE_TENANT_ID", ""))
+    tenant = str(args.tenant or _settings().tenant)
     if not tenant:
         raise AdminError("Give --tenant (the Entra tenant id or domain) or set AZURE_TENANT_ID.")
     return tenant
 
 
 def _authority(args: argparse.Namespace) -> str:
-    from scim.entra.auth import AUTHORITY_HOST
-
-    host = os.environ.get("SCIM_ENTRA_AUTHORITY_HOST", AUTHORITY_HOST).rstrip("/")
-    return f"{host}/{_tenant(args)}"
+    return f"{_settings().authority_host}/{_tenant(args)}"
 
 
 def _graph(args: argparse.Namespace, command: str) -> Any:
     """A Graph client signed in as the flags and environment say (tenant, flow, client, cache)."""
     import requests
 
-    from scim.entra.auth import (
-        AUTHORITY_HOST,
-        DEFAULT_PUBLIC_CLIENT,
-        SECRET_ENV,
-        Flow,
-        SignIn,
-        TokenSource,
-        default_cache_path,
-    )
-    from scim.entra.graph import GRAPH, Graph
+    from scim.entra.auth import DEFAULT_PUBLIC_CLIENT, Flow, SignIn, TokenSource
+    from scim.entra.graph import Graph
 
+    settings = _settings()
     tenant = _tenant(args)
-    certificate = args.certificate or os.environ.get("SCIM_ENTRA_CERTIFICATE")
+    certificate = args.certificate or settings.certificate
     flow: Flow = args.sign_in or (
-        "secret" if os.environ.get(SECRET_ENV) else "certificate" if certificate else "interactive"
+        "secret" if settings.client_secret else "certificate" if certificate else "interactive"
     )
-    client_id = args.client_id or os.environ.get("SCIM_ENTRA_CLIENT_ID", "")
+    client_id = args.client_id or settings.client_id
     if flow in ("secret", "certificate") and not client_id:
         raise AdminError(f"--sign-in {flow} needs the app registration's --client-id (or SCIM_ENTRA_CLIENT_ID).")
-    graph_url = os.environ.get("SCIM_ENTRA_GRAPH_URL", GRAPH).rstrip("/")
+    graph_url = settings.graph_url
     sign_in = SignIn(
         tenant=tenant,
         flow=flow,
         client_id=client_id or DEFAULT_PUBLIC_CLIENT,
-        secret=os.environ.get(SECRET_ENV, ""),
+        secret=settings.client_secret,
         certificate=Path(certificate) if certificate else None,
-        cache_path=default_cache_path(),
-        authority_host=os.environ.get("SCIM_ENTRA_AUTHORITY_HOST", AUTHORITY_HOST),
+        cache_path=settings.token_cache,
+        authority_host=settings.authority_host,
         graph=graph_url,
     )
     session = requests.Session()
@@ -143,7 +140,7 @@ async def _setup(app: App, admin: AdminService, args: argparse.Namespace) -> Any
     roles = [(r.value, r.display_name) for r in await admin.list_roles(directory.id)]
     want = Desired(_app_name(args), roles, directory.role_mode, args.role_attribute, args.auth, args.start)
     credentials = _credentials(app, admin, directory.id, args)
-    if args.dry_run and not (args.tenant or os.environ.get("AZURE_TENANT_ID")):
+    if args.dry_run and not (args.tenant or _settings().tenant):
         from scim.entra.setup import plan_for_new
 
         # No tenant named: nothing can be read, so show the whole plan as for a new app, without signing in.

@@ -20,15 +20,14 @@ from typing import Any, Literal
 
 import requests
 
+from scim.config import ENTRA_AUTHORITY_HOST, ENTRA_GRAPH_URL, ENTRA_SECRET_ENV
 from scim.entra.words import unreachable
 
-AUTHORITY_HOST = "https://login.microsoftonline.com"
 # Microsoft Graph Command Line Tools: a Microsoft public client that many admin tools use for delegated
 # Graph calls (reference §2 notes its suitability is a judgement call); --client-id takes your own.
 DEFAULT_PUBLIC_CLIENT = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 Flow = Literal["interactive", "device-code", "secret", "certificate"]
 FLOWS: tuple[Flow, ...] = ("interactive", "device-code", "secret", "certificate")
-SECRET_ENV = "SCIM_ENTRA_CLIENT_SECRET"  # noqa: S105 - the variable's name, not a secret
 _EARLY = 300  # seconds: renew an access token this long before it expires
 INTERACTIVE_WAIT = 300  # seconds for the browser sign-in to come back before giving up
 
@@ -47,17 +46,8 @@ class SignIn:
     secret: str = ""
     certificate: Path | None = None
     cache_path: Path | None = None
-    authority_host: str = AUTHORITY_HOST
-    graph: str = "https://graph.microsoft.com"
-
-
-def default_cache_path() -> Path:
-    """$SCIM_ENTRA_TOKEN_CACHE, else $XDG_CACHE_HOME/scimctl/msal-token-cache.json (~/.cache by default)."""
-    explicit = os.environ.get("SCIM_ENTRA_TOKEN_CACHE")
-    if explicit:
-        return Path(explicit)
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "scimctl" / "msal-token-cache.json"
+    authority_host: str = ENTRA_AUTHORITY_HOST
+    graph: str = ENTRA_GRAPH_URL
 
 
 def write_private(path: Path, text: str) -> None:
@@ -133,7 +123,7 @@ class TokenSource:
             "token_cache": self._cache,
             "http_client": self._session,
         }
-        if s.authority_host.rstrip("/") != AUTHORITY_HOST:
+        if s.authority_host.rstrip("/") != ENTRA_AUTHORITY_HOST:
             options["instance_discovery"] = False  # a national cloud or a local double: no public-cloud lookup
         if s.flow in ("secret", "certificate"):
             app = msal.ConfidentialClientApplication(s.client_id, client_credential=self._credential(), **options)
@@ -164,7 +154,7 @@ class TokenSource:
         s = self._sign_in
         if s.flow == "secret":
             if not s.secret:
-                raise SignInError(f"--sign-in secret needs the app's client secret in ${SECRET_ENV}.")
+                raise SignInError(f"--sign-in secret needs the app's client secret in ${ENTRA_SECRET_ENV}.")
             return s.secret
         if s.certificate is None:
             raise SignInError("--sign-in certificate needs --certificate PATH (a PEM with the private key and cert).")

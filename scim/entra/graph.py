@@ -17,9 +17,9 @@ from typing import Any
 
 import requests
 
+from scim.config import ENTRA_GRAPH_URL
 from scim.entra.words import unreachable
 
-GRAPH = "https://graph.microsoft.com"
 THROTTLED = frozenset({429, 503, 504})
 MAX_ATTEMPTS = 6
 MAX_WAIT = 120.0  # seconds for one wait, whatever Retry-After asks
@@ -81,7 +81,7 @@ class Graph:
         token: Callable[[], str],
         session: requests.Session,
         *,
-        base: str = GRAPH,
+        base: str = ENTRA_GRAPH_URL,
         sleep: Sleep = time.sleep,
         notify: Notify | None = None,
         refused: Callable[[], None] | None = None,

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from scim.cli import SECRET_ENV, main
+from scim.cli import main
 from scim.cli.doctor import explain_error, explain_status, token_url_for
+from scim.config import DOCTOR_SECRET_ENV
 from scim.dev.azurite import free_port
 from tests.support.host import ROOT, Host, host_env
 
@@ -57,7 +58,7 @@ def test_a_healthy_deployment_passes(host: Host, capsys: pytest.CaptureFixture[s
 def test_secret_from_the_environment_and_human_output(
     host: Host, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(SECRET_ENV, host.client_secret)
+    monkeypatch.setenv(DOCTOR_SECRET_ENV, host.client_secret)
     code, out = _doctor(capsys, "--base-url", host.scim_url + "/", "--client-id", host.client_id)
     assert code == 0, out
     assert out.count("[ok]") == 4
@@ -114,10 +115,10 @@ def test_not_a_url(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_no_secret_without_a_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(SECRET_ENV, raising=False)
+    monkeypatch.delenv(DOCTOR_SECRET_ENV, raising=False)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # not a terminal: no prompt
     assert main(["doctor", "--base-url", "http://x/scim/v2", "--client-id", "x"]) == 2
-    assert SECRET_ENV in capsys.readouterr().err
+    assert DOCTOR_SECRET_ENV in capsys.readouterr().err
 
 
 def test_explanations() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 import scim.cli
 from scim.app import build_app
-from scim.cli import SECRET_ENV
+from scim.config import DOCTOR_SECRET_ENV
 from scim.secrets import MemorySecretStore
 from scim.store.memory import MemoryStore
 from tests.support.cli import Cli
@@ -213,13 +213,13 @@ def _doctor_from_outside_the_client_networks(cli: Cli, monkeypatch: pytest.Monke
     """Issue 14 item 4: doctor with a client limited to Entra's ranges says why it is 403 and what to do."""
     entra = cli("client", "create", "--directory", "contoso", "--networks", "20.190.128.0/18", "40.126.0.0/18")
     base = cli.http.base + "/scim/v2"
-    monkeypatch.setenv(SECRET_ENV, entra["client_secret"])
+    monkeypatch.setenv(DOCTOR_SECRET_ENV, entra["client_secret"])
     checks: list[dict[str, Any]] = cli("doctor", "--base-url", base, "--client-id", entra["client_id"], code=1)
     (failed,) = checks
     assert failed["step"] == "token" and "403 network" in failed["detail"]
     assert "doctor-only client" in failed["detail"] and "--networks 127.0.0.1" in failed["detail"]
     doctor_only = cli("client", "create", "--directory", "contoso", "--networks", "127.0.0.1", "--secret-days", "1")
-    monkeypatch.setenv(SECRET_ENV, doctor_only["client_secret"])
+    monkeypatch.setenv(DOCTOR_SECRET_ENV, doctor_only["client_secret"])
     checks = cli("doctor", "--base-url", base, "--client-id", doctor_only["client_id"])
     assert [c["ok"] for c in checks] == [True, True, True, True]
     cli("client", "delete", "--client", doctor_only["client_id"])
