@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from scim.model import NamePolicy, RoleMode
+
 StoreKind = Literal["memory", "tables"]
 
 DEFAULT_PAGE_SIZE = 100
@@ -237,4 +239,57 @@ def load_entra_settings(env: Mapping[str, str] | None = None) -> EntraSettings:
         authority_host=urls[0],
         graph_url=urls[1],
         token_cache=Path(cache),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSettings:
+    """`make run` / `scimctl serve` only: the local Azurite, the dev client and the dev directory's catalog."""
+
+    needs_azurite: bool = False  # SCIM_STORE=tables with no Table service named: the host starts Azurite
+    azurite_port: int = 10002  # SCIM_AZURITE_PORT
+    azurite_queue_port: int = 10001  # SCIM_AZURITE_QUEUE_PORT: Azurite's layout puts queues on the port below
+    name_policy: NamePolicy | None = None  # SCIM_NAME_POLICY: unset keeps what the dev directory has
+    role_mode: RoleMode | None = None  # SCIM_DEV_ROLE_MODE
+    dev_client_id: str = ""  # SCIM_DEV_CLIENT_ID and _SECRET: else remembered in the data directory
+    dev_client_secret: str = field(default="", repr=False)
+    dev_roles: tuple[str, ...] = ()  # SCIM_DEV_ROLES, SCIM_DEV_GROUPS: comma-separated catalog names
+    dev_groups: tuple[str, ...] = ()
+    client_cache_seconds: float = 0.0  # SCIM_CLIENT_CACHE_SECONDS: 0, so scimctl's client changes apply at once
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
+def _number(name: str, raw: str, kind: type[int] | type[float]) -> float:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+
+
+def load_local_settings(env: Mapping[str, str] | None = None) -> LocalSettings:
+    """Read the local host's settings; SettingsError names the first invalid one."""
+    env = os.environ if env is None else env
+    policy = env.get("SCIM_NAME_POLICY") or None
+    if policy not in (None, "strict", "normalize", "create"):
+        raise SettingsError(f"SCIM_NAME_POLICY must be strict, normalize or create, not {policy!r}")
+    role_mode = env.get("SCIM_DEV_ROLE_MODE") or None
+    if role_mode not in (None, "single", "multiple"):
+        raise SettingsError(f"SCIM_DEV_ROLE_MODE must be single or multiple, not {role_mode!r}")
+    table_port = int(_number("SCIM_AZURITE_PORT", env.get("SCIM_AZURITE_PORT", "10002"), int))
+    queue_port = int(_number("SCIM_AZURITE_QUEUE_PORT", env.get("SCIM_AZURITE_QUEUE_PORT", str(table_port - 1)), int))
+    return LocalSettings(
+        needs_azurite=env.get("SCIM_STORE", "").strip().lower() == "tables"
+        and not (env.get("SCIM_TABLES_CONNECTION_STRING") or env.get("SCIM_TABLES_ENDPOINT")),
+        azurite_port=table_port,
+        azurite_queue_port=queue_port,
+        name_policy=policy,  # type: ignore[arg-type]
+        role_mode=role_mode,  # type: ignore[arg-type]
+        dev_client_id=env.get("SCIM_DEV_CLIENT_ID", ""),
+        dev_client_secret=env.get("SCIM_DEV_CLIENT_SECRET", ""),
+        dev_roles=_names(env.get("SCIM_DEV_ROLES", "")),
+        dev_groups=_names(env.get("SCIM_DEV_GROUPS", "")),
+        client_cache_seconds=_number("SCIM_CLIENT_CACHE_SECONDS", env.get("SCIM_CLIENT_CACHE_SECONDS") or "0", float),
     )

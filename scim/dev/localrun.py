@@ -11,13 +11,13 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
 from scim.app import App, build_app, install_app
-from scim.config import Settings, SettingsError, data_dir, load_settings
+from scim.config import LocalSettings, Settings, SettingsError, data_dir, load_local_settings, load_settings
 from scim.dev.console import configure_local
 from scim.dev.devhost import FunctionsAsgi
 from scim.service.admin import AdminService
@@ -96,10 +96,6 @@ async def sweep_forever(app: App, every: float = SWEEP_EVERY) -> None:
         await asyncio.sleep(every)
 
 
-def _names(raw: str) -> list[str]:
-    return [name.strip() for name in raw.split(",") if name.strip()]
-
-
 def _admin_env(env: dict[str, str]) -> str:
     """The exports that put scimctl on PATH (make install leaves it in .venv/bin) and point it at this local
     host's store and secrets."""
@@ -130,7 +126,7 @@ def banner(settings: Settings, client_id: str, secret: str, *, admin_env: str = 
     )
 
 
-def dev_credentials(env: Mapping[str, str], where: Path) -> tuple[str, str]:
+def dev_credentials(local: LocalSettings, where: Path) -> tuple[str, str]:
     """The dev client: from SCIM_DEV_CLIENT_ID/SECRET, else remembered in <data dir>/dev-client.env, else new and
     remembered there, so restarts reuse one client instead of adding another with networks=any each time."""
     path = where / DEV_CLIENT_FILE
@@ -139,9 +135,9 @@ def dev_credentials(env: Mapping[str, str], where: Path) -> tuple[str, str]:
         for line in path.read_text(encoding="utf-8").splitlines():
             name, _, value = line.partition("=")
             remembered[name.strip()] = value.strip()
-    client_id = env.get("SCIM_DEV_CLIENT_ID") or remembered.get("SCIM_DEV_CLIENT_ID") or str(uuid.uuid4())
-    secret = env.get("SCIM_DEV_CLIENT_SECRET") or remembered.get("SCIM_DEV_CLIENT_SECRET") or _new_secret()
-    if not (env.get("SCIM_DEV_CLIENT_ID") and env.get("SCIM_DEV_CLIENT_SECRET")):
+    client_id = local.dev_client_id or remembered.get("SCIM_DEV_CLIENT_ID") or str(uuid.uuid4())
+    secret = local.dev_client_secret or remembered.get("SCIM_DEV_CLIENT_SECRET") or _new_secret()
+    if not (local.dev_client_id and local.dev_client_secret):
         where.mkdir(parents=True, exist_ok=True)
         # Shell syntax, so `. .data/dev-client.env` defines them (README "Try it"); 0600 like the secrets file.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -197,7 +193,7 @@ def _serve(host: str, port: int) -> int:
 
     from scim.dev.azurite import Azurite
 
-    env = dict(os.environ)
+    env = dict(os.environ)  # the settings' loaders (scim.config) read this copy, with the local host's additions
     env.setdefault("SCIM_PUBLIC_BASE_URL", f"http://{host}:{port}")
     where = data_dir(env)
     try:
@@ -210,16 +206,17 @@ def _serve(host: str, port: int) -> int:
         )
         return 1
     azurite: Azurite | None = None
-    wants_azurite = env.get("SCIM_STORE", "").strip().lower() == "tables" and not (
-        env.get("SCIM_TABLES_CONNECTION_STRING") or env.get("SCIM_TABLES_ENDPOINT")
-    )
     try:
-        if wants_azurite:
+        try:
+            local = load_local_settings(env)
+        except SettingsError as exc:
+            print(f"scimctl: {exc}", file=sys.stderr)
+            return 2
+        if local.needs_azurite:
             # Tables and, for the change feed, queues (docs/integration.md).
-            table_port = int(env.get("SCIM_AZURITE_PORT", "10002"))
-            # Azurite's own layout: queues on the port below the tables' (10001 beside 10002).
-            queue_port = int(env.get("SCIM_AZURITE_QUEUE_PORT", str(table_port - 1)))
-            azurite = Azurite(location=where / "azurite", port=table_port, queue=True, queue_port=queue_port)
+            azurite = Azurite(
+                location=where / "azurite", port=local.azurite_port, queue=True, queue_port=local.azurite_queue_port
+            )
             try:
                 azurite.start()
             except RuntimeError as exc:
@@ -229,7 +226,7 @@ def _serve(host: str, port: int) -> int:
             env["SCIM_TABLES_CONNECTION_STRING"] = azurite.connection_string
             env.setdefault("SCIM_QUEUES_CONNECTION_STRING", azurite.queue_connection_string)
             env.setdefault("SCIM_SECRETS_FILE", str(where / "secrets.json"))
-        return _run(sock, host, port, env, where, show_admin_env=wants_azurite, server_class=_server_class(uvicorn))
+        return _run(sock, host, port, env, where, local=local, server_class=_server_class(uvicorn))
     finally:
         sock.close()
         if azurite is not None:
@@ -261,7 +258,7 @@ def _run(
     env: dict[str, str],
     where: Path,
     *,
-    show_admin_env: bool,
+    local: LocalSettings,
     server_class: type[Any],
 ) -> int:
     import uvicorn
@@ -271,19 +268,7 @@ def _run(
     except SettingsError as exc:
         print(f"scimctl: {exc}", file=sys.stderr)
         return 2
-    # Unset: a new dev directory gets the default (strict) and an existing one keeps what scimctl set.
-    policy = env.get("SCIM_NAME_POLICY") or None
-    if policy not in (None, "strict", "normalize", "create"):
-        print(f"SCIM_NAME_POLICY must be strict, normalize or create, not {policy!r}", file=sys.stderr)
-        return 2
-    role_mode = env.get("SCIM_DEV_ROLE_MODE") or None
-    if role_mode not in (None, "single", "multiple"):
-        print(f"SCIM_DEV_ROLE_MODE must be single or multiple, not {role_mode!r}", file=sys.stderr)
-        return 2
-    client_id, secret = dev_credentials(env, where)
-    # Catalog entries for throwaway memory runs, which no scimctl can reach (comma-separated names).
-    roles = _names(env.get("SCIM_DEV_ROLES", ""))
-    groups = _names(env.get("SCIM_DEV_GROUPS", ""))
+    client_id, secret = dev_credentials(local, where)
     module = load_function_app()
     asgi = FunctionsAsgi(
         module.app,
@@ -298,11 +283,17 @@ def _run(
         app = build_app(settings)
         # scimctl runs in other processes; without a cache here its client changes apply at once (security.md §7).
         # A benchmark sets Azure's cache time (SCIM_CLIENT_CACHE_SECONDS) to measure what a deployment costs.
-        app.clients.cache_for(float(env.get("SCIM_CLIENT_CACHE_SECONDS") or 0))
+        app.clients.cache_for(local.client_cache_seconds)
         install_app(app)
         try:
-            await seed(app, client_id, secret, policy, role_mode=role_mode, roles=roles, groups=groups)
-            print(banner(settings, client_id, secret, admin_env=_admin_env(env) if show_admin_env else ""), flush=True)
+            # Unset policy: a new dev directory gets the default (strict), an existing one keeps what scimctl set.
+            # The catalog names are for throwaway memory runs, which no scimctl can reach.
+            await seed(
+                app, client_id, secret, local.name_policy, role_mode=local.role_mode,
+                roles=local.dev_roles, groups=local.dev_groups,
+            )  # fmt: skip
+            admin_env = _admin_env(env) if local.needs_azurite else ""
+            print(banner(settings, client_id, secret, admin_env=admin_env), flush=True)
             config = uvicorn.Config(
                 asgi,
                 host=host,

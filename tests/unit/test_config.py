@@ -13,6 +13,7 @@ from scim.config import (
     SettingsError,
     load_doctor_settings,
     load_entra_settings,
+    load_local_settings,
 )
 
 
@@ -52,3 +53,19 @@ def test_doctor_settings_share_the_services_templates() -> None:
     assert load_doctor_settings({"SCIM_CLIENT_SECRET": "x"}).client_secret == "x"
     with pytest.raises(SettingsError, match="SCIM_ENTRA_ISSUER_TEMPLATE"):
         load_doctor_settings({"SCIM_ENTRA_ISSUER_TEMPLATE": "https://login.example/v2.0"})
+
+
+def test_local_settings() -> None:
+    local = load_local_settings({"SCIM_STORE": "tables", "SCIM_AZURITE_PORT": "20002", "SCIM_DEV_ROLES": "a, b,"})
+    assert (local.needs_azurite, local.azurite_port, local.azurite_queue_port) == (True, 20002, 20001)
+    assert local.dev_roles == ("a", "b") and local.client_cache_seconds == 0.0
+    assert not load_local_settings({"SCIM_STORE": "tables", "SCIM_TABLES_ENDPOINT": "https://t.example"}).needs_azurite
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SCIM_NAME_POLICY", "loose"), ("SCIM_DEV_ROLE_MODE", "many"), ("SCIM_AZURITE_PORT", "x")],
+)
+def test_an_invalid_local_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_local_settings({name: value})
