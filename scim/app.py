@@ -141,7 +141,7 @@ def build_app(
         cursors=Cursors(secret_store),
         relay=relay,
         entra_issued=EntraIssuedVerifier(settings.entra_jwks_url_template, keys),
-        health=HealthRecorder(store),
+        health=HealthRecorder(store, instance=settings.instance_id),
     )
 
 

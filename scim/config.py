@@ -79,6 +79,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # the local host only: peers whose address header it keeps as sent
     queues_connection_string: str = ""  # the change feed's queue service (Azurite); empty with no endpoint: feed off
     queues_endpoint: str = ""
+    instance_id: str = ""  # WEBSITE_INSTANCE_ID, which Azure Functions sets: the health record names the instance
 
     @property
     def change_feed(self) -> bool:
@@ -176,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=trusted,
         queues_connection_string=env.get("SCIM_QUEUES_CONNECTION_STRING", ""),
         queues_endpoint=env.get("SCIM_QUEUES_ENDPOINT", "").rstrip("/"),
+        instance_id=env.get("WEBSITE_INSTANCE_ID", "")[:16],
     )
 
 

@@ -55,6 +55,8 @@ def configure_local() -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    # OTEL_* are OpenTelemetry's own variables, read by its SDK and exporter, so they stay out of scim.config; here
+    # only the service name's default ("scim", not the SDK's unknown_service) and whether to add the exporter.
     provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "scim")}))
     # Batched, like the Azure exporter: printing happens off the request path.
     provider.add_span_processor(BatchSpanProcessor(RequestLineExporter(), schedule_delay_millis=200))

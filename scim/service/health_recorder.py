@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -20,11 +19,6 @@ COALESCE = 5.0  # the first write waits this long, so a burst of requests is one
 MAX_CLIENTS = 10_000  # client id -> directory lookups kept
 
 
-def instance_id() -> str:
-    """This process's name in the record: the Functions instance when there is one, else a random one."""
-    return os.environ.get("WEBSITE_INSTANCE_ID", "")[:16] or uuid.uuid4().hex[:16]
-
-
 class HealthRecorder:
     def __init__(
         self,
@@ -36,7 +30,7 @@ class HealthRecorder:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self.instance = instance or instance_id()
+        self.instance = instance or uuid.uuid4().hex[:16]  # this process's name in the record
         self._every, self._coalesce, self._clock = every, coalesce, clock
         self._records: dict[str, HealthRecord] = {}
         self._due: dict[str, float] = {}  # directory -> when its record may be written next
