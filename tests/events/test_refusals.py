@@ -6,12 +6,10 @@ from typing import Any
 
 import pytest
 
-from scim.app import install_app
 from scim.events.queue import ChangeQueues
-from tests.events.conftest import Feed, open_feed
-from tests.support.azurite import Azurite
+from tests.events.conftest import Feed
 
-pytestmark = pytest.mark.azurite
+pytestmark = pytest.mark.azurite  # both variants publish to Azurite's queue service
 TOO_LARGE = 70_000  # characters: above Queue Storage's 64 KiB message limit, so the service answers 413
 
 
@@ -50,49 +48,32 @@ async def _two_users(feed: Feed) -> list[str]:
 
 
 async def test_a_row_the_queue_refuses_is_logged_and_left_and_the_next_row_is_sent(
-    azurite_queues: Azurite, caplog: pytest.LogCaptureFixture
+    feed: Feed, caplog: pytest.LogCaptureFixture
 ) -> None:
-    feed = await open_feed("memory", azurite_queues)
-    install_app(feed.app)
     relay = feed.app.relay
     assert relay is not None
-    try:
-        working = relay.publisher
-        relay.publisher = _Oversized(feed.queues)
-        first, second = await _two_users(feed)
-        await relay.flush()  # the publish right after each commit
-        assert "the queue refused outbox row" in caplog.text
-        assert [e["resourceId"] for e in await feed.events()] == [second]  # not held up by the refused row
-        store: Any = feed.app.store
-        assert [e["resourceId"] for row in await store.outbox_pending() for e in row.events] == [first]
-        assert await relay.sweep(min_age=0) == 1  # the row stayed; sent once the queue takes it
-        relay.publisher = working
-    finally:
-        install_app(None)
-        await feed.app.close()
-        await feed.queues.close()
+    relay.publisher = _Oversized(feed.queues)
+    first, second = await _two_users(feed)
+    await relay.flush()  # the publish right after each commit
+    assert "the queue refused outbox row" in caplog.text
+    assert [e["resourceId"] for e in await feed.events()] == [second]  # not held up by the refused row
+    store: Any = feed.app.store
+    assert [e["resourceId"] for row in await store.outbox_pending() for e in row.events] == [first]
+    assert await relay.sweep(min_age=0) == 1  # the row stayed; sent once the queue takes it
 
 
 async def test_a_programming_error_in_publishing_propagates_and_is_not_logged_as_a_refusal(
-    azurite_queues: Azurite, caplog: pytest.LogCaptureFixture
+    feed: Feed, caplog: pytest.LogCaptureFixture
 ) -> None:
-    feed = await open_feed("memory", azurite_queues)
-    install_app(feed.app)
     relay = feed.app.relay
     assert relay is not None
-    try:
-        working = relay.publisher
-        relay.publisher = _Buggy()
-        await _two_users(feed)
-        await relay.flush()  # the publish right after each commit fails and leaves the rows to the sweep
-        with pytest.raises(AttributeError, match="send_message"):
-            await relay.sweep(min_age=0)
-        assert "refused" not in caplog.text
-        store: Any = feed.app.store
-        assert len(await store.outbox_pending()) == 2  # both rows wait for a fixed publisher
-        relay.publisher = working
-        assert await relay.sweep(min_age=0) == 2
-    finally:
-        install_app(None)
-        await feed.app.close()
-        await feed.queues.close()
+    working, relay.publisher = relay.publisher, _Buggy()
+    await _two_users(feed)
+    await relay.flush()  # the publish right after each commit fails and leaves the rows to the sweep
+    with pytest.raises(AttributeError, match="send_message"):
+        await relay.sweep(min_age=0)
+    assert "refused" not in caplog.text
+    store: Any = feed.app.store
+    assert len(await store.outbox_pending()) == 2  # both rows wait for a fixed publisher
+    relay.publisher = working
+    assert await relay.sweep(min_age=0) == 2
