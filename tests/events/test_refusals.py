@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from scim.events.queue import ChangeQueues
-from tests.events.conftest import Feed
+from tests.support.feed import Feed
 
 pytestmark = pytest.mark.azurite  # both variants publish to Azurite's queue service
 TOO_LARGE = 70_000  # characters: above Queue Storage's 64 KiB message limit, so the service answers 413
