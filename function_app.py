@@ -18,7 +18,7 @@ RESOURCE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 async def _serve(route: str, req: func.HttpRequest) -> func.HttpResponse:
     # The product loads on the first request, not at import: the host indexes triggers within its
-    # app-initialisation timeout, and DESIGN's import budget is 1.25x azure.functions + pydantic.
+    # app-initialisation timeout, and the import budget is 1.25x azure.functions + pydantic (docs/architecture.md).
     from scim.app import current_app
     from scim.auth.network import client_address
     from scim.http import Request
@@ -62,7 +62,7 @@ async def scim_service_provider_config(req: func.HttpRequest) -> func.HttpRespon
     return await _serve("service_provider_config", req)
 
 
-# Microsoft's Postman suite asks for this non-standard path (reference §6.2).
+# Microsoft's Postman suite asks for this non-standard path (docs/reference/entra-wire.md §6.2).
 @app.route(route="scim/v2/serviceConfiguration", methods=RESOURCE_METHODS)
 async def scim_service_configuration(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("service_provider_config", req)
@@ -137,7 +137,7 @@ async def health_ready(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # Anything else under the Base URL gets a SCIM 404 that names the endpoints, not the host's empty 404:
-# a wrong Tenant URL is the usual cause (reference §3.4). Catch-all routes rank last in ASP.NET routing.
+# a wrong Tenant URL is the usual cause (docs/reference/entra-wire.md §3.4). Catch-alls rank last in ASP.NET routing.
 @app.route(route="scim/v2/{*rest}", methods=RESOURCE_METHODS)
 async def scim_unknown(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("unknown", req)
@@ -145,7 +145,7 @@ async def scim_unknown(req: func.HttpRequest) -> func.HttpResponse:
 
 # Everything outside the routes above (a Tenant URL without /scim/v2, say) gets the same SCIM 404 and a log line
 # rather than the host's empty one. The constraint keeps the host's own /admin and /runtime routes out of reach
-# (a catch-all with an empty routePrefix can shadow them: azure-functions-host issue #2590). Registered last:
+# (a catch-all with an empty routePrefix can shadow them: Azure/azure-functions-host#2590). Registered last:
 # ASP.NET routing ranks it after scim/v2/{*rest}, and the local host keeps registration order among catch-alls.
 @app.route(route="{*path:regex(^(?!admin(/|$)|runtime(/|$)).*$)}", methods=RESOURCE_METHODS)
 async def outside_base_url(req: func.HttpRequest) -> func.HttpResponse:

@@ -1,5 +1,5 @@
 """A full read of a directory by cursor (RFC 9865) vs by startIndex, and export's read path before vs after, on
-Azurite tables in the same run. Goal (issue 23): storage round trips = pages, time per page flat in the size.
+Azurite tables in the same run. Budget (docs/architecture.md "Budgets"): round trips = pages, time per page flat.
 
 Reads go through the request handlers (scim.routes.dispatch with a bearer token), as a read-only consumer's
 would; round trips are the Table store's own count. Each method reads the directory at a fifth of the size and
@@ -8,7 +8,7 @@ at the full size in the same run: a median time per page that stays the same is 
 Azurite answers every query by scanning and sorting the whole table (its LokiJS store), so its time per round
 trip grows with the table even for a continued range query; Azure serves one from the partition's key index.
 Round trips and entities read per page are what this service controls, and those are flat.
-Export: "before" is the read loop export used until issue 23 (query_users/query_groups by startIndex, 1,000 a
+Export: "before" is the read loop export used before cursors (query_users/query_groups by startIndex, 1,000 a
 page); "after" is export_directory as it is now (walk_users/walk_groups).
 
 Run: .venv/bin/python -m bench.bench_cursor [--users 5000] [--count 100]
@@ -104,7 +104,7 @@ async def reads(app: App, store: TableStore, token: str, count: int) -> dict[str
 
 
 async def export_before(store: TableStore) -> int:
-    """The read loop export used before issue 23: startIndex pages of 1,000, each query re-reading from the start."""
+    """The read loop export used before cursors: startIndex pages of 1,000, each query re-reading from the start."""
     read = 0
     for kind in ("groups", "users"):
         start = 1

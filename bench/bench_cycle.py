@@ -1,7 +1,7 @@
 """A scaled Entra initial cycle over HTTP against `scimctl serve` on Table Storage (Azurite), beside the raw
 azure-data-tables calls each phase cannot avoid, measured on the same Azurite in the same run.
 
-Phases, as Entra runs them (reference §1.0): users (filter by userName, then POST), groups (filter by
+Phases, as Entra runs them (docs/reference/entra-wire.md §1.0): users (filter by userName, then POST), groups (filter by
 displayName with excludedAttributes=members, then POST), memberships (PATCH add of ``--block`` members,
 in a seeded random order so several PATCHes of the large group are in flight at once), then the large
 group read with and without members, and deleted. The raw minimum per unit: a user is one index point

@@ -1,7 +1,8 @@
 """scimctl export and import on Azurite at two directory sizes: time and storage round trips per 1,000 users.
 
-A directory of N users, N/25 groups and 4N memberships (DESIGN size: 5,000 / 200 / 20,000) is written straight to
-the Table store, exported to JSON, planned for import (every check, reads only) and imported into a new directory.
+A directory of N users, N/25 groups and 4N memberships (the design size of docs/architecture.md "Budgets": 5,000 / 200 /
+20,000) is written straight to the Table store, exported to JSON, planned for import (every check, reads only) and
+imported into a new directory.
 O(n) shows as per-1,000 figures that stay flat from the small size to the large one (the last column's ratio).
 
 Run: .venv/bin/python bench/bench_export.py [--users 1000 5000]

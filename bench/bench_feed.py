@@ -1,5 +1,5 @@
 """The change feed's cost: create user and add members on the Table store with the feed off and on (Azurite
-tables and queues, same run, alternating). Goal (issue 16): at most 1.3x.
+tables and queues, same run, alternating). Budget (docs/architecture.md "Budgets"): at most 1.3x.
 
 "request" is what the caller waits for (the outbox row rides in the change's own transaction; the relay
 publishes in the background); "with relay" also waits until the relay has sent the events to the queue and

@@ -1,4 +1,4 @@
-"""CPU per request of the hostile shapes at their budgets (issue 12), as multiples of a plain GET /Users/{id}.
+"""CPU per request of hostile shapes at their budgets (docs/architecture.md "Budgets"), as multiples of GET /Users/{id}.
 
 Each shape runs through function_app's triggers on the memory store (no HTTP), over a directory of USERS users
 and GROUPS groups of MEMBERS members, at the limit its budget allows: the worst a caller can make one request

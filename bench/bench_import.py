@@ -2,8 +2,8 @@
 
 The baseline is `import azure.functions, pydantic` in the same kind of fresh interpreter. Both run with a
 warm bytecode cache (kept under a temporary PYTHONPYCACHEPREFIX, so nothing is written into the tree), as
-a deployed app's second cold start would. Median of RUNS runs each. Budget (DESIGN.md): at most 1.25x.
-What function_app imports directly is listed by cumulative import time.
+a deployed app's second cold start would. Median of RUNS runs each. Budget (docs/architecture.md "Budgets"): at most
+1.25x. What function_app imports directly is listed by cumulative import time.
 
 It also lists any msal or scim.entra module that `import function_app` loads: there must be none, since
 only `scimctl entra` needs them.
@@ -66,7 +66,7 @@ def children(stmt: str, env: dict[str, str]) -> dict[str, int]:
 
 
 def loaded(stmt: str, env: dict[str, str], prefixes: tuple[str, ...] = LAZY) -> list[str]:
-    """Modules under ``prefixes`` that the statement leaves in sys.modules (DESIGN: these load lazily)."""
+    """Modules under ``prefixes`` that the statement leaves loaded (they load lazily; docs/architecture.md)."""
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); {stmt}; "
         f"print('\\n'.join(m for m in sys.modules if m.split('.')[0] in {prefixes!r} or m.startswith('scim.entra')))"

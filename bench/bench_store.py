@@ -1,5 +1,5 @@
-"""TableStore round trips per operation beside the DESIGN.md budget, and its time as a ratio of the raw
-azure-data-tables calls it makes (same Azurite, same run; ratios, not absolute times, compare across machines).
+"""TableStore round trips per operation beside the budget of docs/architecture.md "Budgets", and its time as a ratio of
+the raw azure-data-tables calls it makes (same Azurite, same run; ratios, not absolute times, compare across machines).
 
 Run: .venv/bin/python bench/bench_store.py [--repeats N]
 """
@@ -182,7 +182,7 @@ class Bench:
 
         await self.measure(
             "User groups attribute (1 user)",
-            "at most 1 query (issue 10)",
+            "at most 1 query",
             lambda i: s.user_groups(D, ["u-0"]),
             raw_groups,
         )
@@ -199,7 +199,7 @@ class Bench:
         await asyncio.gather(*(read(i) for i in ids))
 
     def print(self) -> None:
-        head = f"{'operation':<30} {'round trips':>11}  {'budget (DESIGN.md)':<40} {'store ms':>9} {'raw ms':>8}"
+        head = f"{'operation':<30} {'round trips':>11}  {'budget (architecture.md)':<40} {'store ms':>9} {'raw ms':>8}"
         head += f" {'ratio':>6}"
         print(head)
         print("-" * len(head))

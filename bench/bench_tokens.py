@@ -1,6 +1,6 @@
 """Bearer-token verification cost: PyJWT with and without the verified-token cache, against the old verifier.
 
-The baseline is the hand-written HS256 verifier this project used before issue #12 (split, base64url, HMAC,
+The baseline is the hand-written HS256 verifier this project used before PyJWT (split, base64url, HMAC,
 claims), kept below only to be measured; the product no longer contains it. Every case runs the same
 secret-store lookup the product makes, so the ratios compare like with like.
 

@@ -4,8 +4,8 @@ The script creates users, filters each by userName, patches each, creates groups
 operation), at concurrency 1 and 4, with two clients: httpx async, and the standard library's http.client with
 one kept-alive connection per worker thread (how Entra's provisioning client and most SDKs talk). Both servers
 run in their own process on the memory store; server CPU is read with psutil before and after. The machine is
-noisy, so the figures that matter are the ratios ours/theirs measured in the same run. DESIGN.md budgets: at
-least 3x the requests/s, p99 below 10 ms, at most 1/3 of the CPU per request.
+noisy, so the figures that matter are the ratios ours/theirs measured in the same run. Budgets (docs/architecture.md):
+at least 3x the requests/s, p99 below 10 ms, at most 1/3 of the CPU per request.
 
 Run: .venv/bin/python -m bench.load [--users N] [--clients httpx stdlib] [--peers ...] [--concurrency 1 4] [--profile]
   --profile runs our server under a CPU-time cProfile for one extra pass and prints its hotspots.
@@ -396,7 +396,7 @@ def row(result: Result) -> str:
 
 
 def compare(ours: Result, theirs: Result) -> str:
-    """Ratios ours/theirs, against the DESIGN.md budgets (>= 3x req/s, <= 1/3 CPU per request)."""
+    """Ratios ours/theirs, against the budgets of docs/architecture.md (>= 3x req/s, <= 1/3 CPU per request)."""
     speed = ours.rps / theirs.rps
     cpu = ours.cpu_per_request / theirs.cpu_per_request
     return (

@@ -1,7 +1,7 @@
 // One-command deployment of the SCIM endpoint: `azd up`, or
 // `az deployment sub create --location <region> --template-file infra/main.bicep --parameters environmentName=<env> location=<region>`.
 // Every resource is declared in this folder as a plain resource (no registry modules) so the
-// offline checks in tests/infra can read the security properties (azure-stack.md §1, §6).
+// offline checks in tests/infra can read the security properties (docs/reference/azure.md §1, §6).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -76,7 +76,7 @@ param resourceGroupName string = ''
 param instanceMemoryMB int = 2048
 
 // Flex Consumption's documented bounds: "the lowest maximum instance count value is 1, and the highest ... 1000"
-// (event-driven-scaling.md, "Limit scale-out"; azure-stack.md §7). The Flex samples' @minValue(40) is the preview limit.
+// (event-driven-scaling.md, "Limit scale-out"; docs/reference/azure.md §7). The Flex samples' @minValue(40) is the preview limit.
 @description('Upper bound of instances the app scales out to (1-1000).')
 @minValue(1)
 @maxValue(1000)

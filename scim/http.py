@@ -1,6 +1,6 @@
 """Framework-neutral HTTP edge: Request/Response, body parsing, the auth guard, and errors as SCIM responses.
 
-Every response is made here (STYLE "errors become responses in exactly one place"): SCIM JSON bodies,
+Every response is made here (docs/architecture.md "Decisions and why"): SCIM JSON bodies,
 content types, ETag and Location headers, and the error body for every failure.
 """
 
@@ -68,7 +68,7 @@ def scim_response(status: int, doc: Any, *, version: str | None = None, location
     try:
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:
-        # A lone surrogate stored before bodies were checked (issue 12): escaped, so the directory stays readable.
+        # A lone surrogate stored before bodies were checked for them: escaped, so the directory stays readable.
         body = json.dumps(doc, separators=(",", ":")).encode()
     return scim_body(status, body, version=version, location=location)
 

@@ -1,7 +1,7 @@
 """The plain data every layer shares: resources, pages, lookups, member changes, directories, roles, clients.
 
 It lives apart from the Store protocol so the pure protocol layer can use these types without
-importing anything of the store layer (DESIGN.md: protocol/ imports nothing from service/ or store/).
+importing anything of the store layer (docs/architecture.md "What may import what").
 """
 
 from __future__ import annotations

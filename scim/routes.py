@@ -280,7 +280,7 @@ async def _resources(app: App, request: Request, kind: _ResourceType) -> Respons
         resource = await service.patch(caller, resource_id, read_json(request, max_bytes), if_match)
         if request.param("attributes") or request.param("excludedAttributes"):
             return await one(await kind.patched(caller, resource_id, resource, projection))
-        # Entra accepts 204 for every PATCH (reference §1.2, §1.6); the new version still travels in ETag.
+        # Entra accepts 204 for every PATCH (docs/reference/entra-wire.md §1.2, §1.6); the new version travels in ETag.
         return no_content(version=resource.version)
     if method == "DELETE":
         await service.delete(caller, resource_id, if_match)

@@ -2,7 +2,7 @@
 Key Vault, round trips counted per request, and nothing sensitive unless SCIM_LOG_PII allows it.
 
 In Azure the Functions worker configures the Azure Monitor exporter itself when
-PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true (reference azure-stack.md §3), so this module only
+PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true (docs/reference/azure.md §3), so this module only
 uses the OpenTelemetry API; scim/dev/console.py sets up console and opt-in OTLP export for `make run`.
 """
 

@@ -4,7 +4,7 @@
 // WEBSITE_CONTENT*, SCM_DO_BUILD_DURING_DEPLOYMENT, ENABLE_ORYX_BUILD,
 // FUNCTIONS_MAX_HTTP_CONCURRENCY, FUNCTIONS_WORKER_PROCESS_COUNT,
 // WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT, alwaysOn, linuxFxVersion, ftpsState,
-// use32BitWorkerProcess or vnetRouteAllEnabled is set here (azure-stack.md §1, Flex "don't set
+// use32BitWorkerProcess or vnetRouteAllEnabled is set here (docs/reference/azure.md §1, Flex "don't set
 // these" list). FTP and basic-auth publishing are turned off through
 // basicPublishingCredentialsPolicies instead of ftpsState.
 
@@ -85,7 +85,7 @@ param clientAddressHeader string = ''
 param logPii bool = false
 
 // Python on Flex handles one request per instance unless perInstanceConcurrency is raised; the
-// handlers are async, so one instance serves many Entra requests (azure-stack.md §7).
+// handlers are async, so one instance serves many Entra requests (docs/reference/azure.md §7).
 var alwaysReady = (alwaysReadyInstances > 0) ? [
   {
     name: 'http'
@@ -94,7 +94,7 @@ var alwaysReady = (alwaysReadyInstances > 0) ? [
 ] : []
 
 // Entra provisioning calls come from the AzureActiveDirectory service tag ranges
-// (entra-provisioning.md §1); every other source gets 403 from the App Service front end.
+// (docs/reference/entra-wire.md §1.0); every other source gets 403 from the App Service front end.
 var entraOnlyRules = [
   {
     name: 'AllowEntraProvisioning'
@@ -232,7 +232,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
     // OpenTelemetry mode (host.json telemetryMode): the worker exports directly, authenticating
-    // with the identity because local auth is disabled (azure-stack.md §3).
+    // with the identity because local auth is disabled (docs/reference/azure.md §3).
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
     PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'

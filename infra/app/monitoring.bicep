@@ -1,7 +1,7 @@
 // Log Analytics workspace and workspace-based Application Insights. Local (key) auth is off on
 // both, so telemetry is accepted only with an Entra token: the app's identity gets Monitoring
 // Metrics Publisher in rbac.bicep and sends APPLICATIONINSIGHTS_AUTHENTICATION_STRING
-// (azure-stack.md §3.4).
+// (docs/reference/azure.md §3).
 
 @description('Name of the Log Analytics workspace.')
 param logAnalyticsName string

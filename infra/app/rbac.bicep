@@ -1,6 +1,6 @@
 // Role assignments, least privilege, each scoped to the single resource it covers (never the
 // resource group or subscription). Role ids are Azure built-in role definitions
-// (azure-stack.md §1, "RBAC").
+// (docs/reference/azure.md §1, "RBAC").
 
 @description('Principal id of the user-assigned identity the function app runs as.')
 param appPrincipalId string

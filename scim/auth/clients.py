@@ -35,7 +35,7 @@ T = TypeVar("T")
 CLIENT_CACHE_SECONDS = 30.0
 # Unknown client ids are cached too (a miss costs a store read); this bounds the cache under a flood of ids.
 MAX_CACHED = 10_000
-# Gallery guidance: client secrets expire after 1-3 years (reference §3.2); rotate before then.
+# Gallery guidance: client secrets expire after 1-3 years (docs/reference/entra-wire.md §3.2); rotate before then.
 SECRET_LIFETIME = timedelta(days=730)
 
 

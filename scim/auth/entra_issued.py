@@ -4,8 +4,8 @@ Microsoft Learn, "Tutorial: Develop and plan provisioning for a SCIM endpoint" (
 authentication"): the token's issuer is ``https://sts.windows.net/{tenantId}/`` and its audience
 ``8adf8e6e-67b2-4cf2-a259-e3dc5476c621`` for every tenant's custom apps. The audience names no application, so
 the tenant is the only thing that tells one customer's Entra from another's: AzureAD/SCIMReferenceCode checks
-issuer and audience only, and a token of one tenant passes in another (its issue #100). Here a client opts in
-pinned to one tenant, and a token is accepted only when its ``iss`` and ``tid`` both name that tenant, its
+issuer and audience only, and a token of one tenant passes in another (AzureAD/SCIMReferenceCode#100). Here a client
+opts in pinned to one tenant, and a token is accepted only when its ``iss`` and ``tid`` both name that tenant, its
 signature checks against that tenant's published keys (the SCIM_ENTRA_JWKS_URL_TEMPLATE used by federation)
 and it is RS256. Because nothing in the token names an application, one tenant feeds one client; the client's
 id is derived from the tenant, so a request finds its client without a scan.

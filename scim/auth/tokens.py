@@ -35,14 +35,14 @@ from scim.secrets import (
 ALGORITHM = "HS256"
 AUDIENCE = "scim"
 DEFAULT_TTL = 3600
-MIN_TTL = 3600  # Entra's OAuth mode wants 60 min to 6 h (reference §3.2)
+MIN_TTL = 3600  # Entra's OAuth mode wants 60 min to 6 h (docs/reference/entra-wire.md §3.2)
 MAX_TTL = 6 * 3600
-LONG_LIVED_TTL = 10 * 365 * 24 * 3600  # Entra's "Secret Token" must be perpetual in practice (reference §3.1)
+LONG_LIVED_TTL = 10 * 365 * 24 * 3600  # Entra's "Secret Token" must be perpetual (docs/reference/entra-wire.md §3.1)
 MAX_TOKEN_LENGTH = 4096
 LEEWAY_SECONDS = 30  # clock skew between instances
 ACCESS = "access"
 LONG_LIVED = "long-lived"
-# A client secret pasted into Entra's Secret Token field (reference §3.1) is the usual non-JWT bearer value.
+# A client secret pasted in Entra's Secret Token field is the usual non-JWT bearer (docs/reference/entra-wire.md §3.1).
 NOT_A_JWT = (
     "The bearer token is not a well-formed JWT. If this is a client secret pasted into Entra's Secret Token field,"
     " issue a long-lived token instead (scimctl token issue --client <client-id> --long-lived) and paste that,"

@@ -303,7 +303,7 @@ def _run(
                 lifespan="off",
                 access_log=False,
                 log_level="warning",
-                # The caller's address is the socket's; devhost trusts SCIM_TRUSTED_PROXIES only (issue 12).
+                # The caller's address is the socket's; devhost trusts SCIM_TRUSTED_PROXIES only.
                 proxy_headers=False,
             )
             # function_app's timer trigger runs the sweep in Azure; here a task does, at start and every minute.

@@ -1,5 +1,5 @@
 """The Entra side of provisioning, through Microsoft Graph and msal, for `scimctl entra` only.
 
 Nothing on the request path imports this package: msal, requests and the Graph calls load only when an
-admin runs an `entra` command (DESIGN.md import budget; bench/bench_import.py shows it).
+admin runs an `entra` command (docs/architecture.md "Budgets"; bench/bench_import.py shows it).
 """

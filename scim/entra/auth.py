@@ -1,6 +1,6 @@
 """Sign-in to Microsoft Graph with msal: an admin (interactive or device code) or CI (client secret or certificate).
 
-Flows and msal calls follow reference entra-graph-msal.md §2 (msal 1.39): PublicClientApplication with
+Flows and msal calls follow docs/reference/entra-setup.md §2 (msal 1.39): PublicClientApplication with
 acquire_token_silent, then acquire_token_interactive or the device flow; ConfidentialClientApplication with
 acquire_token_for_client and the `.default` scope. The token cache is a SerializableTokenCache kept in one
 file with mode 0600. msal is imported here, inside functions, and only by `scimctl entra`.
@@ -24,7 +24,7 @@ from scim.config import ENTRA_AUTHORITY_HOST, ENTRA_GRAPH_URL, ENTRA_SECRET_ENV
 from scim.entra.words import unreachable
 
 # Microsoft Graph Command Line Tools: a Microsoft public client that many admin tools use for delegated
-# Graph calls (reference §2 notes its suitability is a judgement call); --client-id takes your own.
+# Graph calls (docs/reference/entra-setup.md §2 notes its suitability is a judgement call); --client-id takes your own.
 DEFAULT_PUBLIC_CLIENT = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 Flow = Literal["interactive", "device-code", "secret", "certificate"]
 FLOWS: tuple[Flow, ...] = ("interactive", "device-code", "secret", "certificate")

@@ -1,6 +1,6 @@
 """One small Microsoft Graph client: bearer auth, paging, and retries for throttling and eventual consistency.
 
-Retries (Graph's "throttling guidance" page; reference entra-graph-msal.md §3):
+Retries (Graph's "throttling guidance" page; docs/reference/entra-setup.md §3):
 - 429, 503 and 504 wait for Retry-After (seconds or an HTTP date), else back off exponentially;
 - a call marked ``eventual`` also retries 404: a service principal made a moment ago is not yet readable
   everywhere (Posit's scripts wait 12 x 5 s; terraform-provider-azuread#1628 sees the same on jobs).

@@ -1,14 +1,14 @@
 """The role mapping in a synchronization schema: which expression, which target attribute, and the edit.
 
 Shapes are the attributeMapping of graph-docs `synchronization-objectmapping.md` and the custom target
-attribute of `concepts/synchronization-configure-with-custom-target-attributes.md` (reference §1.7).
+attribute of `concepts/synchronization-configure-with-custom-target-attributes.md` (docs/reference/entra-setup.md §1.7).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-SINGLE = "SingleAppRoleAssignment"  # one primary role; the directory's role mode `single` (reference §4.1)
+SINGLE = "SingleAppRoleAssignment"  # one primary role; role mode `single` (docs/reference/entra-wire.md §4.1)
 ASSERTIVE = "AssertiveAppRoleAssignmentsComplex"  # the whole set replaced; role mode `multiple` (§4.3)
 _ROLE_SOURCE = "[appRoleAssignments]"
 

@@ -18,7 +18,7 @@ from scim.entra.graph import Graph, GraphError
 from scim.entra.lookup import JOB_TEMPLATE, find_service_principal, scim_job
 from scim.entra.modes import HOW, AuthMode
 
-# Entra's "non-gallery application" template (applicationtemplate-instantiate.md; reference §1.1).
+# Entra's "non-gallery application" template (docs/reference/entra-setup.md §1.1).
 NON_GALLERY_TEMPLATE = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
 
 
@@ -107,7 +107,7 @@ def _instantiate(graph: Graph, name: str, report: Report) -> tuple[dict[str, Any
     a list query may not show it yet."""
     made = graph.call("POST", f"/applicationTemplates/{NON_GALLERY_TEMPLATE}/instantiate", {"displayName": name})
     sp_id = made.body["servicePrincipal"]["id"]
-    # A new service principal answers 404 for a while (eventual consistency, reference §3).
+    # A new service principal answers 404 for a while (eventual consistency, docs/reference/entra-setup.md §3).
     sp: dict[str, Any] = graph.get(f"/servicePrincipals/{sp_id}", eventual=True)
     report.add("application", "create", f"created {name!r} from the non-gallery template (service principal {sp_id})")
     return sp, dict(made.body["application"])
@@ -148,7 +148,7 @@ def _ensure_roles(graph: Graph, app: dict[str, Any], want: Desired, report: Repo
     ]
     names = ", ".join(v for v, _ in missing)
     if not report.dry_run:
-        # The PATCH replaces the whole collection, so the existing roles go back unchanged (reference §1.2).
+        # The PATCH replaces the whole collection, so existing roles are sent back (docs/reference/entra-setup.md §1.2).
         graph.call("PATCH", f"/applications/{app['id']}", {"appRoles": existing + new}, eventual=True)
     report.add("app roles", "create", f"add {len(missing)} app role(s): {names}")
 

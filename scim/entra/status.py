@@ -60,7 +60,7 @@ def failures(graph: Graph, sp_id: str, top: int = RECENT_FAILURES) -> tuple[list
     except GraphError as exc:
         if exc.status == 403:
             return [], f"provisioning logs unavailable ({exc.code}): they need Entra ID P1/P2 and AuditLog.Read.All"
-        if exc.status == 400:  # the log's filterable paths are thinly documented (reference §1.11)
+        if exc.status == 400:  # the log's filterable paths are thinly documented (docs/reference/entra-setup.md §1.11)
             return [], f"Graph refused the provisioning log query ({exc.code}: {exc.message})"
         raise
     rows = []
@@ -75,7 +75,7 @@ def failures(graph: Graph, sp_id: str, top: int = RECENT_FAILURES) -> tuple[list
                 "identity": source.get("displayName") or source.get("id"),
                 "type": source.get("identityType"),
                 "error_code": error.get("errorCode"),
-                # The endpoint's own SCIM error detail reaches the admin here (reference §9).
+                # The endpoint's own SCIM error detail reaches the admin here (docs/reference/entra-wire.md §8).
                 "detail": error.get("reason") or error.get("additionalDetails"),
             }
         )

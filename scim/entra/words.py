@@ -11,7 +11,7 @@ import requests
 import urllib3.exceptions
 
 # What Entra's Test Connection error text says about our endpoint, and what the admin does about it
-# (reference entra-provisioning.md §3.4-3.5: 401 -> invalid credentials, 404 -> wrong Tenant URL).
+# (docs/reference/entra-wire.md §3.4-3.5: 401 -> invalid credentials, 404 -> wrong Tenant URL).
 _TEST_CONNECTION = (
     (("401", "unauthorized", "invalid credentials"),
      "the endpoint refused the saved token (401): it is wrong, revoked or for another directory; "

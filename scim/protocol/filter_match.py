@@ -29,7 +29,7 @@ _IDENTIFIERS = frozenset({"userName", "displayName", "externalId"})
 
 _MISSING: Any = object()
 # A core attribute's name never means an extension's (RFC 7644 §3.10 applies to names the core does not define), so
-# an absent core attribute needs no search of the extensions: that search was most of a scan's cost (issue 12).
+# an absent core attribute needs no search of the extensions: that search was most of a scan's cost.
 _CORE_NAMES = frozenset({*USER_INDEX, *GROUP_INDEX, "meta"})
 
 

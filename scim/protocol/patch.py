@@ -1,4 +1,6 @@
-"""PATCH (RFC 7644 §3.5.2) for Users and Groups, accepting both Entra dialects (reference §1.2, §1.6, §2, §4).
+"""PATCH (RFC 7644 §3.5.2) for Users and Groups, accepting both Entra dialects.
+
+The dialects are described in docs/reference/entra-wire.md §1.2, §1.6, §2 and §4.
 
 Entra quirks handled here, each marked "Entra quirk" where it is decided:
   * ``op`` in any case ("Replace" without aadOptscim062020, §2.3);
@@ -55,11 +57,11 @@ _OPS: dict[str, OpName] = {"add": "add", "replace": "replace", "remove": "remove
 MAX_OPERATIONS = 1000
 # Member ids added plus removed by one PATCH: each one is an existence check or a write in the store.
 MAX_MEMBER_CHANGES = MAX_MEMBER_VALUES
-# Within emails, phoneNumbers and addresses a type appears once (S1, reference §1.0).
+# Within emails, phoneNumbers and addresses a type appears once (docs/reference/entra-wire.md §1.0).
 _TYPE_UNIQUE = frozenset({"emails", "phoneNumbers", "addresses"})
 # What is left of a value once its sub-attributes are removed but these: nothing worth keeping.
 _HOLLOW = frozenset({"type", "primary", "display"})
-# Multi-valued attributes read as app roles (stringified JSON, single/multiple role modes; reference §4).
+# Multi-valued attributes read as app roles: stringified JSON, role modes (docs/reference/entra-wire.md §4).
 _ROLE_LIKE = frozenset({"roles", "entitlements"})
 _EXAMPLE = '{"schemas": ["' + PATCH_OP + '"], "Operations": [{"op": "replace", "path": "active", "value": false}]}'
 

@@ -1,7 +1,7 @@
 """Values for PATCH: booleans, strings, complex values, roles, manager, and a group's member changes.
 
 Kept apart from patch.py so the operation engine stays readable; every Entra value shape is accepted
-here and named after the reference section that documents it.
+here and named after the section of docs/reference/entra-wire.md that documents it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from scim.protocol.schema import Attribute
 
 OpName = Literal["add", "replace", "remove"]
 
-# Values per operation (issue 12 budgets): a multi-valued attribute other than members takes at most MAX_VALUES,
+# Values per operation (README "Hostile input"): a multi-valued attribute other than members takes at most MAX_VALUES,
 # as on POST (resources.py); members take MAX_MEMBER_VALUES, the same bound as a whole PATCH's member changes.
 MAX_VALUES = 100
 MAX_MEMBER_VALUES = 10_000
@@ -97,7 +97,7 @@ def _role_json(text: str) -> dict[str, Any]:
 def check_echoed(key: str, value: Any, resource_type: str, resource_id: str | None) -> None:
     """An echoed read-only value (RFC 7644 §3.5.1: ignored). ``id`` must still be this resource's own: another
     one is a client writing to the wrong resource, 400 mutability. ``meta`` and ``schemas`` belong to the
-    service and are ignored whatever they hold (the corpus's forged request meta, reference §2.4 item 9)."""
+    service and are ignored whatever they hold (forged request meta: docs/reference/entra-wire.md §2.4 item 9)."""
     if key.lower() == "id" and resource_id is not None and value != resource_id:
         raise Mutability(f"id is read-only: this {resource_type} is {resource_id!r}; send that id or none.")
 
@@ -109,7 +109,7 @@ def one_primary(values: list[dict[str, Any]], name: str) -> None:
 
 
 def boolean(value: Any, label: str) -> bool:
-    """A JSON boolean, or Entra's "True"/"False" string (reference §1.3, §2.4 item 2)."""
+    """A JSON boolean, or Entra's "True"/"False" string (docs/reference/entra-wire.md §1.3, §2.4 item 2)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):

@@ -210,7 +210,7 @@ def derive_element(expr: Expr, attribute: Attribute) -> dict[str, Any] | None:
         sub = _relative(term.path, attribute)
         value = term.value
         if sub is not None and sub.type == "boolean" and isinstance(value, str) and value.lower() in ("true", "false"):
-            value = value.lower() == "true"  # Entra quirk: roles[primary eq "True"] (reference §4.1)
+            value = value.lower() == "true"  # Entra quirk: roles[primary eq "True"] (docs/reference/entra-wire.md §4.1)
         if sub is None or isinstance(value, bool) != (sub.type == "boolean") or not isinstance(value, str | bool):
             return None
         element[sub.name] = value

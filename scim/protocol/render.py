@@ -11,7 +11,7 @@ from scim.errors import InvalidValue
 from scim.model import Resource
 from scim.protocol.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE, USER_SCHEMA
 
-# RFC 7643 §7 "returned: always" plus what every Entra response needs (reference §1.0).
+# RFC 7643 §7 "returned: always" plus what every Entra response needs (docs/reference/entra-wire.md §1.0).
 _ALWAYS = frozenset({"id", "schemas", "meta"})
 # Paths per attributes/excludedAttributes parameter: projecting costs paths times attributes per resource. The schemas
 # hold about 60 attribute paths; Entra sends one (`excludedAttributes=members`, `attributes=id`).
@@ -87,7 +87,7 @@ def group_json(group: Resource, base_url: str) -> bytes:
     try:
         return _group_json(group, base_url)
     except UnicodeEncodeError:
-        # A lone surrogate stored before bodies were checked (issue 12): escaped, as scim_response does.
+        # A lone surrogate stored before bodies were checked for them: escaped, as scim_response does.
         return json.dumps(render_group(group, base_url), separators=(",", ":")).encode()
 
 

@@ -146,7 +146,7 @@ def normalize_resource(
             check_echoed(folded, value, resource_type, resource_id)
             continue
         if value is None:
-            continue  # nulls on POST are tolerated (reference §1.0)
+            continue  # nulls on POST are tolerated (docs/reference/entra-wire.md §1.0)
         if folded.startswith("urn:"):
             if folded == ENTERPRISE_SCHEMA.lower():
                 if resource_type == "User":

@@ -1,7 +1,7 @@
 """Key Vault secret store: the async SecretClient behind a per-name TTL cache.
 
 azure.keyvault and azure.identity are imported on first use, so importing this module costs nothing
-at cold start (the Functions host gives an app 30 s to initialise; see DESIGN.md budgets).
+at cold start (the Functions host gives an app 30 s to initialise; docs/architecture.md "Budgets").
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def _mapped(name: str) -> Iterator[None]:
     from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
     try:
-        # Only calls that reach Key Vault get a span; cache hits cost nothing (issue 6: child spans per call).
+        # Only calls that reach Key Vault get a span; cache hits cost nothing.
         with client_span("keyvault.secret"):
             yield
     except ResourceNotFoundError:

@@ -32,7 +32,7 @@ from scim.store.base import Store
 MAX_MEMBERS_PER_REQUEST = 10_000
 # A list response that carries members holds at most this many groups and, past its first group, at most this many
 # member values (RFC 7644 §3.4.2.4 lets a page be shorter than count; totalResults stays exact, so clients page on).
-# Entra never lists members: it asks with excludedAttributes=members (reference §1.5).
+# Entra never lists members: it asks with excludedAttributes=members (docs/reference/entra-wire.md §1.5).
 MAX_GROUPS_WITH_MEMBERS = 50
 MAX_LISTED_MEMBERS = 1000
 # A refused group name's "closest existing name" comes from the whole catalog, read at most once per this many
@@ -233,8 +233,8 @@ class GroupService:
     ) -> Page:
         """A filter on ``members``: stores match before they read members, so match here, after reading them.
 
-        Entra never filters on members (reference §1.0: eq on displayName); this keeps such filters correct
-        at the cost of reading every candidate's members.
+        Entra never filters on members (docs/reference/entra-wire.md §1.0: eq on displayName); this keeps such filters
+        correct at the cost of reading every candidate's members.
         """
         page = await self._store.query_groups(
             caller.directory.id, lookup=lookup, match=None, start_index=1, count=10**9, with_members=True

@@ -1,4 +1,4 @@
-"""Catalog name matching: Entra group and role names must match what the directory has (DESIGN "Name matching")."""
+"""Catalog name matching: Entra's group and role names must match the directory's (README "Group names and roles")."""
 
 from __future__ import annotations
 

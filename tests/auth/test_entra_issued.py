@@ -4,7 +4,7 @@ The claims are those Microsoft documents for this mode (Microsoft Learn, "Tutori
 for a SCIM endpoint", "Handling endpoint authentication": iss https://sts.windows.net/{tenantId}/, aud
 8adf8e6e-67b2-4cf2-a259-e3dc5476c621) plus the v1 access-token claims (tid, uti, ver 1.0). Microsoft signs every
 tenant's tokens with the same keys, which is why issuer and audience alone let one tenant's token into another
-(AzureAD/SCIMReferenceCode issue #100); the tests below replay that shape.
+(AzureAD/SCIMReferenceCode#100); the tests below replay that shape.
 """
 
 from __future__ import annotations

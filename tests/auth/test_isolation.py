@@ -37,7 +37,7 @@ async def _seed(t: Tenant, group_name: str, role: str) -> Seeded:
         {"schemas": [USER], "userName": name, "externalId": f"ext-{t.directory}", "active": True},
     )
     assert user.status == 201, user.body
-    # Catalog groups exist before Entra links to them (DESIGN "Name matching"): find it, then add the member.
+    # Catalog groups exist before Entra links to them (README "Group names and roles"): find it, then add the member.
     found = await t.http.get(f'/scim/v2/Groups?filter=displayName eq "{group_name}"')
     (group,) = found.json["Resources"]
     add = {"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": user.json["id"]}]}]}
@@ -179,7 +179,7 @@ async def test_their_user_ids_are_not_members_here_and_managers_name_nothing(
         "schemas": [PATCH],
         "Operations": [{"op": "replace", "path": f"{ENTERPRISE}:manager", "value": theirs.user_id}],
     }
-    # A manager naming no user here is kept as an opaque string (issue 10); it resolves to nothing of theirs.
+    # A manager naming no user here is kept as sent (README "Microsoft's validators"); it resolves to nothing of theirs.
     reply = await http.patch(f"/scim/v2/Users/{mine.user_id}", manager)
     assert reply.status == 204, reply.body
     assert (await http.get(f"/scim/v2/Users/{theirs.user_id}")).status == 404

@@ -1,4 +1,4 @@
-"""Every scimctl command against the local host, on the memory store and on Table Storage (issue 14).
+"""Every scimctl command against the local host, on the memory store and on Table Storage.
 
 One scenario per store runs every command with --json (exit codes and output asserted) and checks, over HTTP,
 that the served endpoint sees each change at once; the last assertion fails when a command is added to
@@ -29,7 +29,7 @@ ELSEWHERE = {
     ("doctor",): "tests/auth/test_doctor.py on memory; here on tables",
     **{("entra", name): "tests/entra/ (against the Graph double, tests/doubles/graph.py)" for name in ENTRA},
     ("client", "set-rotation"): "tests/entra/test_rotation_schedule.py (it acts through the Graph double)",
-    # The change feed's commands need Azurite's queue service (issue 16).
+    # The change feed's commands need Azurite's queue service.
     ("changes", "tail"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
     ("changes", "sweep"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
     ("export",): "tests/events/test_export.py on both stores",

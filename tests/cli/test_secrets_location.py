@@ -1,4 +1,4 @@
-"""scimctl never creates a stray secrets file in the folder it is run from (issue 20, finding 8).
+"""scimctl never creates a stray secrets file in the folder it is run from.
 
 Without SCIM_SECRETS_FILE it used `./.data/secrets.json` of the shell's folder: a new signing key the running
 service did not know, so every client created there got 401. Now the file is the data directory's (SCIM_DATA_DIR,

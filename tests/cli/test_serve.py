@@ -1,4 +1,4 @@
-"""`make run` (scimctl serve on Table Storage with its own Azurite) as an operator lives with it (issue 14):
+"""`make run` (scimctl serve on Table Storage with its own Azurite) as an operator lives with it:
 a second start while one runs changes nothing, restarts reuse one dev client, and SIGTERM or Ctrl-C stop
 the host and its Azurite cleanly, with the data saved."""
 

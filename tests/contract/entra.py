@@ -50,7 +50,7 @@ def patch(*operations: dict[str, Any]) -> dict[str, Any]:
 
 
 def user_body(user_name: str, **extra: Any) -> dict[str, Any]:
-    """The S1 "Create user" POST body (reference §1.1 step 2), with overrides."""
+    """The S1 "Create user" POST body (docs/reference/entra-wire.md §1.1 step 2), with overrides."""
     body: dict[str, Any] = {
         "schemas": [USER_SCHEMA, ENT],
         "externalId": f"ext-{user_name}",
@@ -126,7 +126,7 @@ def assert_error(reply: Reply, status: int, scim_type: str | None, *fragments: s
 
 
 def assert_list(reply: Reply, total: int, *, start: int = 1, items: int | None = None) -> list[dict[str, Any]]:
-    """A ListResponse (reference §1.0: a query answer is always one, a miss is 200 with totalResults 0)."""
+    """A ListResponse: every query answer is one, a miss 200 with totalResults 0 (docs/reference/entra-wire.md §1.0)."""
     assert reply.status == 200, reply.body
     assert reply.headers.get("Content-Type", "").startswith("application/scim+json")
     doc = reply.json
@@ -138,7 +138,7 @@ def assert_list(reply: Reply, total: int, *, start: int = 1, items: int | None =
     if items is not None:
         assert len(resources) == items, doc
     for resource in resources:
-        assert resource["id"], resource  # every returned resource carries id (reference §1.0)
+        assert resource["id"], resource  # every returned resource carries id (docs/reference/entra-wire.md §1.0)
     return resources
 
 
@@ -187,7 +187,7 @@ async def members_of(app: App, group_id: str) -> set[str]:
 
 
 def group_body(name: str, **extra: Any) -> dict[str, Any]:
-    """The S1 "Create group" POST body (reference §1.5 step 2) with Microsoft's extra schema URI."""
+    """The S1 "Create group" POST body (docs/reference/entra-wire.md §1.5 step 2) with Microsoft's extra schema URI."""
     body: dict[str, Any] = {
         "schemas": [GROUP_SCHEMA, ADSCIM_GROUP],
         "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",

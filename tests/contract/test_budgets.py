@@ -1,5 +1,6 @@
-"""CPU budgets (issue 12 finding 4): each is answered with a 400 whose detail names the limit, and none refuses
-what Entra sends (reference §1.1 filters, §1.5 excludedAttributes=members, §1.6 several members per operation).
+"""CPU budgets (README "Hostile input"): each is answered with a 400 whose detail names the limit, and none refuses
+what Entra sends: filters, excludedAttributes=members, several members per operation (docs/reference/entra-wire.md
+§1.1, §1.5, §1.6).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The Entra corpus for /Groups: reference §1.5, §1.6, §2.3, §3.5 and §6, plus the catalog name policies.
+"""The Entra corpus for /Groups (docs/reference/entra-wire.md §1.5, §1.6, §2.3, §3.5, §6) and the catalog policies.
 
-Group names come from the directory's catalog of user groups (DESIGN "Name matching"): Entra's first
+Group names come from the directory's catalog of user groups (README "Group names and roles"): Entra's first
 `GET /Groups?excludedAttributes=members&filter=displayName eq "X"` must find the catalog group so Entra links to it.
 """
 

@@ -1,5 +1,5 @@
-"""The Entra corpus for group membership, rename, delete, If-Match and PUT (reference §1.5, §1.6, §6.2), through
-the triggers; members must be users of the directory.
+"""The Entra corpus for group membership, rename, delete, If-Match and PUT (docs/reference/entra-wire.md §1.5, §1.6,
+§6.2), through the triggers; members must be users of the directory.
 """
 
 from __future__ import annotations

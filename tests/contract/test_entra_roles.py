@@ -1,5 +1,5 @@
-"""The Entra corpus for app roles: every body of reference §4, the senhasegura `entitlements` mapping (§7), and the
-catalog name policies (strict, normalize, create) with their exact error details.
+"""The Entra corpus for app roles: every body of docs/reference/entra-wire.md §4, the senhasegura `entitlements` mapping
+(§7), and the catalog name policies (strict, normalize, create) with their exact error details.
 
 role_mode `single` is SingleAppRoleAssignment (§4.1: an Add sets the one primary role); `multiple` is
 AppRoleAssignmentsComplex (§4.2: Add appends); a replace is AssertiveAppRoleAssignmentsComplex (§4.3: the whole set).

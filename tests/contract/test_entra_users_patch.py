@@ -1,5 +1,5 @@
-"""The Entra corpus for PATCH /Users: every shape of reference §1.2, §1.3 and §2 in both dialects (with and
-without aadOptscim062020), through the triggers; the stored user is checked after each PATCH.
+"""The Entra corpus for PATCH /Users: every shape of docs/reference/entra-wire.md §1.2, §1.3 and §2 in both dialects
+(with and without aadOptscim062020), through the triggers; the stored user is checked after each PATCH.
 """
 
 from __future__ import annotations
@@ -392,7 +392,8 @@ async def test_patch_manager_may_not_be_the_user_itself(client: Client, app: App
 async def test_a_manager_naming_no_user_is_stored_as_sent_and_still_removable(
     client: Client, app: App, patch_target: dict[str, str], body: dict[str, Any]
 ) -> None:
-    """Microsoft's validators name managers that are no user (issue 10); they are kept, and every removal works."""
+    """Microsoft's validators name managers that are no user (README "Microsoft's validators"); they are kept, and every
+    removal works."""
     url = f"{USERS}/{patch_target['user']}"
     value = json.dumps(body)
     sent = "SuzzyQ" if "SuzzyQ" in value else "0b8f7c7e-0000-0000-0000-000000000000"

@@ -1,5 +1,5 @@
-"""The Entra corpus for /Users queries: match filters, legacy filters, attributes and 1-based paging (reference
-§1.1, §2.4.8, §5, §6.2, §6.3), through the triggers.
+"""The Entra corpus for /Users queries: match filters, legacy filters, attributes and 1-based paging
+(docs/reference/entra-wire.md §1.1, §2.4 item 8, §5, §6.2, §6.3), through the triggers.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hostile strings (issue 12 findings 1, 2, 5 and 6): lone surrogates, URN-qualified core keys, huge integers,
+"""Hostile strings (README "Hostile input"): lone surrogates, URN-qualified core keys, huge integers,
 and identifiers that only look different. Each is refused with a SCIM error or folded, never stored half-way.
 """
 

@@ -1,6 +1,6 @@
 """Stored data never overrides what the service owns, and a stored value of the wrong shape never fails a list.
 
-Such data reached the tables through `scimctl import` before it went through the SCIM rules (issue 20); a
+Such data reached the tables through `scimctl import` before it went through the SCIM rules; a
 directory restored then still holds it, so GET renders without it and `scimctl check` names it.
 """
 

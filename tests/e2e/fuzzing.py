@@ -1,5 +1,5 @@
-"""What both fuzzers assert of every answer of the local host (issue 12 scope 7): no 5xx, no traceback in the body,
-and no state change by a refused request. Bounded: a fixed number of examples and a wall-clock budget.
+"""What both fuzzers assert of every answer of the local host (README "Hostile input"): no 5xx, no traceback in the
+body, and no state change by a refused request. Bounded: a fixed number of examples and a wall-clock budget.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`scimctl doctor` against a host with the change feed on: its throwaway user never reaches the directory's queue.
 
 A consumer (a PAM product, say) creates an account for every user.created it reads; doctor's round trip must not
-make it create and delete one (issue 20, finding 7).
+make it create and delete one.
 """
 
 from __future__ import annotations

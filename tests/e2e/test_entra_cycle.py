@@ -1,4 +1,4 @@
-"""A replay of an Entra initial provisioning cycle over HTTP (entra-provisioning.md §1, §3.5, §5), async httpx.
+"""A replay of an Entra initial provisioning cycle over HTTP (docs/reference/entra-wire.md §1, §3.5, §5), async httpx.
 
 Token (HTTP Basic and form body), Test Connection, match-then-create users with roles, match catalog groups
 with excludedAttributes=members, add several members per operation, disable one user with the string

@@ -1,4 +1,4 @@
-"""schemathesis, driven by docs/openapi.yaml, against the real local host (issue 12 scope 7).
+"""schemathesis, driven by docs/openapi.yaml, against the real local host (README "Hostile input").
 
 Every operation of the document gets bounded generated requests, valid and invalid; each answer must be below
 500, carry no traceback, and a refused write must leave the directory as it was (tests/e2e/fuzzing.py).

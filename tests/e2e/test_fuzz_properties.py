@@ -1,7 +1,7 @@
 """A hypothesis property suite over routes, methods, headers, query strings and bodies, against the real local host
-(issue 12 scope 7). Whatever is sent: an answer below 500, no traceback, and a refused write changes nothing.
+(README "Hostile input"). Whatever is sent: an answer below 500, no traceback, and a refused write changes nothing.
 
-The strategies lean on what issue 12 found: lone surrogates, huge numbers, control characters, URN-qualified core
+The strategies lean on README "Hostile input": lone surrogates, huge numbers, control characters, URN-qualified core
 keys, long filters and projections, made-up member lists, odd content types and Authorization headers.
 """
 

@@ -31,21 +31,22 @@ SKIPPED_FOLDERS = {"Get Token": "The reference code's own GET /scim/Token route;
 EXCLUDED: dict[str, str] = {
     "Group patch add member": (
         "Adds member id 'string id 1', which is no user: members must be users of the directory, so the "
-        "product answers 400 invalidValue on purpose (entra-provisioning.md §1.6: Entra adds members by the ids "
+        "product answers 400 invalidValue on purpose (docs/reference/entra-wire.md §1.6: Entra adds members by the ids "
         "it cached from user creation)."
     ),
     "Group patch add member2": "Same as 'Group patch add member', with member id 'string id 2'.",
     "Get group by id": (
         "Expects the member's client-sent 'displayName' (\"new User\") back in the group. Memberships are kept "
-        "as user ids only (DESIGN.md Table Storage keys: one entity per membership); RFC 7643 §4.2 names no "
-        "display sub-attribute for members and Entra sends only 'value' (entra-provisioning.md §1.6). The "
+        "as user ids only (docs/architecture.md: one entity per membership); RFC 7643 §4.2 names no "
+        "display sub-attribute for members and Entra sends only 'value' (docs/reference/entra-wire.md §1.6). The "
         'second request of that name asserts only that "new User" is absent, which cannot fail here.'
     ),
 }
 
 # (pattern, replacement, reason): applied to every request body left in the copy.
 # (pattern, replacement, reason): applied to every request body left in the copy. None is needed any more
-# (issue 10): the shared externalIds ('${__UUID}', one GUID for the garbage folder) are accepted under the default
+# (README "Microsoft's validators"): the shared externalIds ('${__UUID}', one GUID for the garbage folder) are accepted
+# under the default
 # "externalId shared" setting, and the manager 'SuzzyQ' that names no user is stored as sent.
 REWRITES: list[tuple[str, str, str]] = []
 

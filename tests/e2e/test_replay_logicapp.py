@@ -3,7 +3,7 @@ Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp: SCIMTests_Workflow.j
 workflow that builds its bodies from the provisioning schema).
 
 The attribute list is Entra's default target schema for a non-gallery SCIM app (the mapping the Initialization
-workflow reads), plus the primary-role targets an admin adds with "Edit attribute list" (entra-provisioning.md
+workflow reads), plus the primary-role targets an admin adds with "Edit attribute list" (docs/reference/entra-wire.md
 §4.1). The tests the workflow runs against Entra itself (create in Entra, wait for a cycle) need a tenant and are
 not replayed; SCIMTests_Workflow's direct HTTP tests are, each check as the workflow makes it:
 Schema_Discoverability, SCIM_Null_Update (verbose and non-verbose PATCH), SCIM_User_Create, SCIM_User_Update,
@@ -75,7 +75,7 @@ def value_for(target: str) -> Any:
     if target.endswith(".type") and target.startswith("roles"):
         return "WindowsAzureActiveDirectoryRole"
     if target.endswith("manager"):
-        return rand()  # a manager id that names no user: the workflow sends such strings (issue 10)
+        return rand()  # a manager id that names no user: the workflow sends such strings
     return rand()
 
 
@@ -171,7 +171,7 @@ def test_schema_discoverability_counts_as_the_workflow_does(replay: Replay) -> N
     """Compose_Schema_Discoverability_Summary: PASSED when /Schemas answers 200 with Resources and the flattened
     attribute counts of the User (core union enterprise, found by exact id) and Group schemas are at least the
     mapping's target attribute counts. Attributes typed `reference` are never counted (profileUrl among them), and
-    need not be: the check compares counts, and the other attributes leave a wide margin (issue 21 item 10)."""
+    need not be: the check compares counts, and the other attributes leave a wide margin."""
     r = replay
     reply = r.send("GET", "Schemas")
     body = r.status(reply, 200, what="SCIM_Get_Schemas")
@@ -250,7 +250,7 @@ def test_scim_user_create_and_update(replay: Replay) -> None:
     doc = r.status(r.send("GET", f"Users/{user_id}"), 200, 204, what="SCIM_User_Update: GET")
     for target, value in sent.items():
         r.check(read_path(doc, target) == value, f"SCIM_User_Update: {target} matches")
-    # The primary role built field by field, one PATCH each, display before the value (issue 10: this was a 500).
+    # The primary role built field by field, one PATCH each, display before the value (this once was a 500).
     fresh = r.status(r.send("POST", "Users", user_body(["userName"])), 201, what="SCIM_User_Update: a user")
     for target in ROLE_TARGETS:
         value = value_for(target)

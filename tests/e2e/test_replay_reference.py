@@ -188,7 +188,7 @@ def test_user_tests(replay: Any) -> None:
         r.check(isinstance(created.get("id"), str) and created["id"].strip() != "", f"{name}: a string id")
         ids.append(created["id"])
     one, two = ids
-    # The enterprise user's manager "SuzzyQ" is no user of the directory: stored and rendered as sent (issue 10).
+    # The enterprise user's manager "SuzzyQ" is no user of the directory: stored and rendered as sent.
     for name, user_id in (("GetUser1", one), ("GetUser2", two)):
         got = r.status(r.send("GET", f"Users/{user_id}"), 200, what=name)
         r.check(got["id"] == user_id, f"{name}: the id")
@@ -359,7 +359,7 @@ def test_user_and_group_tests_with_garbage(replay: Any) -> None:
             reply.status_code == 400 and reply.json().get("scimType") == "invalidValue",
             f"PatchGroupAddJunkUsers {junk_id!r}: 200 or 204",
             "RFC 7643 §4.2: a member's value is the id of a resource of this service; 'string id 1' names none, "
-            "so it is 400 invalidValue (members must be users of the directory, entra-provisioning.md §1.6)",
+            "so it is 400 invalidValue (members must be users of the directory, docs/reference/entra-wire.md §1.6)",
         )
     # Order 5
     got = r.status(r.send("GET", f"Users/{om}"), 200, what="CheckUserOMalleyPatch")

@@ -4,7 +4,7 @@ The validator has no published source. Its tests are rebuilt from Microsoft's do
 "Tutorial: Validate a SCIM endpoint": Create New User, Create Duplicate User, Add Attributes, Replace User
 Attributes, Update Joining Property, Update Active to False, Create New Group, Create Duplicate Group, Update
 Group Attributes, Add member) and from captured runs that public projects and Q&A threads publish
-(entra-provisioning.md §6.3, S15: the manager Add/Replace/Remove bodies, a manager that is a random string,
+(docs/reference/entra-wire.md §6.3: the manager Add/Replace/Remove bodies, a manager that is a random string,
 the primary role sent field by field, case-insensitive filters, excludedAttributes=members, the group
 path-less replace, roles[].primary serialised as a boolean; the Learn Q&A "SCIM Validator test failing
 PATCH ... Disable User" capture: the GET filter after disabling must show active false). Its joining property
@@ -160,7 +160,7 @@ def test_group_tests(replay: Replay) -> None:
     r.check("members" not in got and got["displayName"] == sent["displayName"], "excludedAttributes=members on get")
 
     renamed = rand()
-    # The path-less replace echoes the group's own id and schemas (issue 10: "id is read-only" before).
+    # The path-less replace echoes the group's own id and schemas (it once answered "id is read-only").
     value = {"id": group_id, "schemas": [GROUP_SCHEMA], "displayName": renamed, "externalId": str(uuid.uuid4())}
     reply = r.send("PATCH", f"Groups/{group_id}", patch_body({"op": "replace", "value": value}))
     r.check(reply.status_code in (200, 204), f"Update Group Attributes: path-less replace: {reply.text[:300]}")

@@ -21,7 +21,7 @@ from tests.support.host import StartHost
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-# Nothing is left out (issue 10): root POST /.search is served and roles and entitlements are kept apart. A check
+# Nothing is left out: root POST /.search is served and roles and entitlements are kept apart. A check
 # left out would be listed here with the reference that justifies it.
 EXCLUDED: dict[str, str] = {}
 
@@ -61,7 +61,7 @@ def summary(results: list[CheckResult]) -> str:
 
 
 # scim2-tester draws values with the `random` module (a role's `primary` among them), so one run passes or fails
-# by luck; each seed replays one draw. Before issue 21's fix, single role mode failed seed 0 (roles), 1 (roles and
+# by luck; each seed replays one draw. Before that was fixed, single role mode failed seed 0 (roles), 1 (roles and
 # entitlements) and 2 (entitlements); together they draw `primary` false and true for both.
 SEEDS = (0, 1, 2)
 

@@ -1,4 +1,5 @@
-"""msal and scim.entra stay on the CLI side: only scimctl's entra module reaches them (DESIGN import budget)."""
+"""msal and scim.entra stay on the CLI side: only scimctl's entra module reaches them (docs/architecture.md
+"Budgets")."""
 
 from __future__ import annotations
 

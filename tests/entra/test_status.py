@@ -36,7 +36,7 @@ def test_quarantined_job_shows_reason_next_attempt_and_our_detail(cli: Cli, grap
     sp_id = _app(cli)
     job = graph.job_of(sp_id)
     job.code = "Quarantine"
-    # synchronizationQuarantine (its resource page; reasons from entra-provisioning.md §5 / S5).
+    # synchronizationQuarantine (its resource page; reasons from docs/reference/entra-wire.md §5).
     job.quarantine = {
         "currentBegan": "2026-12-01T08:00:00Z", "nextAttempt": "2026-12-02T08:00:00Z",
         "reason": "EncounteredQuarantineException", "seriesBegan": "2026-12-01T08:00:00Z", "seriesCount": 3,

@@ -1,6 +1,6 @@
 """`scimctl import` takes a file through the rules of a SCIM write; anything refused means nothing is written.
 
-The corpus is issue 20's finding 1, row by row: each row is refused with a reason that names the entry, and the
+The corpus, row by row: each row is refused with a reason that names the entry, and the
 target directory is left as it was (missing, or empty with its settings and catalog unchanged).
 """
 
@@ -218,7 +218,7 @@ def test_an_import_refuses_settings_that_differ_from_an_existing_directory(
 
 
 def test_export_names_every_setting_a_directory_has() -> None:
-    """Adding a Directory setting without exporting it fails here (issue 20 finding 2: externalId was missing)."""
+    """Adding a Directory setting without exporting it fails here (externalId once was missing)."""
     assert set(SETTINGS.values()) == {f for f in Directory.__dataclass_fields__} - {"id"}
 
 
@@ -289,7 +289,7 @@ COLLIDING = ("abCdeFGhijKlMnopQRStuVWxYzAbcDEFgHIJKlmnopQRsTUV", "abCdEFGHIJKlmn
 def test_directory_create_and_import_refuse_an_id_whose_queue_is_taken(
     exported: Doc, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A consumer of one queue reads one directory (issue 20, finding 5)."""
+    """A consumer of one queue reads one directory."""
     first, second = COLLIDING
     cli(capsys, "directory", "create", first)
     assert main(["directory", "create", second]) == 1

@@ -9,7 +9,7 @@ import pytest
 
 from tests.infra.bicep import INFRA, MAIN, decorator, module, only, parse, references, resources_of_type, unquote
 
-# functions-app-settings.md "Flex Consumption plan deprecations" (azure-stack.md §1).
+# functions-app-settings.md "Flex Consumption plan deprecations" (docs/reference/azure.md §1).
 FLEX_FORBIDDEN_SETTINGS = {
     "FUNCTIONS_WORKER_RUNTIME",
     "FUNCTIONS_EXTENSION_VERSION",
@@ -188,7 +188,7 @@ def test_location_is_limited_to_flex_consumption_regions() -> None:
 
 
 def test_maximum_instance_count_bounds_are_flex_documented_ones() -> None:
-    """event-driven-scaling.md "Limit scale-out": lowest 1, highest 1000 (azure-stack.md §7)."""
+    """event-driven-scaling.md "Limit scale-out": lowest 1, highest 1000 (docs/reference/azure.md §7)."""
     for path in (MAIN, INFRA / "app" / "api.bicep"):
         param = parse(path)["parameters"]["maximumInstanceCount"]
         assert (decorator(param, "min_value"), decorator(param, "max_value")) == (1, 1000)

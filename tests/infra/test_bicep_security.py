@@ -84,7 +84,7 @@ def test_key_vault_is_rbac_only_with_soft_delete_and_purge_protection() -> None:
     props = only(module("keyvault"), "Microsoft.KeyVault/vaults").body["properties"]
     assert props["enableRbacAuthorization"] is True
     assert props["enableSoftDelete"] is True
-    # On by default; `false` is not a value Key Vault accepts, so opting out leaves the property unset (issue 14).
+    # On by default; `false` is not a value Key Vault accepts, so opting out leaves the property unset.
     purge = props["enablePurgeProtection"]["operator"]["operands"]
     assert (purge["condition"], purge["true_value"], purge["false_value"]) == ("purgeProtection", True, None)
     assert parse(INFRA / "app" / "keyvault.bicep")["parameters"]["purgeProtection"]["default"] is True

@@ -45,7 +45,7 @@ def report() -> dict[str, Any]:
 def test_checkov_reads_every_resource(report: dict[str, Any]) -> None:
     summary = report["summary"]
     assert summary["parsing_errors"] == 0
-    # Registry modules would leave checkov nothing to read (azure-stack.md §6).
+    # Registry modules would leave checkov nothing to read (docs/reference/azure.md §6).
     assert summary["resource_count"] >= 20
     assert summary["passed"] > 0
 

@@ -1,5 +1,5 @@
 """Every KQL query in README.md, docs/ and infra/ parses under Microsoft's Kusto parser against Application Insights'
-tables: syntax, table names and column names (issue 25)."""
+tables: syntax, table names and column names."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The runbook's queries are deployed as saved searches, one per runbook question (issue 6)."""
+"""The runbook's queries are deployed as saved searches, one per runbook question."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ async def make_store(vault: KeyVaultDouble, tls: tuple[Path, Path]) -> AsyncIter
     def factory(
         *, url: str | None = None, token: str = TOKEN, cache_ttl: float = 60.0, **kwargs: Any
     ) -> KeyVaultSecretStore:
-        # The two conditions that let the real client talk to the double (azure-stack.md §2): trust our
+        # The two conditions that let the real client talk to the double (docs/reference/azure.md §2): trust our
         # certificate, and accept a challenge resource that is not the vault's own domain.
         client_kwargs = {"connection_verify": str(tls[0]), "verify_challenge_resource": False, **kwargs}
         store = KeyVaultSecretStore(

@@ -90,7 +90,7 @@ def test_plain_directory_ids_keep_readable_queue_names() -> None:
 
 @pytest.mark.parametrize("prefix", ["scim", "a-much-longer-table-prefix"])
 def test_queue_names_are_injective_even_over_ids_that_spell_another_ids_queue(prefix: str) -> None:
-    """Every hashed queue name, taken as a directory id, maps to a queue of its own (issue 20: `Acme` and
+    """Every hashed queue name, taken as a directory id, maps to a queue of its own (`Acme` and
     `acme-37036cd8f974` shared one queue, so a consumer of the second read the first's events)."""
     ids = ["Acme", "acme", "ACME", "contoso-prod", "Contoso_Prod", "ç", "x" * 200, "dev-0123456789ab", "a--b"]
     spelled = [queue_name(prefix, d).removeprefix(f"{prefix}-changes-") for d in ids]

@@ -53,7 +53,7 @@ ENTRA_FILTERS = {
     'userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"': Compare(
         p("userName"), "eq", "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"
     ),
-    # Observed wire form, then decoded (reference §1.1, SCIMReferenceCode #63).
+    # Observed wire form, then decoded (docs/reference/entra-wire.md §1.1).
     unquote_plus("userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22"): Compare(
         p("userName"), "eq", "cf4d78e8-cc4f-4d5d-b8b9-183561c0104a"
     ),

@@ -1,4 +1,4 @@
-"""The layers of DESIGN.md point one way; this fails on a reverse import (STYLE "Take" 1)."""
+"""The layers of docs/architecture.md point one way; this fails on a reverse import."""
 
 from __future__ import annotations
 

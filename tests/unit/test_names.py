@@ -1,4 +1,4 @@
-"""Name refusals say only what is true and offer a fix that works (issue 14, item 6)."""
+"""Name refusals say only what is true and offer a fix that works (README "Group names and roles")."""
 
 from __future__ import annotations
 

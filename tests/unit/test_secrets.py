@@ -145,7 +145,7 @@ def test_client_secret_name() -> None:
 
 
 def test_import_loads_no_azure_sdk() -> None:
-    # The Key Vault and identity SDKs load on first use only: cold-start import budget (DESIGN.md).
+    # The Key Vault and identity SDKs load on first use only: cold-start import budget (docs/architecture.md "Budgets").
     code = "import sys, scim.secrets; print(sorted(m for m in sys.modules if m.startswith(('azure', 'msal'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd())
     assert out.stdout.strip() == "[]"

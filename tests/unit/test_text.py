@@ -1,4 +1,4 @@
-"""The one comparison form of identifiers (scim/protocol/text.py) and the stores that must share it (issue 12)."""
+"""The one comparison form of identifiers (scim/protocol/text.py) and the stores that must share it."""
 
 from __future__ import annotations
 
