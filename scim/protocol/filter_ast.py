@@ -10,8 +10,8 @@ from scim.protocol.schema import ENTERPRISE_INDEX, ENTERPRISE_SCHEMA, GROUP_INDE
 MAX_LENGTH = 4096
 MAX_DEPTH = 32
 # Comparisons and `pr` tests per filter: each is evaluated against every candidate resource, so the count bounds a
-# scan's CPU. Entra sends one (`userName eq "x"`) or two (`id eq "x" and manager eq "y"`): see
-# docs/reference/entra-wire.md §1.1.
+# scan's CPU. Entra sends one (`userName eq "x"`) or two (`id eq "x" and manager eq "y"`), as
+# docs/reference/entra-wire.md §1.1 shows.
 MAX_CLAUSES = 20
 
 Op: TypeAlias = Literal["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"]

@@ -29,8 +29,7 @@ class CheckReport:
     repaired: int = 0
     # Not an inconsistency (a manager that names no user is stored as sent), so --repair leaves them alone.
     dangling_managers: list[str] = field(default_factory=list)
-    # Stored values SCIM never writes (from an import before it applied SCIM's rules): rendered without them; a SCIM
-    # write replaces them.
+    # Values SCIM never writes (an import once skipped SCIM's rules): rendered without them; a write replaces them.
     malformed: list[str] = field(default_factory=list)
 
     @property

@@ -1,6 +1,6 @@
 """CPU budgets (README "Hostile input"): each is answered with a 400 whose detail names the limit, and none refuses
-what Entra sends: filters, excludedAttributes=members, several members per operation (docs/reference/entra-wire.md
-§1.1, §1.5, §1.6).
+what Entra sends (docs/reference/entra-wire.md §1.1, §1.5, §1.6): its filters, excludedAttributes=members, and
+several members per operation.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""The Entra corpus for /Users: create, read, delete, soft delete, uniqueness, ETags and PUT
-(docs/reference/entra-wire.md §1.1, §1.3, §1.4, §3.5, §6), through the triggers; each case is named after its reference
-section.
+"""The Entra corpus for /Users: create, read, delete, soft delete, uniqueness, ETags and PUT, through the triggers
+(docs/reference/entra-wire.md §1.1, §1.3, §1.4, §3.5, §6); each case is named after its section there.
 
 After each request the test checks the response and what the store holds (read back through GET or app.store).
 """

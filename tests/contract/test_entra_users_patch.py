@@ -392,8 +392,7 @@ async def test_patch_manager_may_not_be_the_user_itself(client: Client, app: App
 async def test_a_manager_naming_no_user_is_stored_as_sent_and_still_removable(
     client: Client, app: App, patch_target: dict[str, str], body: dict[str, Any]
 ) -> None:
-    """Microsoft's validators name managers that are no user (README "Microsoft's validators"); they are kept, and every
-    removal works."""
+    """Validators name managers that are no user (README "Microsoft's validators"); they are kept, and removals work."""
     url = f"{USERS}/{patch_target['user']}"
     value = json.dumps(body)
     sent = "SuzzyQ" if "SuzzyQ" in value else "0b8f7c7e-0000-0000-0000-000000000000"

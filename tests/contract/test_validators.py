@@ -1,6 +1,6 @@
-"""What Microsoft's validators rely on (README "Microsoft's validators"), through the registered triggers: the User
-`groups` attribute, POST .search (RFC 7644 §3.4.3), echoed read-only values, sub-attribute paths as POST keys, dangling
-managers."""
+"""What Microsoft's validators rely on (README "Microsoft's validators"), through the registered triggers: the
+User `groups` attribute, POST .search (RFC 7644 §3.4.3), echoed read-only values, sub-attribute paths as POST keys,
+dangling managers."""
 
 from __future__ import annotations
 

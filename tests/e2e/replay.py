@@ -1,5 +1,4 @@
-"""Harness for the replays of Microsoft's own validators (README "Microsoft's validators"): each check a tool makes is
-asserted here.
+"""Harness for replays of Microsoft's validators (README "Microsoft's validators"): each check a tool makes is asserted.
 
 A replay counts what it asserts. ``same`` is a check asserted as the tool asserts it; ``rfc`` is one where the
 tool pins only the reference server's private choice (an English detail string, a numeric ``status``, ``eTag``

@@ -45,9 +45,8 @@ EXCLUDED: dict[str, str] = {
 
 # (pattern, replacement, reason): applied to every request body left in the copy.
 # (pattern, replacement, reason): applied to every request body left in the copy. None is needed any more
-# (README "Microsoft's validators"): the shared externalIds ('${__UUID}', one GUID for the garbage folder) are accepted
-# under the default
-# "externalId shared" setting, and the manager 'SuzzyQ' that names no user is stored as sent.
+# (README "Microsoft's validators"): the shared externalIds ('${__UUID}', one GUID for the garbage folder) are
+# accepted under the default "externalId shared" setting, and the manager 'SuzzyQ' that names no user is stored as sent.
 REWRITES: list[tuple[str, str, str]] = []
 
 

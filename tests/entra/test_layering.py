@@ -1,5 +1,4 @@
-"""msal and scim.entra stay on the CLI side: only scimctl's entra module reaches them (docs/architecture.md
-"Budgets")."""
+"""msal and scim.entra stay off the request path: only scimctl's entra module reaches them (docs/architecture.md)."""
 
 from __future__ import annotations
 

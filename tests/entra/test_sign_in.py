@@ -172,8 +172,7 @@ def test_a_wrong_secret_is_explained_without_echoing_it(
 
 
 def test_the_request_path_and_scimctl_start_load_no_msal() -> None:
-    """The import budget (docs/architecture.md "Budgets"): msal, requests' Graph client and scim.entra load only inside
-    `scimctl entra`."""
+    """Import budget (docs/architecture.md): msal, the Graph client and scim.entra load only in `scimctl entra`."""
     code = (
         "import sys; import function_app; import scim.cli; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'msal' or m.startswith('scim.entra')))"
