@@ -130,3 +130,19 @@ def test_the_checks_catch_what_they_look_for() -> None:
     cited = CITED.search("docs/reference/entra-wire.md §1.2, §1.6 and §3.4-3.5")
     assert cited is not None
     assert [n for pair in SECTION.findall(cited["sections"]) for n in pair if n] == ["1.2", "1.6", "3.4", "3.5"]
+
+
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def test_relative_links_in_the_docs_resolve() -> None:
+    """A link from README.md or docs/ to another file of the repository names a file that exists."""
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for match in LINK.finditer(page.read_text(encoding="utf-8")):
+            target = match["target"]
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a URL or an anchor on the same page
+            if not (page.parent / target.split("#")[0]).exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert broken == []
