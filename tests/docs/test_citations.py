@@ -146,3 +146,16 @@ def test_relative_links_in_the_docs_resolve() -> None:
             if not (page.parent / target.split("#")[0]).exists():
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert broken == []
+
+
+def test_the_architecture_page_and_the_readme_name_every_package() -> None:
+    """The map stays whole: each package and top-level module of scim/ has its entry (docs/architecture.md)."""
+    names = sorted(
+        f"scim/{p.name}/" if p.is_dir() else f"scim/{p.name}"
+        for p in (ROOT / "scim").iterdir()
+        if (p.is_dir() and (p / "__init__.py").is_file()) or (p.suffix == ".py" and p.name != "__init__.py")
+    )
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [n for n in names if f"`{n}`" not in page] == []
+    assert [n for n in names if n not in readme and n.removeprefix("scim/") not in readme] == []
