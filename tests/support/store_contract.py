@@ -425,7 +425,7 @@ class StoreContract:
         await store.put_client(Client("c5", "d1"))
         assert [c.entra_issued_tenant for c in await store.list_clients()] == [got.entra_issued_tenant, ""]
 
-    # The User groups attribute (issue 10) and externalId shared per directory ---------------------------------
+    # The User groups attribute and externalId shared per directory -----------------------------------------------
     async def test_user_groups_lists_direct_groups_with_names(self, store: Store) -> None:
         for uid in ("u1", "u2", "u3", "~odd/id"):
             await store.create_user(D, user(uid, f"{uid}@x.org"))

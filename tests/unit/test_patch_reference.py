@@ -12,7 +12,7 @@ import pytest
 from scim.model import MemberChange
 from tests.support.patch import ADMIN, ENT, GROUP, USER, WORK, envelope, run, user
 
-# Every PATCH body in the reference, copied verbatim from entra-provisioning.md ---------------------------------
+# Every PATCH body Microsoft documents (docs/reference/entra-wire.md §1.2), verbatim -----------------------------
 
 REFERENCE_USER_CASES = [
     pytest.param(
@@ -271,7 +271,8 @@ GROUP_CASES = [
     ),
 ]
 
-# Microsoft's Postman collection (reference §6.2): every body with "Operations", verbatim but for trailing blanks.
+# Microsoft's Postman collection (docs/reference/entra-wire.md §6.2): every body with "Operations", verbatim but
+# for trailing blanks.
 POSTMAN_ADD_MEMBER = """{
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"

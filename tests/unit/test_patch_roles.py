@@ -156,7 +156,7 @@ def test_normalize_roles_shapes() -> None:
 
 @pytest.mark.parametrize("name", ["roles", "entitlements"])
 def test_single_mode_add_with_primary_false_is_kept_as_sent(name: str) -> None:
-    """scim2-tester's check_add_attribute adds one value with "primary": false and reads it back (issue 21)."""
+    """scim2-tester's check_add_attribute adds one value with "primary": false and reads it back."""
     current = user(**{name: [{"value": "Old", "primary": True}]})
     body = envelope({"op": "add", "path": name, "value": [{"value": "New", "primary": False}]})
     assert run(current, body, role_mode="single").data[name] == [
