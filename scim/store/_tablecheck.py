@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from scim.errors import Conflict, VersionMismatch
 from scim.store import _codec as k
 from scim.store._tableio import Entity, Op, TableIO
+from scim.store.report import CheckReport
 
 if TYPE_CHECKING:
-    from scim.store.check import CheckReport
     from scim.store.tables import TableStore
 
 

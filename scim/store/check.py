@@ -8,33 +8,12 @@ snapshot, so every suspect is confirmed by point reads before it is reported or 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from scim.model import Resource
 from scim.protocol.render import stored_attributes
 from scim.protocol.schema import ENTERPRISE_SCHEMA
 from scim.store.memory import MemoryStore
+from scim.store.report import CheckReport
 from scim.telemetry import untraced
-
-
-@dataclass(slots=True)
-class CheckReport:
-    """Counts and plain-word issues for one directory; ``repaired`` counts the fixes applied."""
-
-    directory: str
-    users: int = 0
-    groups: int = 0
-    memberships: int = 0
-    issues: list[str] = field(default_factory=list)
-    repaired: int = 0
-    # Not an inconsistency (a manager that names no user is stored as sent), so --repair leaves them alone.
-    dangling_managers: list[str] = field(default_factory=list)
-    # Values SCIM never writes (an import once skipped SCIM's rules): rendered without them; a write replaces them.
-    malformed: list[str] = field(default_factory=list)
-
-    @property
-    def consistent(self) -> bool:
-        return not self.issues and not self.malformed
 
 
 async def check_directory(store: object, directory: str, *, repair: bool) -> CheckReport:
