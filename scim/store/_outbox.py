@@ -1,8 +1,8 @@
 """The Table store's outbox: change events written in the same entity-group transaction as the change.
 
-Mechanism (independent of the key layout): a write hands ``TableIO.transact`` an ``Outgoing`` (the events
-of that transaction); TableIO adds ONE outbox entity ``ob|<time>|<random>`` to the transaction, in the
-transaction's own partition, so the events commit or vanish with the change. Before a partition's first
+Mechanism (independent of the key layout): a write hands ``TableIO.transact`` an ``Outgoing`` (the events of
+that transaction, a ``Rider``); TableIO adds its ONE outbox entity ``ob|<time>|<random>`` to the transaction, in
+the transaction's own partition, so the events commit or vanish with the change. Before a partition's first
 outbox row, this process records the partition in ``{prefix}admin`` (PartitionKey ``outbox``), so the sweep
 finds leftovers in any partition without scanning the table. After the commit the rows, now with the
 version the commit produced, go to the sink (the relay), which publishes them and deletes them.
@@ -14,13 +14,11 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scim.protocol.changes import Change, OutboxRow, document, row_key
 from scim.store import _codec as k
-
-if TYPE_CHECKING:
-    from scim.store._tableio import Entity, Op, TableIO
+from scim.store._tableio import Entity, Op, TableIO
 
 Sink = Callable[[list[OutboxRow]], None]
 MARKERS = "outbox"
@@ -31,12 +29,19 @@ LOW, HIGH = "ob|", "ob}"
 class Outgoing:
     """The events of one transaction; the version is the result of op ``resource_op``, or ``version``, or unknown."""
 
+    outbox: TableOutbox
     directory: str
     changes: list[Change]
     sequence: int | None  # None: an unconditional member merge, which reads nothing and so counts nothing
     resource_rk: str | None = None  # the resource entity whose new ETag is the events' version
     resource_op: int | None = 0
     version: str | None = None
+
+    async def op(self, pk: str) -> Op:
+        return await self.outbox.op(pk, self)
+
+    def committed(self, op: Op, results: list[Mapping[str, Any] | None]) -> None:
+        self.outbox.committed(op, self, results)
 
 
 class TableOutbox:
@@ -47,8 +52,6 @@ class TableOutbox:
 
     async def op(self, pk: str, outgoing: Outgoing) -> Op:
         """The outbox entity for a transaction in partition ``pk`` (after recording the partition once)."""
-        from scim.store._tableio import Op
-
         if pk not in self._marked:
             await self._io.upsert("admin", {"PartitionKey": MARKERS, "RowKey": pk, "Marked": time.time()})
             self._marked.add(pk)
@@ -93,8 +96,6 @@ class TableOutbox:
 
     async def delete(self, rows: list[OutboxRow]) -> None:
         """Delete published rows, one transaction per partition and 100 rows."""
-        from scim.store._tableio import Op
-
         by_pk: dict[str, list[Op]] = {}
         for row in rows:
             entity = {"PartitionKey": row.key[0], "RowKey": row.key[1]}
@@ -121,12 +122,12 @@ def outgoing(
     version: str | None = None,
 ) -> Outgoing | None:
     """The events of a transaction when the feed is on; with it off nothing is computed or written."""
-    if io.outbox is None:
+    if not isinstance(io.outbox, TableOutbox):
         return None
     found = changes()
     if not found:
         return None  # a write kept off the feed (doctor's throwaway user): no outbox entity at all
-    return Outgoing(directory, found, sequence, resource_rk, resource_op if resource_rk else None, version)
+    return Outgoing(io.outbox, directory, found, sequence, resource_rk, resource_op if resource_rk else None, version)
 
 
 def next_sequence(entity: Mapping[str, Any] | None) -> int:

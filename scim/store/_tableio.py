@@ -11,7 +11,7 @@ import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -24,13 +24,12 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 
 from scim.errors import Conflict, InvalidValue, StoreUnavailable, VersionMismatch
+from scim.protocol.changes import OutboxRow
 from scim.store._codec import BATCH
 from scim.telemetry import count_round_trip
 
 if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient, TableServiceClient
-
-    from scim.store._outbox import Outgoing, TableOutbox
 
 Entity = dict[str, Any]
 Kind = Literal["resources", "admin"]
@@ -70,6 +69,26 @@ class Op:
         if self.action in ("update", "upsert"):
             options["mode"] = UpdateMode.MERGE if self.merge else UpdateMode.REPLACE
         return self.action, self.entity, options
+
+
+class Rider(Protocol):
+    """One more entity a transaction carries, told the results once it committed (the change feed's outbox row)."""
+
+    async def op(self, pk: str) -> Op:
+        """The entity to add to a transaction in partition ``pk``."""
+        ...
+
+    def committed(self, op: Op, results: list[Mapping[str, Any] | None]) -> None:
+        """The transaction committed; ``results`` align with its ops, ``op`` last (never raises)."""
+        ...
+
+
+class Outbox(Protocol):
+    """The change feed's outbox of these tables (scim.store._outbox), held here while the feed is on."""
+
+    async def pending(self, limit: int, min_age: float) -> list[OutboxRow]: ...
+
+    async def delete(self, rows: list[OutboxRow]) -> None: ...
 
 
 @contextlib.contextmanager
@@ -167,7 +186,7 @@ class TableIO:
         self.entities_read = 0
         self._clients: dict[Kind, TableClient] = {}
         self._lock = asyncio.Lock()
-        self.outbox: TableOutbox | None = None  # set when the change feed is on (scim.store._outbox)
+        self.outbox: Outbox | None = None  # set when the change feed is on
 
     @property
     def outbox_room(self) -> int:
@@ -283,18 +302,18 @@ class TableIO:
         return [{name: e[name] for name in select if name in e} for e, _ in filter(None, found)]
 
     async def transact(
-        self, kind: Kind, ops: list[Op], outgoing: Outgoing | None = None
+        self, kind: Kind, ops: list[Op], outgoing: Rider | None = None
     ) -> list[Mapping[str, Any] | None]:
         """Commit ops (≤ 100, one partition) atomically; results align with ops (None for dropped deletes).
 
         409 on a create → Conflict(op.attribute); 412 → VersionMismatch; 404 on a missing_ok delete drops
-        that op and retries the rest (one more round trip); any other 404 → Missing(op). With the feed on,
-        ``outgoing`` adds one outbox entity to the same transaction and goes to the relay once committed.
+        that op and retries the rest (one more round trip); any other 404 → Missing(op). ``outgoing`` (the
+        change feed's events, scim.store._outbox) adds one entity to the same transaction and hears of the commit.
         """
-        outbox = None
-        if outgoing is not None and self.outbox is not None and ops:
-            outbox = await self.outbox.op(str(ops[0].entity["PartitionKey"]), outgoing)
-            ops = [*ops, outbox]
+        rider = None
+        if outgoing is not None and ops:
+            rider = await outgoing.op(str(ops[0].entity["PartitionKey"]))
+            ops = [*ops, rider]
         if len(ops) > BATCH:
             raise ValueError(f"{len(ops)} operations exceed one transaction")
         live = list(range(len(ops)))
@@ -320,8 +339,8 @@ class TableIO:
             aligned: list[Mapping[str, Any] | None] = [None] * len(ops)
             for position, result in zip(live, results, strict=True):
                 aligned[position] = result
-            if outbox is not None and self.outbox is not None and outgoing is not None:
-                self.outbox.committed(outbox, outgoing, aligned)
+            if rider is not None and outgoing is not None:
+                outgoing.committed(rider, aligned)
                 return aligned[:-1]
             return aligned
         return [None] * len(ops)
