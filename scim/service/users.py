@@ -23,8 +23,8 @@ from scim.service.common import (
     with_retries,
 )
 from scim.service.query import ListRequest, check_work, plan
-from scim.store._common import page_of
 from scim.store.base import Store
+from scim.store.paging import page_of
 
 # Users read one by one for a filter that combines a group's membership with other comparisons (point reads).
 MAX_GROUP_CANDIDATES = 1000

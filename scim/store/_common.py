@@ -1,10 +1,8 @@
-"""Semantics both stores share: how a Lookup compares, how resources are ordered and how a result page is cut."""
+"""Semantics both stores share: how a Lookup compares (the order and cut of a page: scim.store.paging)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from scim.model import Lookup, Match, Page, Position, Resource, Slice, Sort
+from scim.model import Lookup, Resource
 from scim.protocol.text import identity_key
 
 # The attribute a clash of folded group names reports (Conflict): no two groups of a directory share a name
@@ -32,60 +30,3 @@ def lookup_matches(resource: Resource, lookup: Lookup) -> bool:
     if lookup.attribute in ("userName", "displayName"):
         return caseless_key(actual) == caseless_key(lookup.value)
     return exact_key(actual) == exact_key(lookup.value)
-
-
-def page_of(resources: list[Resource], start_index: int, count: int, sort: Sort | None = None) -> Page:
-    """Order by id (or ``sort``) and cut the 1-based slice of RFC 7644 §3.4.2.4 (startIndex < 1 means 1)."""
-    listed = ordered(resources, sort)
-    start = max(start_index, 1) - 1
-    return Page(resources=listed[start : start + max(count, 0)], total=len(listed))
-
-
-def sort_value(resource: Resource, attribute: str) -> str | None:
-    """The value ``attribute`` orders by (RFC 7644 §3.4.2.3): caseExact=false strings case-folded; None when absent."""
-    if attribute == "meta.created":
-        return resource.created or None
-    if attribute == "meta.lastModified":
-        return resource.last_modified or None
-    value = resource.data.get(attribute)
-    if not isinstance(value, str):
-        return None
-    return caseless_key(value) if attribute in ("userName", "displayName") else value
-
-
-def order_key(resource: Resource, sort: Sort | None) -> Position:
-    """The resource's place in a listing: by id, or by the sort value (absent values last) and then id."""
-    if sort is None:
-        return (resource.id,)
-    value = sort_value(resource, sort.attribute)
-    return ("1", "", resource.id) if value is None else ("0", value, resource.id)
-
-
-def ordered(resources: Iterable[Resource], sort: Sort | None) -> list[Resource]:
-    """Ascending, or the exact reverse for descending: absent values come last ascending and first descending
-    (RFC 7644 §3.4.2.3)."""
-    return sorted(resources, key=lambda r: order_key(r, sort), reverse=sort is not None and sort.descending)
-
-
-def slice_after(
-    resources: Iterable[Resource], *, match: Match | None, sort: Sort | None, after: Position | None, count: int
-) -> Slice:
-    """The cursor page after ``after`` (a previous page's order_key): ``match`` is asked only from there on."""
-    descending = sort is not None and sort.descending
-    page = Slice([], None, [])
-    if count <= 0:
-        return page
-    start: Position | None = after
-    for resource in ordered(resources, sort):
-        key = order_key(resource, sort)
-        if after is not None and not (key < after if descending else key > after):
-            continue
-        if match is not None and not match(resource):
-            continue
-        if len(page.resources) == count:
-            page.next = start
-            return page
-        page.resources.append(resource)
-        page.starts.append(start)
-        start = key
-    return page

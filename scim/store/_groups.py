@@ -24,12 +24,13 @@ from scim.model import Lookup, Match, MemberChange, Page, Position, Resource, Sl
 from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
 from scim.store import _codec as k
-from scim.store._common import lookup_matches, page_of, slice_after
+from scim.store._common import lookup_matches
 from scim.store._memberships import BATCH_FAN_OUT, chunks, moved, pair_ops, sweep, transact_all
 from scim.store._outbox import next_sequence, outgoing
 from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
+from scim.store.paging import page_of, slice_after
 
 
 @dataclasses.dataclass

@@ -16,7 +16,8 @@ from scim.errors import Conflict, VersionMismatch
 from scim.model import Client, Directory, Lookup, Match, MemberChange, Page, Position, Resource, Role, Slice, Sort
 from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
-from scim.store._common import FOLDED_NAME, caseless_key, exact_key, lookup_matches, page_of, slice_after
+from scim.store._common import FOLDED_NAME, caseless_key, exact_key, lookup_matches
+from scim.store.paging import page_of, slice_after
 
 
 def _copy_json(value: Any) -> Any:

@@ -20,13 +20,14 @@ from scim.errors import InvalidValue
 from scim.model import Client, Directory, Federation, Lookup, Match, Page, Position, Resource, Role, Slice, Sort
 from scim.protocol import changes as ev
 from scim.store import _codec as k
-from scim.store._common import lookup_matches, page_of, slice_after
+from scim.store._common import lookup_matches
 from scim.store._groups import TableGroups
 from scim.store._memberships import sweep
 from scim.store._outbox import Sink, TableOutbox, next_sequence, outgoing
 from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
+from scim.store.paging import page_of, slice_after
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
