@@ -107,10 +107,10 @@ ROTATION_SCHEDULE = "0 0 3 * * *"
 
 @app.timer_trigger(schedule=ROTATION_SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
 async def entra_credential_rotation(timer: func.TimerRequest) -> None:
-    from scim.app import current_app
-    from scim.cli._entra_rotation import run_scheduled
+    from scim.app import current_app, managed_identity_token
+    from scim.entra.rotation import managed_identity_graph, run_scheduled
 
-    await run_scheduled(await current_app())
+    await run_scheduled(await current_app(), lambda: managed_identity_graph(managed_identity_token))
 
 
 # Group DELETEs that ran out of their time budget (README "Memberships at scale") are finished here as well as by

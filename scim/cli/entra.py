@@ -185,7 +185,7 @@ def _plan_lines(report: Any) -> list[str]:
 
 def _credentials(app: App, admin: AdminService, directory: str, args: argparse.Namespace) -> Any:
     from scim.auth.federation import make_federation
-    from scim.cli._entra_credentials import EntraCredentials
+    from scim.entra.issuer import EntraCredentials
 
     federation = None
     if args.federated_tenant:
@@ -242,8 +242,8 @@ async def _rotate(app: App, admin: AdminService, args: argparse.Namespace) -> An
 
 async def _test_connection(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     """Entra's own Test Connection of what it has saved, in whatever mode (and Header/Body/Both) it is set to."""
-    from scim.cli._entra_credentials import EntraCredentials
     from scim.entra.credentials import validate_saved
+    from scim.entra.issuer import EntraCredentials
     from scim.entra.lookup import require_job, require_service_principal
     from scim.entra.modes import HOW
 
@@ -267,7 +267,7 @@ async def _test_connection(app: App, admin: AdminService, args: argparse.Namespa
 
 
 async def _rotate_due(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    from scim.cli._entra_rotation import due_clients, rotate_due
+    from scim.entra.rotation import due_clients, rotate_due
 
     if args.dry_run:  # nothing to read from Entra: no sign-in
         found = await due_clients(app, admin, datetime.now(UTC))

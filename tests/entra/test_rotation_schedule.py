@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import scim.cli.entra
 from scim.app import App, install_app
-from scim.cli._entra_rotation import run_scheduled
 from scim.dev.localrun import load_function_app
+from scim.entra.rotation import run_scheduled
 from scim.secrets import long_lived_token_name
 from tests.doubles.graph import GraphDouble
 from tests.entra.test_setup import _catalog, _status_with
@@ -72,7 +72,7 @@ def test_the_timer_signs_in_only_when_something_is_due(cli: Cli, graph: GraphDou
         assert len(graph.seen) == seen
         _expire_soon(shared, sp_id, 1)
         sign_in = argparse.Namespace(tenant=None, sign_in=None, client_id=None, certificate=None)
-        [done] = asyncio.run(run_scheduled(shared, scim.cli.entra._graph(sign_in, "rotate")))
+        [done] = asyncio.run(run_scheduled(shared, lambda: scim.cli.entra._graph(sign_in, "rotate")))
         assert done["result"] == "rotated" and done["client_id"] == sp_id
     finally:
         install_app(None)

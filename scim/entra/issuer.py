@@ -14,17 +14,36 @@ import asyncio
 import sys
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from scim.app import App
+from scim.auth.clients import ClientRegistry
+from scim.auth.tokens import TokenService
+from scim.config import Settings
 from scim.entra.credentials import Issued
 from scim.entra.modes import AuthMode, SendMode
 from scim.model import Federation
 from scim.service.admin import AdminService
 from scim.service.directories import AdminError
+from scim.store.base import Store
 
 T = TypeVar("T")
 NOTHING_TO_RETIRE = "nothing older to retire"
+
+
+class Host(Protocol):
+    """The parts of the running app (scim.app.App) that issue and rotate Entra's credentials."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clients(self) -> ClientRegistry: ...
+
+    @property
+    def tokens(self) -> TokenService: ...
 
 
 def _tell(text: str) -> None:
@@ -41,7 +60,7 @@ class EntraCredentials:
 
     def __init__(
         self,
-        app: App,
+        app: Host,
         admin: AdminService,
         directory: str,
         *,

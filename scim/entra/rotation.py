@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scim import telemetry
-from scim.app import App, managed_identity_token
-from scim.cli._entra_credentials import EntraCredentials
+from scim.entra.issuer import EntraCredentials, Host
 from scim.entra.modes import AuthMode
 from scim.model import Client
 from scim.secrets import SecretVersion
@@ -42,7 +42,7 @@ def why_due(newest: SecretVersion, days: int, now: datetime) -> str | None:
     return None
 
 
-async def due_clients(app: App, admin: AdminService, now: datetime) -> list[Due]:
+async def due_clients(app: Host, admin: AdminService, now: datetime) -> list[Due]:
     """Opted-in clients whose credential in Entra is due, with the mode it was issued for."""
     found = []
     for client in await app.store.list_clients():
@@ -79,7 +79,7 @@ def _rotate_one(graph: Any, due: Due, credentials: EntraCredentials) -> Any:
 
 
 async def rotate_due(
-    app: App, admin: AdminService, graph: Any, *, overlap: timedelta, dry_run: bool = False
+    app: Host, admin: AdminService, graph: Any, *, overlap: timedelta, dry_run: bool = False
 ) -> list[dict[str, Any]]:
     """Rotate every due client (``graph``: a signed-in scim.entra.graph.Graph); one result per client."""
     from scim.entra.graph import GraphError
@@ -107,23 +107,24 @@ async def rotate_due(
     return results
 
 
-def _managed_identity_graph() -> Any:
-    """Graph as the function app's managed identity (azure-identity, as the Key Vault and queue clients sign in)."""
+def managed_identity_graph(token: Callable[[str], Callable[[], str]]) -> Any:
+    """Graph as the function app's managed identity; ``token`` is scim.app.managed_identity_token (azure-identity,
+    as the Key Vault and queue clients sign in)."""
     import requests
 
     from scim.config import load_entra_settings
     from scim.entra.graph import Graph
 
     base = load_entra_settings().graph_url
-    return Graph(managed_identity_token(f"{base}/.default"), requests.Session(), base=base)
+    return Graph(token(f"{base}/.default"), requests.Session(), base=base)
 
 
-async def run_scheduled(app: App, graph: Any = None) -> list[dict[str, Any]]:
-    """The timer's run: sign in only when some client is due; each result is logged (never a secret)."""
+async def run_scheduled(app: Host, sign_in: Callable[[], Any]) -> list[dict[str, Any]]:
+    """The timer's run: ``sign_in`` (a Graph) only when some client is due; each result is logged (never a secret)."""
     admin = AdminService(app.store, app.clients, app.tokens)
     if not await due_clients(app, admin, datetime.now(UTC)):
         return []
-    graph = graph or await asyncio.to_thread(_managed_identity_graph)
+    graph = await asyncio.to_thread(sign_in)
     try:
         results = await rotate_due(app, admin, graph, overlap=timedelta(hours=24))
     finally:
