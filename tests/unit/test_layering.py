@@ -183,12 +183,12 @@ def cycles(root: Path) -> list[str]:
     for i in found:
         if i.target in modules and i.target != i.module:
             edges[i.module].add(i.target)
-    found = []
+    circles = []
     for component in components(edges):
         circle = " → ".join([*(path := circle_in(component, edges)), path[0]])
         others = sorted(component - set(path))
-        found.append(circle + (f" (the same circle of imports also holds {', '.join(others)})" if others else ""))
-    return found
+        circles.append(circle + (f" (the same circle of imports also holds {', '.join(others)})" if others else ""))
+    return circles
 
 
 def components(edges: dict[str, set[str]]) -> list[set[str]]:
