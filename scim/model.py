@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 NamePolicy = Literal["strict", "normalize", "create"]
 RoleMode = Literal["single", "multiple"]
+# docs/integration.md "Signed events": queue messages of schema v1, signed SETs to poll (RFC 8936), or both.
+EventFormat = Literal["v1", "set", "both"]
 IndexedAttribute = Literal["id", "userName", "externalId", "displayName"]
 # The attributes a list can be ordered by (RFC 7644 §3.4.2.3); README "Paging and sorting".
 SortAttribute = Literal["userName", "displayName", "externalId", "meta.created", "meta.lastModified"]
@@ -84,6 +86,25 @@ class Directory:
     # README "externalId": shared by default (Entra maps mailNickname, which it does not keep unique).
     unique_external_id: bool = False
     event_values: bool = False  # change events carry changed attribute values (docs/integration.md)
+    event_format: EventFormat = "v1"
+
+
+@dataclass(frozen=True, slots=True)
+class SetEntry:
+    """A signed change event in a directory's SET log; ``key`` orders the log (the time it was appended)."""
+
+    key: str
+    jti: str
+    token: str
+
+
+@dataclass(slots=True)
+class SetPosition:
+    """Where a poll client stands in its directory's SET log: every SET up to ``after`` is acknowledged, and so
+    are the ``acked`` jtis beyond it (RFC 8936 lets a client acknowledge in any order)."""
+
+    after: str = ""
+    acked: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -63,9 +63,9 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
 }
 
 // The SCIM store's tables (scim/store/tables.py): resources and their uniqueness index rows,
-// one entity per group membership, and admin data (clients, catalog, policies).
+// one entity per group membership, admin data (clients, catalog, policies) and the signed change events' log.
 resource dataTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
-  for tableName in ['scimresources', 'scimadmin']: {
+  for tableName in ['scimresources', 'scimadmin', 'scimsets']: {
     parent: tableService
     name: tableName
   }

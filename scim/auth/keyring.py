@@ -7,6 +7,7 @@ Access tokens (scim.auth.tokens) and cursors (scim.auth.cursors) sign or seal wi
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -46,13 +47,25 @@ class KeyInfo:
 class KeyRing:
     """Signing-key rotation and long-lived token bookkeeping for scimctl (docs/security.md, "Rotation")."""
 
-    def __init__(self, secret_store: SecretStore, *, longest_token: timedelta) -> None:
+    def __init__(
+        self,
+        secret_store: SecretStore,
+        *,
+        longest_token: timedelta,
+        secret: str = SIGNING_KEY_SECRET,
+        new_value: Callable[[], str] = lambda: secrets.token_urlsafe(32),
+        lifetime: str = "the longest token lifetime",
+    ) -> None:
+        """``secret``, ``new_value``, ``lifetime``: another rotated key (the event-signing key), its own floor."""
         self._secrets = secret_store
         self._longest_token = longest_token  # a key retires only after every token it signed has expired
+        self._secret = secret
+        self._new_value = new_value
+        self._lifetime = lifetime
 
     async def keys(self) -> list[KeyInfo]:
         """Enabled signing keys, newest first, with the one that signs now marked."""
-        keys = await self._secrets.versions(SIGNING_KEY_SECRET)
+        keys = await self._secrets.versions(self._secret)
         if not keys:
             return []
         signer = settled_key(keys)
@@ -69,7 +82,7 @@ class KeyRing:
 
     async def rotate(self) -> KeyInfo:
         """Add a signing key; it starts signing after KEY_PROPAGATION_SECONDS, when every instance has seen it."""
-        made = await self._secrets.add_version(SIGNING_KEY_SECRET, secrets.token_urlsafe(32))
+        made = await self._secrets.add_version(self._secret, self._new_value())
         return KeyInfo(made.version, made.created, False, None)
 
     async def retire(self, older_than: timedelta, *, force: bool = False) -> list[KeyInfo]:
@@ -81,14 +94,13 @@ class KeyRing:
         floor = self._longest_token
         if older_than < floor and not force:
             raise ValueError(
-                f"--older-than must be at least {duration_text(floor)} (the longest token lifetime) unless --force"
-                " is given"
+                f"--older-than must be at least {duration_text(floor)} ({self._lifetime}) unless --force is given"
             )
         cutoff = datetime.now(UTC) - older_than
         retired = []
         for key in await self.keys():
             if key.stopped_signing is not None and key.stopped_signing <= cutoff:
-                await self._secrets.disable_version(SIGNING_KEY_SECRET, key.version)
+                await self._secrets.disable_version(self._secret, key.version)
                 retired.append(key)
         return retired
 

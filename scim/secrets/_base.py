@@ -11,6 +11,7 @@ from scim.errors import StoreUnavailable
 from scim.model import GUID
 
 SIGNING_KEY_SECRET = "scim-signing-key"  # noqa: S105 - the name of a secret, not a secret
+EVENT_KEY_SECRET = "scim-event-signing-key"  # noqa: S105 - the change events' ES256 keys, PEM, one per version
 
 # Key Vault object names: 1-127 characters of 0-9, a-z, A-Z and "-", compared case-insensitively.
 _NAME = re.compile(r"[0-9A-Za-z-]{1,127}")

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient, TableServiceClient
 
 Entity = dict[str, Any]
-Kind = Literal["resources", "admin"]
+Kind = Literal["resources", "admin", "sets"]
 T = TypeVar("T")
 X = TypeVar("X")
 _UNAVAILABLE = {408, 429, 500, 502, 503, 504}
@@ -181,7 +181,7 @@ class TableIO:
 
     def __init__(self, service: TableServiceClient, prefix: str) -> None:
         self.service = service
-        self.names: dict[Kind, str] = {k: f"{prefix}{k}" for k in ("resources", "admin")}
+        self.names: dict[Kind, str] = {k: f"{prefix}{k}" for k in ("resources", "admin", "sets")}
         self.round_trips = 0
         self.entities_read = 0
         self._clients: dict[Kind, TableClient] = {}

@@ -21,6 +21,8 @@ from scim.model import (
     Position,
     Resource,
     Role,
+    SetEntry,
+    SetPosition,
     Slice,
     Sort,
 )
@@ -209,3 +211,23 @@ class OutboxStore(Protocol):
 
     async def outbox_delete(self, rows: list[OutboxRow]) -> None:
         """Forget published rows."""
+
+
+class SetLog(Protocol):
+    """Each directory's signed change events (docs/integration.md "Signed events"), kept for the retention window,
+    and each poll client's position in them. Keys order the log by the time a SET was appended."""
+
+    async def set_append(self, directory: str, sets: list[tuple[str, str]]) -> int:
+        """Append (jti, token) pairs in order; a jti already in the log is skipped. Returns how many were new."""
+
+    async def set_read(self, directory: str, *, after: str, before: str, limit: int) -> list[SetEntry]:
+        """Up to ``limit`` SETs with ``after`` < key < ``before``, oldest first."""
+
+    async def set_position(self, directory: str, client_id: str) -> SetPosition:
+        """A client's position; the start of the log when it never acknowledged anything."""
+
+    async def put_set_position(self, directory: str, client_id: str, position: SetPosition) -> None:
+        """Record a client's position."""
+
+    async def set_purge(self, directory: str, before: str) -> int:
+        """Forget SETs with keys below ``before`` (older than the retention window); how many."""

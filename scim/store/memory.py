@@ -17,6 +17,7 @@ from scim.model import Client, Directory, Lookup, Match, MemberChange, Page, Pos
 from scim.protocol import changes as ev
 from scim.protocol.text import name_fold
 from scim.store._common import FOLDED_NAME, caseless_key, exact_key, lookup_matches
+from scim.store._memory_sets import MemorySetLog
 from scim.store.paging import page_of, slice_after
 
 
@@ -76,10 +77,11 @@ class _Space:
     sequences: dict[str, int] = field(default_factory=dict)  # resource id -> committed writes (event sequence)
 
 
-class MemoryStore:
+class MemoryStore(MemorySetLog):
     """Dicts per directory; deep copies in and out; versions W/"<n>" from one counter."""
 
     def __init__(self) -> None:
+        MemorySetLog.__init__(self)
         self._spaces: dict[str, _Space] = {}
         self._directories: dict[str, Directory] = {}
         self._clients: dict[str, Client] = {}

@@ -25,6 +25,7 @@ from scim.store._groups import TableGroups
 from scim.store._memberships import sweep
 from scim.store._outbox import Sink, TableOutbox, next_sequence, outgoing
 from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
+from scim.store._setlog import TableSetLog
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
 from scim.store.paging import page_of, slice_after
@@ -45,8 +46,8 @@ def client_options(*, retry_total: int, connection_timeout: float, read_timeout:
     }
 
 
-class TableStore(TableGroups):
-    """Users, groups, memberships and the admin catalog in ``{prefix}resources`` and ``{prefix}admin``."""
+class TableStore(TableGroups, TableSetLog):
+    """Users, groups, memberships, the admin catalog and the SET log in ``{prefix}resources``, ``admin``, ``sets``."""
 
     # Telemetry: this store counts its own service calls, and its calls leave the process (child spans).
     reports_round_trips = True
@@ -334,6 +335,7 @@ class TableStore(TableGroups):
             role_mode=entity["RoleMode"],
             unique_external_id=bool(entity.get("UniqueExternalId", True)),
             event_values=bool(entity.get("EventValues", False)),
+            event_format=entity.get("EventFormat", "v1"),
         )
 
     async def get_directory(self, directory: str) -> Directory | None:
@@ -348,7 +350,9 @@ class TableStore(TableGroups):
         rk = self._admin_key(directory.id, "directory id")
         entity = {"PartitionKey": "directory", "RowKey": rk, "Id": directory.id}
         entity |= {"NamePolicy": directory.name_policy, "RoleMode": directory.role_mode}
-        flags = {"UniqueExternalId": directory.unique_external_id, "EventValues": directory.event_values}
+        flags: dict[str, object] = {"UniqueExternalId": directory.unique_external_id}
+        flags |= {"EventValues": directory.event_values}
+        flags |= {"EventFormat": directory.event_format}
         await self._io.upsert("admin", entity | flags)
 
     async def list_directories(self) -> list[Directory]:

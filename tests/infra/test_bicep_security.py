@@ -68,7 +68,7 @@ def test_storage_declares_deployment_container_and_data_tables() -> None:
     assert container.body["properties"]["publicAccess"] == "None"
     tables = only(storage, "Microsoft.Storage/storageAccounts/tableServices/tables")
     assert tables.loop is not None
-    assert tables.loop["detail"]["array_name"] == ["scimresources", "scimadmin"]
+    assert tables.loop["detail"]["array_name"] == ["scimresources", "scimadmin", "scimsets"]
     assert tables.body["name"] == tables.loop["detail"]["item_name"]
 
 
