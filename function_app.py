@@ -78,6 +78,12 @@ async def scim_schemas(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("schemas", req)
 
 
+# Signed change events (docs/integration.md "Signed events"): POST polls them (RFC 8936), GET jwks lists their keys.
+@app.route(route="scim/v2/Events/{id?}", methods=RESOURCE_METHODS)
+async def scim_events(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve("events", req)
+
+
 @app.route(route="oauth2/token", methods=["POST"])
 async def oauth2_token(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve("token", req)

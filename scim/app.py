@@ -5,21 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from scim.auth.clients import ClientRegistry
 from scim.auth.cursors import Cursors
 from scim.auth.entra_issued import EntraIssuedVerifier
+from scim.auth.event_keys import EventSigner
 from scim.auth.federation import FederationVerifier, JwksCache
 from scim.auth.oauth import TokenEndpoint
 from scim.auth.tokens import TokenService
 from scim.config import Settings, load_settings
 from scim.secrets import FileSecretStore, MemorySecretStore, SecretStore
 from scim.service.catalog import RoleCatalog
+from scim.service.events import EventPolls
 from scim.service.groups import GroupService
 from scim.service.health_recorder import HealthRecorder
 from scim.service.users import UserService
-from scim.store.base import OutboxStore, Store
+from scim.store.base import OutboxStore, SetLog, Store
 from scim.telemetry import Traced
 
 if TYPE_CHECKING:
@@ -37,6 +40,8 @@ class App:
     tokens: TokenService
     token_endpoint: TokenEndpoint
     cursors: Cursors
+    event_signer: EventSigner
+    events: EventPolls
     relay: Relay | None = None  # the change feed, when a queue service is configured
     entra_issued: EntraIssuedVerifier | None = None  # Entra's own token, for clients pinned to a tenant
     health: HealthRecorder | None = None  # the per-directory health record (scimctl status)
@@ -86,11 +91,15 @@ def open_secret_store(settings: Settings) -> SecretStore:
     )
 
 
-def open_relay(settings: Settings, store: Store, publisher: Publisher | None = None) -> Relay | None:
-    """The change feed's relay over the store's outbox, when the feed is on; the queue SDK loads only then."""
+def open_relay(
+    settings: Settings, store: Store, publisher: Publisher | None = None, signer: EventSigner | None = None
+) -> Relay | None:
+    """The change feed's relay over the store's outbox, when the feed is on; the queue SDK loads only then.
+    With ``signer``, directories that opted in also get signed SETs in their SET log."""
     if publisher is None and not settings.change_feed:
         return None
     from scim.events.relay import Relay
+    from scim.events.signed import SetAppender, SetStore
 
     if publisher is None:
         from scim.events.queue import ChangeQueues
@@ -99,7 +108,10 @@ def open_relay(settings: Settings, store: Store, publisher: Publisher | None = N
             publisher = ChangeQueues.from_connection_string(settings.queues_connection_string, settings.table_prefix)
         else:
             publisher = ChangeQueues.from_endpoint(settings.queues_endpoint, settings.table_prefix)
-    relay = Relay(cast("OutboxStore", store), publisher)
+    sets = None
+    if signer is not None:
+        sets = SetAppender(cast("SetStore", store), signer, issuer=settings.public_base_url, base_url=settings.base_url)
+    relay = Relay(cast("OutboxStore", store), publisher, sets)
     relay.attach()
     return relay
 
@@ -113,7 +125,9 @@ def build_app(
 ) -> App:
     """Services over the given (or configured) stores, each store call traced as a child span."""
     raw_store = store or open_store(settings)
-    relay = open_relay(settings, raw_store, publisher)
+    secret_store = secret_store or open_secret_store(settings)
+    signer = EventSigner(secret_store)
+    relay = open_relay(settings, raw_store, publisher, signer)
     # A store that reports its own network calls (Table Storage) counts them; otherwise a call is the unit.
     # Only calls that leave the process get a child span: one around a dict lookup tells on-call nothing
     # and cost a fifth of the memory store's CPU per request (bench/load.py --profile).
@@ -121,7 +135,6 @@ def build_app(
     remote = getattr(raw_store, "remote", False)
     store = cast(Store, Traced(raw_store, "store", spans=remote, counts_round_trips=not own_count))
     # Secret lookups are cache hits on almost every request; Key Vault traces its own network calls.
-    secret_store = secret_store or open_secret_store(settings)
     clients = ClientRegistry(store, secret_store)
     tokens = TokenService(secret_store, settings.issuer)
     keys = JwksCache()  # one cache of Entra's tenant keys for federation and Entra's own token
@@ -139,6 +152,8 @@ def build_app(
             federation=FederationVerifier(settings.entra_jwks_url_template, settings.entra_issuer_template, keys=keys),
         ),
         cursors=Cursors(secret_store),
+        event_signer=signer,
+        events=EventPolls(cast(SetLog, store), retention=timedelta(days=settings.set_retention_days)),
         relay=relay,
         entra_issued=EntraIssuedVerifier(settings.entra_jwks_url_template, keys),
         health=HealthRecorder(store, instance=settings.instance_id),

@@ -79,6 +79,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # the local host only: peers whose address header it keeps as sent
     queues_connection_string: str = ""  # the change feed's queue service (Azurite); empty with no endpoint: feed off
     queues_endpoint: str = ""
+    set_retention_days: float = 7.0  # how long polls can replay signed change events (docs/integration.md)
     instance_id: str = ""  # WEBSITE_INSTANCE_ID, which Azure Functions sets: the health record names the instance
 
     @property
@@ -159,6 +160,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"SCIM_TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs, not {proxies!r}"
         ) from None
+    try:
+        retention = float(env.get("SCIM_SET_RETENTION_DAYS", "7"))
+    except ValueError:
+        retention = -1.0
+    if not 0 < retention <= 365:
+        raise SettingsError("SCIM_SET_RETENTION_DAYS must be a number of days from 0 (exclusive) to 365")
     return Settings(
         store=store,  # type: ignore[arg-type]
         tables_connection_string=connection,
@@ -177,6 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=trusted,
         queues_connection_string=env.get("SCIM_QUEUES_CONNECTION_STRING", ""),
         queues_endpoint=env.get("SCIM_QUEUES_ENDPOINT", "").rstrip("/"),
+        set_retention_days=retention,
         instance_id=env.get("WEBSITE_INSTANCE_ID", "")[:16],
     )
 

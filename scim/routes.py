@@ -373,6 +373,21 @@ def _discovery_listing(request: Request, docs: list[dict[str, Any]], kind: str) 
     raise NotFound(f"{kind} {wanted!r} does not exist.")
 
 
+async def events(app: App, request: Request) -> Response:
+    """POST /Events: an RFC 8936 poll by a read-only client; GET /Events/jwks: the SET keys, unauthenticated."""
+    name, method = (_resource_id(request) or "").lower(), request.method.upper()
+    if name == "jwks":
+        if method != "GET":
+            raise MethodNotAllowed(f"{method} is not supported here; the JWKS is read with GET.")
+        return json_response(200, await app.event_signer.jwks(), {"Cache-Control": "public, max-age=300"})
+    if name:
+        raise NotFound(f"/Events/{name} does not exist; poll with POST /Events, keys at GET /Events/jwks.")
+    if method != "POST":
+        raise MethodNotAllowed(f"{method} is not supported here; poll change events with POST (RFC 8936).")
+    caller = await _caller(app, request)
+    return json_response(200, await app.events.poll(caller, read_json(request, app.settings.max_body_bytes)))
+
+
 async def token(app: App, request: Request) -> Response:
     """The token endpoint answers in OAuth's shape (RFC 6749 §5.2) whatever fails, storage outages included."""
     content_type, authorization = request.headers.get("content-type", ""), request.headers.get("authorization")
@@ -454,6 +469,7 @@ HANDLERS: dict[str, Handler] = {
     "resource_types": resource_types,
     "schemas": schemas,
     "token": token,
+    "events": events,
     "health": health,
     "unknown": unknown,
     "health_ready": health_ready,

@@ -54,6 +54,8 @@ def operation_name(route: str, method: str, has_id: bool) -> str:
     """user.create, group.patch, user.list, token.issue, discovery.schemas, ..."""
     if route == "token":
         return "token.issue"
+    if route == "events":
+        return "events.jwks" if has_id else "events.poll"
     if route in _NOUNS:
         verb = "list" if method.upper() == "GET" and not has_id else _VERBS.get(method.upper(), method.lower())
         return f"{_NOUNS[route]}.{verb}"

@@ -5,7 +5,9 @@ Two paths publish (docs/integration.md "Delivery guarantees"):
 * the sweep, which publishes rows left behind by a failed publish or a host that died between commit and
   publish. In Azure a timer trigger in function_app.py runs it every minute; `scimctl serve` runs it at start
   and every minute; `scimctl changes sweep` runs it once.
-A row is deleted only after all its events were sent, so every committed event is sent at least once.
+A row is deleted only after all its events were sent, so every committed event is sent at least once. A directory
+whose ``event_format`` is ``set`` or ``both`` also gets its events as signed SETs in its SET log (scim.events.signed),
+appended before the row is deleted; ``set`` alone sends nothing to the queue.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 from collections import deque
 from typing import Protocol
 
+from scim.events.signed import SetAppender
 from scim.protocol.changes import OutboxRow, encode
 from scim.store.base import OutboxStore
 
@@ -36,9 +39,10 @@ class Publisher(Protocol):
 
 
 class Relay:
-    def __init__(self, store: OutboxStore, publisher: Publisher) -> None:
+    def __init__(self, store: OutboxStore, publisher: Publisher, sets: SetAppender | None = None) -> None:
         self._store = store
         self.publisher = publisher
+        self.sets = sets
         self._waiting: deque[OutboxRow] = deque()
         self._worker: asyncio.Task[None] | None = None
         self.published = 0
@@ -75,15 +79,21 @@ class Relay:
         done: list[OutboxRow] = []
         try:
             for row in rows:
+                kind = "v1" if self.sets is None else await self.sets.format(row.directory)
                 try:
-                    for event in row.events:
-                        await self.publisher.send(row.directory, encode(event))
-                        self.published += 1
+                    if kind != "set":
+                        for event in row.events:
+                            await self.publisher.send(row.directory, encode(event))
+                            self.published += 1
                 except QueueRefused as exc:  # StoreUnavailable, OSError and bugs propagate
                     log.error(
                         "change feed: the queue refused outbox row %s (%s); it stays", row.key, type(exc).__name__
                     )
                     continue
+                if kind != "v1" and self.sets is not None:
+                    await self.sets.append(row)  # a store outage propagates: the row stays for the sweep
+                    if kind == "set":
+                        self.published += len(row.events)
                 done.append(row)
         finally:
             if done:
