@@ -102,6 +102,7 @@ async def change_feed_sweep(timer: func.TimerRequest) -> None:
     app_ = await current_app()
     if app_.relay is not None:
         await observed_sweep(app_.relay, app_.store)  # a request row with the feed's lag (docs/runbook.md)
+        await app_.events.purge_all(await app_.store.list_directories())  # SETs past SCIM_SET_RETENTION_DAYS
 
 
 # Scheduled rotation of Entra's credentials (docs/security.md §6): clients that opted in with `scimctl client

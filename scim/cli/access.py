@@ -10,6 +10,7 @@ from typing import Any
 from scim.app import App
 from scim.auth.clients import CLIENT_CACHE_SECONDS
 from scim.auth.federation import make_federation
+from scim.auth.keyring import KeyRing
 from scim.auth.tokens import DEFAULT_TTL
 from scim.cli._common import Subparsers, duration, leaf, stamp
 from scim.model import Client
@@ -167,6 +168,13 @@ async def _token_revoke(app: App, admin: AdminService, args: argparse.Namespace)
     return {"revoked": args.token_id, "effective_within_seconds": 60}
 
 
+def _ring(app: App, admin: AdminService, args: argparse.Namespace) -> KeyRing:
+    """The token signing key's ring, or with --events the change events' (docs/integration.md "Signed events")."""
+    if args.events:
+        return app.event_signer.keyring(timedelta(days=app.settings.set_retention_days))
+    return admin.keys
+
+
 async def _key_list(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     return [
         {
@@ -175,19 +183,22 @@ async def _key_list(app: App, admin: AdminService, args: argparse.Namespace) -> 
             "signing": k.signing,
             "stopped_signing": stamp(k.stopped_signing),
         }
-        for k in await admin.keys.keys()
+        for k in await _ring(app, admin, args).keys()
     ]
 
 
 async def _key_rotate(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    made = await admin.keys.rotate()
-    print("scimctl: the new key signs in about 90 s; old tokens stay valid until they expire.", file=sys.stderr)
+    made = await _ring(app, admin, args).rotate()
+    signed = "events signed before" if args.events else "old tokens"
+    print(f"scimctl: the new key signs in about 90 s; {signed} stay valid until they expire.", file=sys.stderr)
     return {"key_id": made.version, "created": stamp(made.created)}
 
 
 async def _key_retire(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     try:
-        retired = await admin.keys.retire(args.older_than, force=args.force)
+        retention = timedelta(days=app.settings.set_retention_days)
+        older_than = args.older_than or (retention if args.events else timedelta(hours=7))
+        retired = await _ring(app, admin, args).retire(older_than, force=args.force)
     except ValueError as exc:
         raise AdminError(str(exc)) from None
     return [{"retired": k.version, "stopped_signing": stamp(k.stopped_signing)} for k in retired]
@@ -253,9 +264,15 @@ def register(sub: Subparsers) -> None:
     for parser in (issue, token.choices["list"], revoke):
         parser.add_argument("--client", required=True, help="the client id")
 
-    key = sub.add_parser("key", help="the token signing key").add_subparsers(dest="action", required=True)
-    leaf(key, "list", _key_list, "list signing keys (never their values)")
-    leaf(key, "rotate", _key_rotate, "add a signing key")
+    key = sub.add_parser("key", help="the signing keys").add_subparsers(dest="action", required=True)
+    events = "the change events' ES256 key (signed SETs) instead of the token signing key"
+    leaf(key, "list", _key_list, "list signing keys (never their values)").add_argument(
+        "--events", action="store_true", help=events
+    )
+    leaf(key, "rotate", _key_rotate, "add a signing key").add_argument("--events", action="store_true", help=events)
     retire = leaf(key, "retire", _key_retire, "disable keys that stopped signing more than --older-than ago")
-    retire.add_argument("--older-than", type=duration, default=timedelta(hours=7), help="e.g. 7h (default), 2d")
-    retire.add_argument("--force", action="store_true", help="allow --older-than below the longest token lifetime")
+    retire.add_argument("--events", action="store_true", help=events)
+    retire.add_argument(
+        "--older-than", type=duration, help="e.g. 2d; default 7h, or the SET retention window with --events"
+    )
+    retire.add_argument("--force", action="store_true", help="allow --older-than below the longest lifetime")

@@ -19,7 +19,8 @@ from scim.service.directories import AdminError
 def _directory(d: Directory) -> dict[str, Any]:
     external_id = "unique" if d.unique_external_id else "shared"
     out: dict[str, Any] = {"directory": d.id, "name_policy": d.name_policy, "role_mode": d.role_mode}
-    return out | {"external_id": external_id} | ({"event_values": True} if d.event_values else {})
+    out |= {"external_id": external_id} | ({"event_values": True} if d.event_values else {})
+    return out | ({"event_format": d.event_format} if d.event_format != "v1" else {})
 
 
 def _unique(args: argparse.Namespace) -> bool | None:
@@ -38,13 +39,15 @@ async def _directory_create(app: App, admin: AdminService, args: argparse.Namesp
             role_mode=args.role_mode,
             unique_external_id=_unique(args),
             event_values=_event_values(args),
+            event_format=args.event_format,
         )
     )
 
 
 async def _directory_set_policy(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    if args.policy is None and args.role_mode is None and args.external_id is None and args.event_values is None:
-        raise AdminError("Give --policy, --role-mode, --external-id and/or --event-values.")
+    given = (args.policy, args.role_mode, args.external_id, args.event_values, args.event_format)
+    if all(g is None for g in given):
+        raise AdminError("Give --policy, --role-mode, --external-id, --event-values and/or --event-format.")
     return _directory(
         await admin.set_policy(
             args.directory,
@@ -52,6 +55,7 @@ async def _directory_set_policy(app: App, admin: AdminService, args: argparse.Na
             role_mode=args.role_mode,
             unique_external_id=_unique(args),
             event_values=_event_values(args),
+            event_format=args.event_format,
         )
     )
 
@@ -168,6 +172,11 @@ def register(sub: Subparsers) -> None:
         )
         parser.add_argument(
             "--event-values", choices=["on", "off"], help="change events carry the changed values (default off)"
+        )
+        parser.add_argument(
+            "--event-format",
+            choices=["v1", "set", "both"],
+            help="queue messages (v1, the default), signed SETs to poll (set), or both (docs/integration.md)",
         )
     leaf(directory, "list", _directory_list, "list directories")
 

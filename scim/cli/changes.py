@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from scim.app import App
@@ -66,6 +67,23 @@ async def _sweep(app: App, admin: AdminService, args: argparse.Namespace) -> Any
     return {"published": await app.relay.sweep(min_age=args.min_age)}
 
 
+async def _replay(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    """A poll client gets every SET appended since --since again (docs/integration.md "Signed events")."""
+    client = await app.store.get_client(args.client)
+    if client is None:
+        raise AdminError(f"No client {args.client!r}; `scimctl client list` shows them.")
+    if not client.read_only:
+        raise AdminError(f"Client {args.client!r} is not read-only: only read-only clients poll change events.")
+    try:
+        since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+    except ValueError:
+        raise AdminError(f"--since takes an ISO 8601 time such as 2026-05-01T12:00:00Z, not {args.since!r}.") from None
+    if since.utcoffset() is None:
+        since = since.replace(tzinfo=UTC)
+    start = await app.events.replay(client.directory, client.id, since)
+    return {"client": client.id, "directory": client.directory, "replays_from": start.isoformat()}
+
+
 def register(sub: Subparsers) -> None:
     changes = sub.add_parser("changes", help="the change feed").add_subparsers(dest="action", required=True)
     tail = leaf(changes, "tail", _tail, "print a directory's change events as they arrive (consumes them)")
@@ -75,3 +93,6 @@ def register(sub: Subparsers) -> None:
     tail.add_argument("--peek", action="store_true", help="print up to 32 waiting events and leave them queued")
     sweep = leaf(changes, "sweep", _sweep, "publish events a stopped host left in the outbox (what the timer runs)")
     sweep.add_argument("--min-age", type=float, default=0.0, help="only rows at least this many seconds old")
+    replay = leaf(changes, "replay", _replay, "a poll client receives again the signed events since a time")
+    replay.add_argument("--client", required=True, help="the read-only client whose position moves")
+    replay.add_argument("--since", required=True, help="ISO 8601, e.g. 2026-05-01T12:00:00Z (within the retention)")

@@ -88,6 +88,7 @@ async def sweep_forever(app: App, every: float = SWEEP_EVERY) -> None:
     while app.relay is not None:
         try:
             sent = await app.relay.sweep(min_age=min_age)
+            await app.events.purge_all(await app.store.list_directories())  # SETs past the retention window
             min_age = SWEEP_MIN_AGE
             if sent:
                 print(f"change feed: the sweep published {sent} events left from before", flush=True)

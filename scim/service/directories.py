@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scim.model import Directory, Lookup, NamePolicy, Page, Resource, RoleMode
+from scim.model import Directory, EventFormat, Lookup, NamePolicy, Page, Resource, RoleMode
 from scim.protocol.changes import queue_name
 from scim.store.base import Store
 
@@ -35,6 +35,7 @@ class DirectoryAdmin:
         role_mode: RoleMode | None = None,
         unique_external_id: bool | None = None,
         event_values: bool | None = None,
+        event_format: EventFormat | None = None,
     ) -> Directory:
         """Create the directory, or change its policies when given."""
         check_directory_id(directory)
@@ -59,6 +60,7 @@ class DirectoryAdmin:
             role_mode or current.role_mode,
             unique_external_id=unique,
             event_values=values,
+            event_format=event_format or current.event_format,
         )
         await self._store.put_directory(updated)
         return updated
@@ -81,6 +83,7 @@ class DirectoryAdmin:
         role_mode: RoleMode | None,
         unique_external_id: bool | None = None,
         event_values: bool | None = None,
+        event_format: EventFormat | None = None,
     ) -> Directory:
         """Change an existing directory's policies (create refuses nothing; this refuses a typo'd id)."""
         await self.require_directory(directory)
@@ -90,6 +93,7 @@ class DirectoryAdmin:
             role_mode=role_mode,
             unique_external_id=unique_external_id,
             event_values=event_values,
+            event_format=event_format,
         )
 
     async def require_directory(self, directory: str) -> Directory:

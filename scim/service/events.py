@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scim.errors import Forbidden, InvalidSyntax, InvalidValue
-from scim.model import Caller, SetEntry, SetPosition
+from scim.model import Caller, Directory, SetEntry, SetPosition
 from scim.protocol.sets import key_at
 from scim.store.base import SetLog
 
@@ -104,6 +104,11 @@ class EventPolls:
     async def purge(self, directory: str) -> int:
         """Forget the directory's SETs older than the retention window."""
         return await self._store.set_purge(directory, key_at(time.time() - self._retention.total_seconds()))
+
+    async def purge_all(self, directories: Iterable[Directory]) -> int:
+        """The sweep's part: every directory's SETs older than the retention window (a directory that went back to
+        v1 keeps its old SETs until then too)."""
+        return sum([await self.purge(d.id) for d in directories])
 
 
 def _advance(position: SetPosition, found: list[SetEntry], acked: set[str]) -> SetPosition:

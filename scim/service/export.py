@@ -28,6 +28,7 @@ SETTINGS = {
     "roleMode": "role_mode",
     "uniqueExternalId": "unique_external_id",
     "eventValues": "event_values",
+    "eventFormat": "event_format",
 }
 
 

@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any, get_args
 
 from scim.errors import Conflict, ScimError, StoreUnavailable
-from scim.model import Caller, Directory, MemberChange, NamePolicy, Resource, Role, RoleMode
+from scim.model import Caller, Directory, EventFormat, MemberChange, NamePolicy, Resource, Role, RoleMode
 from scim.protocol.text import check_identifier, identity_key
 from scim.service.admin import AdminService
 from scim.service.catalog import FixedCatalog
@@ -38,6 +38,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "role_mode": get_args(RoleMode),
     "unique_external_id": (True, False),
     "event_values": (True, False),
+    "event_format": get_args(EventFormat),
 }
 WRITES_IN_FLIGHT = 8  # as the Table store's own fan-out: bounded, so an import never floods the account
 
@@ -337,6 +338,7 @@ class Importer:
                 role_mode=directory.role_mode,
                 unique_external_id=directory.unique_external_id,
                 event_values=directory.event_values,
+                event_format=directory.event_format,
             )
         for role in plan.roles:
             await self._store.put_role(directory.id, role)
