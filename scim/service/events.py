@@ -77,8 +77,9 @@ class EventPolls:
         while True:
             limit = len(acked) + wanted + 1
             found = await self._store.set_read(directory, after=position.after, before=self._visible(), limit=limit)
-            moved = _advance(position, found, acked)
             pending = [e for e in found if e.jti not in acked]
+            moved = _advance(position, found, acked)
+            acked = set(moved.acked)
             if pending or wanted == 0 or time.monotonic() >= deadline:
                 break
             await self._put(directory, caller.client_id, moved, position)
@@ -118,6 +119,4 @@ def _advance(position: SetPosition, found: list[SetEntry], acked: set[str]) -> S
     while head < len(found) and found[head].jti in acked:
         after = found[head].key
         head += 1
-    beyond = [e.jti for e in found[head:] if e.jti in acked]
-    acked.intersection_update(beyond)
-    return SetPosition(after, beyond)
+    return SetPosition(after, [e.jti for e in found[head:] if e.jti in acked])
