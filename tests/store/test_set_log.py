@@ -1,0 +1,44 @@
+"""The SetLog contract (scim/store/base.py) on both stores: append order, idempotent jtis, range reads, positions,
+purges, and directories kept apart."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from scim.model import SetPosition
+from scim.protocol.sets import key_at
+from scim.store.memory import MemoryStore
+from scim.store.tables import TableStore
+
+
+async def test_appends_read_back_in_order_and_a_jti_is_kept_once(store: MemoryStore | TableStore) -> None:
+    assert await store.set_append("d", [("a", "ta"), ("b", "tb")]) == 2
+    assert await store.set_append("d", [("b", "tb-again"), ("c", "t" * 70_000)]) == 1  # a resent jti is skipped
+    found = await store.set_read("d", after="", before=key_at(time.time() + 1), limit=10)
+    assert [(e.jti, e.token[:2]) for e in found] == [("a", "ta"), ("b", "tb"), ("c", "tt")]
+    assert len(found[2].token) == 70_000  # longer than one Table Storage property
+    assert [e.key for e in found] == sorted(e.key for e in found)
+    after_a = await store.set_read("d", after=found[0].key, before=key_at(time.time() + 1), limit=1)
+    assert [e.jti for e in after_a] == ["b"]
+    assert await store.set_read("d", after="", before=found[0].key, limit=10) == []
+    assert await store.set_read("other", after="", before=key_at(time.time() + 1), limit=10) == []
+
+
+async def test_positions_are_per_client_and_directory(store: MemoryStore | TableStore) -> None:
+    assert await store.set_position("d", "c1") == SetPosition()
+    await store.put_set_position("d", "c1", SetPosition("k1", ["x", "y"]))
+    assert await store.set_position("d", "c1") == SetPosition("k1", ["x", "y"])
+    assert await store.set_position("d", "c2") == SetPosition()
+    assert await store.set_position("e", "c1") == SetPosition()
+
+
+async def test_purge_forgets_old_sets_and_their_jtis(store: MemoryStore | TableStore) -> None:
+    await store.set_append("d", [("old", "t1")])
+    await asyncio.sleep(0.02)
+    cut = key_at(time.time())
+    await asyncio.sleep(0.02)
+    await store.set_append("d", [("new", "t2")])
+    assert await store.set_purge("d", cut) == 1
+    assert [e.jti for e in await store.set_read("d", after="", before=key_at(time.time() + 1), limit=10)] == ["new"]
+    assert await store.set_append("d", [("old", "t1")]) == 1  # purged, so appending it is new again
