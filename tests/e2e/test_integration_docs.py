@@ -12,6 +12,8 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -236,3 +238,36 @@ def test_ctrl_c_ends_changes_tail_without_a_traceback(host: Host) -> None:
             tail.wait(timeout=10)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert tail.returncode == 130 and " events" in err and "scimctl: stopped" in err, (tail.returncode, err)
+
+
+def test_the_signed_events_consumer_as_documented(host: Host) -> None:
+    """docs/integration.md section 4 over HTTP: the example polls, verifies each SET against the served JWKS with
+    PyJWT and acknowledges it; a second run finds nothing; a replay delivers again; the queue still gets v1."""
+    scimctl(host, "directory", "set-policy", "dev", "--event-format", "both")
+    reader, env = reader_env(host)
+    env |= {"DIRECTORY": "dev"}
+    since = datetime.now(UTC).isoformat()
+    entra = {"Authorization": f"Bearer {host.token()}"}
+    made = httpx.post(f"{host.scim_url}/Users", json={"schemas": [USER], "userName": "set@x.test"}, headers=entra)
+    assert made.status_code == 201
+    uid = made.json()["id"]
+    expected = f"prov:create:notice /Users/{uid} ['userName']"
+    printed = ""
+    for _ in range(50):  # the host appends in the background; a SET is visible a second later
+        printed += run_example("sets", env)
+        if expected in printed:
+            break
+        time.sleep(0.2)
+    assert printed.strip() == expected
+    assert run_example("sets", env) == ""  # acknowledged: never delivered again
+    scimctl(host, "changes", "replay", "--client", reader["client_id"], "--since", since)
+    assert run_example("sets", env).strip() == expected
+    queued = scimctl(host, "changes", "tail", "--directory", "dev", "--count", "1", "--wait", "10")
+    assert json.loads(queued)["type"] == "user.created"  # `both`: the v1 queue message as before
+
+    keys = httpx.get(f"{host.scim_url}/Events/jwks")
+    assert keys.status_code == 200 and [k["alg"] for k in keys.json()["keys"]] == ["ES256"]
+    anonymous = httpx.post(f"{host.scim_url}/Events", json={})
+    assert anonymous.status_code == 401
+    full = httpx.post(f"{host.scim_url}/Events", json={}, headers=entra)
+    assert full.status_code == 403 and "read-only" in full.json()["detail"]
