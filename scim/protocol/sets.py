@@ -1,7 +1,7 @@
 """Change events as Security Event Tokens (docs/integration.md "Signed events"): RFC 9967 events in RFC 8417 claims,
 built from the schema v1 documents of scim/protocol/changes.py. Pure: signing is scim/auth/event_keys.py's.
 
-How v1 maps (RFC 9967 §2.4): user.created / group.created → ``prov:create:notice`` (``prov:create:full`` with the
+How v1 maps onto RFC 9967's events: user.created / group.created → ``prov:create:notice`` (``prov:create:full`` with the
 values when the directory opted in to them); user.updated, group.renamed, group.updated, role.* → ``prov:patch:notice``
 (``prov:patch:full`` with a PatchOp of the values); member.added / member.removed → ``prov:patch:full`` (the member
 ids are always known); user.enabled / user.disabled → ``prov:activate`` / ``prov:deactivate``; *.deleted →
@@ -83,7 +83,7 @@ def event(doc: Mapping[str, Any], base_url: str) -> tuple[str, dict[str, Any]]:
 
 
 def claims(doc: Mapping[str, Any], *, issuer: str, base_url: str, txn: str) -> dict[str, Any]:
-    """The SET's claims (RFC 8417 §2.2, RFC 9967 §2.1): ``jti`` is the v1 event's id, so a resend is the same SET."""
+    """The SET's claims (RFC 8417 §2.2, RFC 9967): ``jti`` is the v1 event's id, so a resend is the same SET."""
     uri, payload = event(doc, base_url)
     happened = int(datetime.fromisoformat(str(doc["time"]).replace("Z", "+00:00")).timestamp())
     path = f"/{_ENDPOINTS[doc['resourceType']]}/{doc['resourceId']}"

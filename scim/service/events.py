@@ -31,18 +31,18 @@ _FIELDS = {"ack", "setErrs", "maxEvents", "returnImmediately"}
 
 
 def _request(body: Any) -> tuple[list[str], dict[str, Any], int, bool]:
-    """RFC 8936 §2.4 poll request members, checked: ack, setErrs, maxEvents, returnImmediately."""
+    """RFC 8936 poll request members, checked: ack, setErrs, maxEvents, returnImmediately."""
     if not isinstance(body, Mapping):
-        raise InvalidSyntax("A poll request is a JSON object (RFC 8936 §2.4).")
+        raise InvalidSyntax("A poll request is a JSON object (RFC 8936).")
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
         raise InvalidSyntax(f"Unknown poll request members {unknown}; RFC 8936 defines {sorted(_FIELDS)}.")
     ack = body.get("ack", [])
     if not isinstance(ack, list) or not all(isinstance(j, str) for j in ack):
-        raise InvalidValue('"ack" is a list of jti strings (RFC 8936 §2.4).')
+        raise InvalidValue('"ack" is a list of jti strings (RFC 8936).')
     errors = body.get("setErrs", {})
     if not isinstance(errors, Mapping) or not all(isinstance(v, Mapping) for v in errors.values()):
-        raise InvalidValue('"setErrs" maps each jti to {"err": ..., "description": ...} (RFC 8936 §2.4).')
+        raise InvalidValue('"setErrs" maps each jti to {"err": ..., "description": ...} (RFC 8936).')
     wanted = body.get("maxEvents", DEFAULT_EVENTS)
     if isinstance(wanted, bool) or not isinstance(wanted, int) or not 0 <= wanted <= MAX_EVENTS:
         raise InvalidValue(f'"maxEvents" is a whole number from 0 to {MAX_EVENTS}.')

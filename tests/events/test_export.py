@@ -89,6 +89,7 @@ def test_export_then_import_round_trips_a_directory(
         "roleMode": "multiple",
         "uniqueExternalId": False,
         "eventValues": True,
+        "eventFormat": "v1",
     }
     doc = json.loads(backup.read_text())
     users = {u["data"]["userName"]: u for u in doc["users"]}
