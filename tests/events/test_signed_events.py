@@ -13,10 +13,11 @@ import pytest
 
 import scim.auth.keyring
 import scim.events.signed
+from scim.errors import StoreUnavailable
 from scim.protocol.sets import CREATE_NOTICE, DEACTIVATE, DELETE, PATCH_NOTICE, audience
 from scim.service.admin import AdminService
 from scim.service.events import EventPolls
-from scim.store.base import SetLog
+from scim.store.base import OutboxStore, SetLog
 from tests.auth.helpers import token_request
 from tests.support.app import BASE, Client
 from tests.support.feed import Feed
@@ -254,3 +255,28 @@ async def test_a_poll_waits_briefly_for_a_first_set(feed: Feed) -> None:
     reply = await http.post(EVENTS, {"returnImmediately": False})
     assert reply.json == {"sets": {}, "moreAvailable": False}
     assert 0.25 <= time.monotonic() - started < 5
+
+
+async def test_a_failed_append_keeps_the_outbox_row_and_a_resend_is_not_duplicated(
+    feed: Feed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await opt_in(feed, "set")
+    _, http = await reader(feed)
+    relay = feed.app.relay
+    assert relay is not None and relay.sets is not None
+    store = relay.sets._store  # the raw store the relay appends to
+    real = store.set_append
+
+    async def unavailable(directory: str, pairs: list[tuple[str, str]]) -> int:
+        raise StoreUnavailable("the SET log does not answer")
+
+    monkeypatch.setattr(store, "set_append", unavailable)
+    await create_user(feed, "ana@x.test")
+    rows = await cast(OutboxStore, feed.app.store).outbox_pending(min_age=0)
+    assert len(rows) == 1  # at least once: the row waits for the sweep
+    monkeypatch.setattr(store, "set_append", real)
+    await relay.sets.append(rows[0])  # appended once already, as a relay that died before deleting the row would
+    assert await relay.sweep(min_age=0) == 1
+    assert await cast(OutboxStore, feed.app.store).outbox_pending(min_age=0) == []
+    got = await poll(http)
+    assert list(got["sets"]) == [rows[0].events[0]["id"]]  # one SET for the jti, however often it was appended
