@@ -21,6 +21,7 @@ import pytest
 
 from scim.dev.azurite import Azurite
 from scim.protocol.changes import queue_name
+from tests.support.feed import EVERY_TYPE
 from tests.support.host import ROOT, SCIMCTL, Host, StartHost
 
 DOC = ROOT / "docs" / "integration.md"
@@ -127,21 +128,6 @@ def test_the_three_ways_to_consume_as_documented(host: Host, tmp_path: Path) -> 
     assert restored["users"] == 1
 
 
-EVERY_TYPE = {
-    "user.created",
-    "user.updated",
-    "user.disabled",
-    "user.enabled",
-    "role.granted",
-    "role.revoked",
-    "user.deleted",
-    "group.created",
-    "group.renamed",
-    "group.updated",
-    "member.added",
-    "member.removed",
-    "group.deleted",
-}
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 

@@ -20,6 +20,23 @@ from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
 from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client
 
+# Every type of change event schema v1 publishes (docs/integration.md "Event schema, version 1").
+EVERY_TYPE = {
+    "user.created",
+    "user.updated",
+    "user.disabled",
+    "user.enabled",
+    "role.granted",
+    "role.revoked",
+    "user.deleted",
+    "group.created",
+    "group.renamed",
+    "group.updated",
+    "member.added",
+    "member.removed",
+    "group.deleted",
+}
+
 
 def fresh_prefix() -> str:
     return "f" + secrets.token_hex(5)
