@@ -31,7 +31,15 @@ def _event_values(args: argparse.Namespace) -> bool | None:
     return None if args.event_values is None else args.event_values == "on"
 
 
+async def _event_key(app: App, args: argparse.Namespace) -> None:
+    """A directory that publishes SETs needs the event key; the admin creates it (in Azure the app only reads
+    Key Vault)."""
+    if args.event_format in ("set", "both"):
+        await app.event_signer.ensure_key()
+
+
 async def _directory_create(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
+    await _event_key(app, args)
     return _directory(
         await admin.ensure_directory(
             args.directory,
@@ -48,6 +56,7 @@ async def _directory_set_policy(app: App, admin: AdminService, args: argparse.Na
     given = (args.policy, args.role_mode, args.external_id, args.event_values, args.event_format)
     if all(g is None for g in given):
         raise AdminError("Give --policy, --role-mode, --external-id, --event-values and/or --event-format.")
+    await _event_key(app, args)
     return _directory(
         await admin.set_policy(
             args.directory,

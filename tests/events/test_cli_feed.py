@@ -67,3 +67,35 @@ def test_the_feed_commands_explain_a_feed_that_is_off(
     run(capsys, "directory", "create", "contoso")
     run(capsys, "changes", "tail", "--directory", "contoso", "--wait", "1", code=1)
     run(capsys, "changes", "sweep", code=1)
+
+
+def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """What scimctl says on stderr when it refuses a command (exit 1)."""
+    assert main(list(argv)) == 1
+    return capsys.readouterr().err
+
+
+def test_the_documented_signed_event_commands(deployment: MemoryStore, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/integration.md section 4: the format opt-in makes the event key, which rotates and retires with
+    `key ... --events` apart from the token signing key; `changes replay` moves a read-only client only."""
+    run(capsys, "directory", "create", "contoso")
+    assert json.loads(run(capsys, "key", "list", "--events", "--json")) == []
+    made = json.loads(run(capsys, "directory", "set-policy", "contoso", "--event-format", "both", "--json"))
+    assert made["event_format"] == "both"
+    first = json.loads(run(capsys, "key", "list", "--events", "--json"))
+    assert len(first) == 1 and first[0]["signing"] is True
+    tokens = json.loads(run(capsys, "key", "list", "--json"))
+    assert {k["key_id"] for k in tokens}.isdisjoint({first[0]["key_id"]})
+    rotated = json.loads(run(capsys, "key", "rotate", "--events", "--json"))
+    assert len(json.loads(run(capsys, "key", "list", "--events", "--json"))) == 2
+    assert rotated["key_id"] != first[0]["key_id"]
+    assert "SET retention window" in refused(capsys, "key", "retire", "--events", "--older-than", "1h")
+    assert json.loads(run(capsys, "key", "retire", "--events", "--json")) == []  # nothing stopped signing long ago
+
+    reader = json.loads(run(capsys, "client", "create", "--directory", "contoso", "--read-only", "--json"))
+    since = "2026-01-01T00:00:00Z"
+    replay = json.loads(run(capsys, "changes", "replay", "--client", reader["client_id"], "--since", since, "--json"))
+    assert replay["client"] == reader["client_id"] and replay["directory"] == "contoso"
+    writer = json.loads(run(capsys, "client", "create", "--directory", "contoso", "--json"))
+    assert "not read-only" in refused(capsys, "changes", "replay", "--client", writer["client_id"], "--since", since)
+    assert "ISO 8601" in refused(capsys, "changes", "replay", "--client", reader["client_id"], "--since", "soon")
