@@ -32,6 +32,7 @@ ELSEWHERE = {
     # The change feed's commands need Azurite's queue service.
     ("changes", "tail"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
     ("changes", "sweep"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
+    ("changes", "replay"): "tests/events/test_cli_feed.py and tests/e2e/test_integration_docs.py",
     ("export",): "tests/events/test_export.py on both stores",
     # Each verdict needs the record a served app writes: driven in-process on memory and Azurite.
     ("status",): "tests/cli/test_status.py on both stores, tests/entra/test_status.py for quarantined",
