@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from scim.errors import Conflict
 from scim.model import SetEntry, SetPosition
 from scim.protocol.sets import log_key
 from scim.store import _codec as k
-from scim.store._tableio import Entity, Op, TableIO
+from scim.store._tableio import RANGE, Entity, Op, TableIO
 
 LOG, LOG_END = "log|", "log}"
 
@@ -45,12 +46,16 @@ class TableSetLog:
         return added
 
     async def set_read(self, directory: str, *, after: str, before: str, limit: int) -> list[SetEntry]:
-        """Up to ``limit`` SETs with ``after`` < key < ``before``, oldest first: one range query per service page."""
+        """Up to ``limit`` SETs with ``after`` < key < ``before``, oldest first: service pages of at most what is
+        still wanted (a SET can be tens of KB), one round trip each."""
         found: list[SetEntry] = []
         low, high = LOG + after + " ", LOG + before if before else LOG_END  # " ": just above ``after``
-        async for page in self._io.range_pages("sets", k.enc(directory), low, high):
+        query = {"pk": k.enc(directory), "low": low, "high": high}
+        token: dict[str, Any] | None = None
+        while len(found) < limit:
+            page, token = await self._io.page("sets", RANGE, query, size=min(limit - len(found), 1000), token=token)
             found += (_entry(entity) for entity, _ in page)
-            if len(found) >= limit:
+            if token is None:
                 break
         return found[:limit]
 
@@ -59,12 +64,14 @@ class TableSetLog:
         found = await self._io.get("sets", k.enc(directory), f"pos|{client_id}")
         if found is None:
             return SetPosition()
-        return SetPosition(str(found[0].get("After", "")), list(json.loads(str(found[0].get("Acked", "[]")))))
+        acked = "".join(str(found[0].get(f"a{i}", "")) for i in range(int(found[0].get("Parts", 1))))
+        return SetPosition(str(found[0].get("After", "")), list(json.loads(acked or "[]")))
 
     async def put_set_position(self, directory: str, client_id: str, position: SetPosition) -> None:
         """Record a client's position."""
+        parts = k.split_utf16(json.dumps(position.acked), k.MAX_CHUNK)  # up to 1,000 jtis: more than one property
         entity = {"PartitionKey": k.enc(directory), "RowKey": f"pos|{client_id}", "After": position.after}
-        await self._io.upsert("sets", entity | {"Acked": json.dumps(position.acked)})
+        await self._io.upsert("sets", entity | {"Parts": len(parts), **{f"a{i}": p for i, p in enumerate(parts)}})
 
     async def set_purge(self, directory: str, before: str) -> int:
         """Forget SETs with keys below ``before``, with their jti rows; one transaction per 50 SETs."""

@@ -42,3 +42,9 @@ async def test_purge_forgets_old_sets_and_their_jtis(store: MemoryStore | TableS
     assert await store.set_purge("d", cut) == 1
     assert [e.jti for e in await store.set_read("d", after="", before=key_at(time.time() + 1), limit=10)] == ["new"]
     assert await store.set_append("d", [("old", "t1")]) == 1  # purged, so appending it is new again
+
+
+async def test_a_position_holds_a_thousand_out_of_order_acks(store: MemoryStore | TableStore) -> None:
+    acked = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(1000)]  # more than one Table property holds
+    await store.put_set_position("d", "c1", SetPosition("k", acked))
+    assert await store.set_position("d", "c1") == SetPosition("k", acked)
