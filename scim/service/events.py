@@ -23,6 +23,7 @@ from scim.store.base import SetLog
 log = logging.getLogger("scim.events")
 MAX_EVENTS = 1000  # per poll: a poll answer stays a few MB at most
 DEFAULT_EVENTS = 100
+MAX_ACKS = 2 * MAX_EVENTS  # a client acknowledges what it received: at most a poll's worth, twice over for slack
 WAIT_SECONDS = 10.0  # returnImmediately false: the longest a poll waits for a first SET
 # A SET is visible to polls once it is this old, so one appended by a slower writer with an earlier key can never
 # land behind a position a client already passed (appends take milliseconds; instances' clocks agree closely).
@@ -46,6 +47,8 @@ def _request(body: Any) -> tuple[list[str], dict[str, Any], int, bool]:
     wanted = body.get("maxEvents", DEFAULT_EVENTS)
     if isinstance(wanted, bool) or not isinstance(wanted, int) or not 0 <= wanted <= MAX_EVENTS:
         raise InvalidValue(f'"maxEvents" is a whole number from 0 to {MAX_EVENTS}.')
+    if len(ack) + len(errors) > MAX_ACKS:
+        raise InvalidValue(f'"ack" and "setErrs" together acknowledge at most {MAX_ACKS} SETs per poll.')
     immediately = body.get("returnImmediately", False)
     if not isinstance(immediately, bool):
         raise InvalidValue('"returnImmediately" is true or false.')
@@ -70,7 +73,7 @@ class EventPolls:
         ack, errors, wanted, immediately = _request(body)
         directory = caller.directory.id
         for jti, error in errors.items():  # the consumer could not apply it; it is acknowledged all the same
-            log.warning("change events: %s reported %s for SET %s", caller.client_id, error.get("err"), jti)
+            log.warning("change events: %s reported %r for SET %r", caller.client_id, error.get("err"), jti)
         position = await self._store.set_position(directory, caller.client_id)
         acked = set(position.acked) | set(ack) | set(errors)
         deadline = time.monotonic() + (0 if immediately or wanted == 0 else self._wait)

@@ -237,6 +237,7 @@ async def test_v1_directories_append_no_sets(feed: Feed) -> None:
         ("POST", EVENTS, {"setErrs": {"j": "bad"}}, "reader", 400),
         ("POST", EVENTS, {"returnImmediately": "yes"}, "reader", 400),
         ("POST", EVENTS, {"other": 1}, "reader", 400),
+        ("POST", EVENTS, {"ack": ["j"] * 2001}, "reader", 400),
         ("POST", EVENTS, [], "reader", 400),
     ],
 )
