@@ -64,6 +64,8 @@ async def _import(app: App, admin: AdminService, args: argparse.Namespace) -> An
     _refuse(plan.refused, dry_run=args.dry_run)
     summary = plan.summary()
     if not args.dry_run:
+        if plan.directory.event_format != "v1":
+            await app.event_signer.ensure_key()  # as `directory set-policy --event-format` does: the admin makes it
         await importer.apply(plan)
     return {"imported": args.file, "dry_run": args.dry_run, **summary}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,20 @@ def test_the_documented_signed_event_commands(deployment: MemoryStore, capsys: p
     writer = json.loads(run(capsys, "client", "create", "--directory", "contoso", "--json"))
     assert "not read-only" in refused(capsys, "changes", "replay", "--client", writer["client_id"], "--since", since)
     assert "ISO 8601" in refused(capsys, "changes", "replay", "--client", reader["client_id"], "--since", "soon")
+
+
+def test_importing_a_set_directory_makes_the_event_key(
+    deployment: MemoryStore, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run(capsys, "directory", "create", "src")
+    exported = tmp_path / "src.json"
+    run(capsys, "export", "--directory", "src", "--output", str(exported))
+    doc = json.loads(exported.read_text(encoding="utf-8"))
+    doc["directory"]["eventFormat"] = "set"
+    exported.write_text(json.dumps(doc), encoding="utf-8")
+    assert json.loads(run(capsys, "key", "list", "--events", "--json")) == []
+    run(capsys, "import", str(exported), "--directory", "dst")
+    assert [
+        d["event_format"] for d in json.loads(run(capsys, "directory", "list", "--json")) if d["directory"] == "dst"
+    ] == ["set"]
+    assert len(json.loads(run(capsys, "key", "list", "--events", "--json"))) == 1
