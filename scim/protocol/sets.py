@@ -24,6 +24,11 @@ PATCH_NOTICE, PATCH_FULL = f"{PREFIX}prov:patch:notice", f"{PREFIX}prov:patch:fu
 DELETE, ACTIVATE, DEACTIVATE = f"{PREFIX}prov:delete", f"{PREFIX}prov:activate", f"{PREFIX}prov:deactivate"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 TYP = "secevent+jwt"  # RFC 8417 §2.3
+# A SET is visible to polls once its log key is this old, so one appended by a slower writer with an earlier key
+# never lands behind a position a client already passed: a store re-keys an append that took longer than half of
+# it (RESTAMP_SECONDS), and the instances' clocks agree far more closely than the other half.
+SETTLE_SECONDS = 2.0
+RESTAMP_SECONDS = SETTLE_SECONDS / 2
 _ENDPOINTS = {"User": "Users", "Group": "Groups"}
 _SIMPLE = {"user.deleted": DELETE, "group.deleted": DELETE, "user.enabled": ACTIVATE, "user.disabled": DEACTIVATE}
 _PATCHES = {"user.updated", "group.renamed", "group.updated", "role.granted", "role.revoked"}

@@ -17,7 +17,7 @@ from typing import Any
 
 from scim.errors import Forbidden, InvalidSyntax, InvalidValue
 from scim.model import Caller, Directory, SetEntry, SetPosition
-from scim.protocol.sets import key_at
+from scim.protocol.sets import SETTLE_SECONDS, key_at
 from scim.store.base import SetLog
 
 log = logging.getLogger("scim.events")
@@ -25,9 +25,6 @@ MAX_EVENTS = 1000  # per poll: a poll answer stays a few MB at most
 DEFAULT_EVENTS = 100
 MAX_ACKS = 2 * MAX_EVENTS  # a client acknowledges what it received: at most a poll's worth, twice over for slack
 WAIT_SECONDS = 10.0  # returnImmediately false: the longest a poll waits for a first SET
-# A SET is visible to polls once it is this old, so one appended by a slower writer with an earlier key can never
-# land behind a position a client already passed (appends take milliseconds; instances' clocks agree closely).
-SETTLE_SECONDS = 1.0
 _FIELDS = {"ack", "setErrs", "maxEvents", "returnImmediately"}
 
 

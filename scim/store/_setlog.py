@@ -13,7 +13,7 @@ from typing import Any
 
 from scim.errors import Conflict
 from scim.model import SetEntry, SetPosition
-from scim.protocol.sets import log_key
+from scim.protocol.sets import RESTAMP_SECONDS, log_key
 from scim.store import _codec as k
 from scim.store._tableio import RANGE, Entity, Op, TableIO
 
@@ -38,12 +38,24 @@ class TableSetLog:
             row: Entity = {"PartitionKey": pk, "RowKey": LOG + log_key(time.time_ns(), jti), "Jti": jti}
             row |= {"Parts": len(parts), **{f"t{i}": part for i, part in enumerate(parts)}}
             index: Entity = {"PartitionKey": pk, "RowKey": f"jti|{jti}", "Log": row["RowKey"]}
+            started = time.monotonic()
             try:
                 await self._io.transact("sets", [Op("create", index, attribute="jti"), Op("create", row)])
             except Conflict:
                 continue  # appended before: the relay is resending a row it could not delete
+            while time.monotonic() - started > RESTAMP_SECONDS:  # retries held it: a poll may have passed its key
+                started, row = time.monotonic(), await self._restamp(row, index)
             added += 1
         return added
+
+    async def _restamp(self, row: Entity, index: Entity) -> Entity:
+        """Move a slow append's log row to a fresh key, in one transaction with its jti row (a poll that saw the old
+        row may deliver it twice: at least once, never lost)."""
+        moved = row | {"RowKey": LOG + log_key(time.time_ns(), str(row["Jti"]))}
+        ops = [Op("delete", {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"]}, missing_ok=True)]
+        ops += [Op("create", moved), Op("upsert", index | {"Log": moved["RowKey"]})]
+        await self._io.transact("sets", ops)
+        return moved
 
     async def set_read(self, directory: str, *, after: str, before: str, limit: int) -> list[SetEntry]:
         """Up to ``limit`` SETs with ``after`` < key < ``before``, oldest first: service pages of at most what is

@@ -239,7 +239,7 @@ def test_the_signed_events_consumer_as_documented(host: Host) -> None:
     uid = made.json()["id"]
     expected = f"prov:create:notice /Users/{uid} ['userName']"
     printed = ""
-    for _ in range(50):  # the host appends in the background; a SET is visible a second later
+    for _ in range(50):  # the host appends in the background; a SET is visible 2 s later
         printed += run_example("sets", env)
         if expected in printed:
             break

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
+import pytest
+
+from scim.dev.azurite import Azurite
 from scim.model import SetPosition
-from scim.protocol.sets import key_at
+from scim.protocol.sets import RESTAMP_SECONDS, key_at
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
+from tests.support.store import table_store
 
 
 async def test_appends_read_back_in_order_and_a_jti_is_kept_once(store: MemoryStore | TableStore) -> None:
@@ -48,3 +53,28 @@ async def test_a_position_holds_a_thousand_out_of_order_acks(store: MemoryStore 
     acked = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(1000)]  # more than one Table property holds
     await store.put_set_position("d", "c1", SetPosition("k", acked))
     assert await store.set_position("d", "c1") == SetPosition("k", acked)
+
+
+@pytest.mark.azurite
+async def test_a_slow_append_is_moved_to_a_fresh_key(monkeypatch: pytest.MonkeyPatch, azurite: Azurite) -> None:
+    """An append that retries held past RESTAMP_SECONDS may sit behind a position a poll already passed: the store
+    moves it to a fresh key (Table Storage; the memory store appends at once)."""
+    async with table_store(azurite) as store:
+        real = store._io.transact
+        slow = {"left": 1}
+
+        async def transact(kind: Any, ops: Any, outgoing: Any = None) -> Any:
+            done = await real(kind, ops, outgoing)
+            if kind == "sets" and slow["left"]:
+                slow["left"] -= 1
+                await asyncio.sleep(RESTAMP_SECONDS + 0.05)
+            return done
+
+        monkeypatch.setattr(store._io, "transact", transact)
+        before = time.time_ns()
+        assert await store.set_append("d", [("j", "t")]) == 1
+        (entry,) = await store.set_read("d", after="", before=key_at(time.time() + 1), limit=10)
+        assert int(entry.key.split("|")[0]) > before + RESTAMP_SECONDS * 1e9  # keyed after the slow commit
+        assert await store.set_append("d", [("j", "t")]) == 0  # its jti row still refuses a resend
+        assert await store.set_purge("d", key_at(time.time() + 1)) == 1
+        assert await store.set_append("d", [("j", "t")]) == 1
