@@ -14,7 +14,8 @@ from scim.clock import now
 from scim.errors import Conflict
 from scim.model import Resource, Role, role_values
 from scim.service.common import new_id
-from scim.service.directories import MAX_LIST, AdminError, DirectoryAdmin
+from scim.service.directories import AdminError, DirectoryAdmin
+from scim.service.export import every_resource
 from scim.service.names import broken_rule
 
 Progress = Callable[[int, int], None]
@@ -89,15 +90,9 @@ class CatalogAdmin(DirectoryAdmin):
         return holders
 
     async def users_with_role(self, directory: str, value: str) -> list[Resource]:
-        """Every user holding ``value`` (a scan: an admin question, never on the request path)."""
-        found: list[Resource] = []
-        start = 1
-        while True:
-            page = await self._store.query_users(directory, lookup=None, match=None, start_index=start, count=MAX_LIST)
-            found += [u for u in page.resources if value in role_values(u.data)]
-            start += len(page.resources)
-            if not page.resources or start > page.total:
-                return found
+        """Every user holding ``value``, in one walk of the directory (each page resumes where the last stopped):
+        an admin question, never on the request path."""
+        return [u async for u in every_resource(self._store, directory, "users") if value in role_values(u.data)]
 
     async def group_names_by_member(self, directory: str) -> dict[str, list[str]]:
         """user id -> the catalog groups it belongs to (one scan of the groups with their members)."""
