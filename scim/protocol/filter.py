@@ -352,27 +352,34 @@ def lookup_hint(expr: Expr) -> tuple[str, str] | None:
     return None
 
 
-def _is_groups(path: AttrPath) -> bool:
-    return path.attr.lower() == "groups" and (path.urn is None or is_core(path.urn))
+def _is_attr(path: AttrPath, attribute: str) -> bool:
+    return path.attr.lower() == attribute and (path.urn is None or is_core(path.urn))
 
 
 def names_groups(expr: Expr) -> bool:
     """Whether the filter compares a User's ``groups`` (RFC 7643 §4.1.2), which only the memberships hold."""
-    return any(_is_groups(node.path) for node in leaves(expr) if isinstance(node, Compare | Present | ValuePath))
+    return any(
+        _is_attr(node.path, "groups") for node in leaves(expr) if isinstance(node, Compare | Present | ValuePath)
+    )
 
 
-def membership_hint(expr: Expr) -> str | None:
-    """A group id the filter requires the user to belong to: ``groups eq``, ``groups.value eq`` or
-    ``groups[value eq …]`` under and (a complex attribute without a sub-attribute means its value)."""
+def membership_hint(expr: Expr, attribute: str = "groups") -> str | None:
+    """The id a filter requires a membership of: a group the user belongs to (``groups eq``, ``groups.value eq`` or
+    ``groups[value eq …]`` under and; a complex attribute without a sub-attribute means its value), or with
+    ``attribute="members"`` a user the group holds."""
     stack = [expr]
     while stack:
         node = stack.pop()
         if isinstance(node, And):
             stack += (node.left, node.right)
-        elif isinstance(node, Compare) and _is_groups(node.path) and (node.path.sub or "value").lower() == "value":
+        elif (
+            isinstance(node, Compare)
+            and _is_attr(node.path, attribute)
+            and (node.path.sub or "value").lower() == "value"
+        ):
             if node.op == "eq" and isinstance(node.value, str):
                 return node.value
-        elif isinstance(node, ValuePath) and _is_groups(node.path):
+        elif isinstance(node, ValuePath) and _is_attr(node.path, attribute):
             inner = [node.filter]
             while inner:
                 part = inner.pop()

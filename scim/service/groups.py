@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import time
 from dataclasses import replace
@@ -11,7 +12,7 @@ from typing import Any
 from scim.clock import now
 from scim.errors import Conflict, InvalidFilter, InvalidValue, Unavailable, Unfinished, Uniqueness
 from scim.model import Caller, Lookup, Match, MemberChange, Page, Position, Resource, Slice
-from scim.protocol.filter import leaves, parse_filter
+from scim.protocol.filter import clause_count, leaves, membership_hint, parse_filter
 from scim.protocol.filter_ast import Compare, Expr
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
@@ -44,11 +45,30 @@ DELETE_BUDGET_SECONDS = 30.0
 DELETE_RETRY_AFTER = 5
 # The timer that finishes stopped deletes runs every 5 minutes (function_app.py); each run stops after this long.
 SWEEP_BUDGET_SECONDS = 240.0
+# Groups read at once for a page of one user's groups (as the Table store's own point-read fan-out).
+READS_IN_FLIGHT = 8
+MEMBERS_WITH_CURSOR = (
+    'With cursor, a filter on members must be one membership test alone, members[value eq "<user id>"] (or'
+    ' members.value eq "<user id>"), without sortBy: that user\'s own membership entries answer it, a page at a'
+    " time. Any other filter on members is evaluated over every group's members: page it with startIndex (leave"
+    " out cursor), or filter on displayName, externalId or id."
+)
 
 
 def _names_members(expr: Expr) -> bool:
     """Whether a filter compares the ``members`` attribute (a displayName that spells "Members" does not)."""
     return any(node.path.attr.lower() == "members" for node in leaves(expr))  # type: ignore[union-attr]
+
+
+def _member_of(request: ListRequest) -> str | None:
+    """The user whose groups the filter asks for, when that one membership test is the whole filter and no sortBy
+    is asked: the user's reverse membership entries list exactly those groups, in id order."""
+    expr = parse_filter(request.filter or "")
+    if expr is None or request.sort is not None or clause_count(expr) != 1:
+        return None
+    if isinstance(expr, Compare) and expr.path.sub is None:
+        return None  # `members eq` compares without case (members has no caseExact); the entries are exact
+    return membership_hint(expr, "members")
 
 
 async def finish_group_deletes(store: Store, budget: float = SWEEP_BUDGET_SECONDS) -> int:
@@ -151,11 +171,8 @@ class GroupService:
     async def walk(self, caller: Caller, request: ListRequest, after: Position | None) -> Slice:
         """The cursor page (RFC 9865) after ``after``, cut like a listed page when it carries members."""
         lookup, match = plan(request.filter, self.render)
-        if match is not None and _names_members(parse_filter(request.filter or "")):
-            raise InvalidFilter(
-                "A filter on members is evaluated over every group's members, so it pages with startIndex only;"
-                " leave out cursor, or filter on displayName, externalId or id."
-            )
+        if match is not None and _names_members(parse_filter(request.filter or "")) and _member_of(request) is None:
+            raise InvalidFilter(MEMBERS_WITH_CURSOR)
         if not request.projection.wants_members:
             return await self._walk(caller, request=request, lookup=lookup, match=match, after=after, members=False)
         fewer = replace(request, count=min(request.count, MAX_GROUPS_WITH_MEMBERS))
@@ -175,6 +192,9 @@ class GroupService:
         after: Position | None,
         members: bool,
     ) -> Slice:
+        user = _member_of(request) if match is not None else None
+        if user is not None:
+            return await self._walk_groups_of(caller, user, request.count, after, members)
         found = await self._store.walk_groups(
             caller.directory.id,
             lookup=lookup,
@@ -228,6 +248,35 @@ class GroupService:
             sort=request.sort,
         )
 
+    async def _group_ids_of(self, caller: Caller, user_id: str) -> list[str]:
+        """The ids of the groups ``user_id`` belongs to, in id order: one range query of its reverse entries."""
+        found = await self._store.user_groups(caller.directory.id, [user_id])
+        return sorted(group_id for group_id, _ in found.get(user_id, []))
+
+    async def _read_groups(self, caller: Caller, ids: list[str], with_members: bool) -> list[Resource]:
+        """The groups among ``ids``, in that order, by point reads (a group deleted meanwhile is left out)."""
+        gate = asyncio.Semaphore(READS_IN_FLIGHT)
+
+        async def read(group_id: str) -> Resource | None:
+            async with gate:
+                return await self._store.get_group(caller.directory.id, group_id, with_members=with_members)
+
+        return [g for g in await asyncio.gather(*(read(i) for i in ids)) if g is not None]
+
+    async def _walk_groups_of(
+        self, caller: Caller, user_id: str, count: int, after: Position | None, with_members: bool
+    ) -> Slice:
+        """A cursor page of the groups ``user_id`` belongs to: its reverse entries (one range query), then the
+        page's groups by point reads. A position is the id of the group its page starts with."""
+        ids = await self._group_ids_of(caller, user_id)
+        first = bisect.bisect_left(ids, after[-1]) if after else 0
+        groups = await self._read_groups(caller, ids[first : first + count], with_members)
+        following = ids[first + count] if first + count < len(ids) else None
+        starts: list[Position | None] = [(g.id,) for g in groups]
+        if after is None and starts:
+            starts[0] = None
+        return Slice(groups, (following,) if following is not None else None, starts)
+
     async def _member_filtered(
         self, caller: Caller, request: ListRequest, lookup: Lookup | None, match: Match, with_members: bool
     ) -> Page:
@@ -236,6 +285,11 @@ class GroupService:
         Entra never filters on members (docs/reference/entra-wire.md §1.0: eq on displayName); this keeps such filters
         correct at the cost of reading every candidate's members.
         """
+        user = _member_of(request)
+        if user is not None:
+            ids = await self._group_ids_of(caller, user)
+            start = max(request.start_index, 1) - 1
+            return Page(await self._read_groups(caller, ids[start : start + request.count], with_members), len(ids))
         page = await self._store.query_groups(
             caller.directory.id, lookup=lookup, match=None, start_index=1, count=10**9, with_members=True
         )

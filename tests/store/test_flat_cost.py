@@ -158,3 +158,70 @@ async def test_group_probe_and_create_cost_the_same_at_10_and_2000_catalog_group
 async def test_user_probe_and_create_cost_the_same_at_100_and_5000_users(served: tuple[App, Client]) -> None:
     small, large, _ = await at_two_sizes(served, "u", (100, 5_000), user_costs)
     assert small == large == (1, 1)
+
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+async def member_filter_costs(client: Client, n: int) -> tuple[list[int], int, int]:
+    """A user's groups by ``members[value eq]``: each cursor page's round trips, the index page's and a count."""
+    made = await client.post("/scim/v2/Users", {"schemas": [USER], "userName": f"member{n}@contoso.example"})
+    uid = made.json["id"]
+    joined = sorted(f"g{i:05d}" for i in (3, 4, 5, 7, 9))
+    add = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]}
+    for group in joined:
+        assert (await client.patch(f"/scim/v2/Groups/{group}", add)).status == 204
+    url = "/scim/v2/Groups" + query(filter=f'members[value eq "{uid}"]', excludedAttributes="members", count="2")
+    pages: list[int] = []
+    seen: list[str] = []
+    last: dict[str, Any] = {"nextCursor": ""}
+
+    async def page() -> Any:
+        reply = await client.get(url + "&" + urlencode({"cursor": last["nextCursor"]}))
+        last.clear()
+        last.update(reply.json)
+        return reply
+
+    while "nextCursor" in last:
+        pages.append(await round_trips(page, 200))
+        seen += [g["id"] for g in last["Resources"]]
+    assert seen == joined, "every group the user is in, once, in id order"
+    indexed = await round_trips(lambda: client.get(url + "&startIndex=3"), 200)
+    reply = await client.get(url + "&startIndex=3")
+    assert [g["id"] for g in reply.json["Resources"]] == joined[2:4] and reply.json["totalResults"] == 5
+    counted = await round_trips(lambda: client.get(url.replace("count=2", "count=0") + "&startIndex=1"), 200)
+    return pages, indexed, counted
+
+
+async def test_a_members_filter_pages_a_users_groups_at_the_same_cost_among_10_and_2000_groups(
+    served: tuple[App, Client],
+) -> None:
+    """``members[value eq U]`` is answered from U's own membership entries (one range query) and the page's groups
+    (point reads), by cursor and by startIndex: never by reading every group's members."""
+    small, large, _ = await at_two_sizes(served, "g", (10, 2_000), member_filter_costs)
+    assert small == large
+    pages, indexed, counted = small
+    assert pages == [3, 3, 2], "the user's entries, then each group of the page"
+    assert indexed == 3 and counted == 1
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        'members[display eq "x"]',
+        'members[value eq "u"] and displayName eq "G"',
+        'members eq "u"',
+        'not (members[value eq "u"])',
+    ],
+)
+async def test_other_members_filters_with_a_cursor_are_refused_with_what_to_do(
+    served: tuple[App, Client], refused: str
+) -> None:
+    _, client = served
+    url = "/scim/v2/Groups" + query(filter=refused, excludedAttributes="members")
+    reply = await client.get(url + "&cursor=")
+    assert reply.status == 400 and reply.json["scimType"] == "invalidFilter"
+    assert 'members[value eq "<user id>"]' in reply.json["detail"] and "startIndex" in reply.json["detail"]
+    assert (await client.get(url)).status == 200, "the same filter pages by startIndex"
+    sorted_url = "/scim/v2/Groups" + query(filter='members[value eq "u"]', sortBy="displayName")
+    assert (await client.get(sorted_url + "&cursor=")).status == 400
