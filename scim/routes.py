@@ -101,17 +101,21 @@ async def _cursor_page(
     """One RFC 9865 page: open the cursor for this caller and query, walk on from it, seal where the next resumes.
 
     totalResults would cost a read of the whole result on every page, so a page carries it only when the walk
-    ends (the resources the walk returned) or count is 0 (RFC 9865 §2 lets cursor pages leave it out)."""
+    ends (the resources the walk returned) or count is 0 (RFC 9865 §2 lets cursor pages leave it out).
+    previousCursor resumes where the page before began, read forward from there as any page is."""
     binding = Binding(caller.directory.id, caller.client_id, route, query.fingerprint())
     resume = await app.cursors.open(query.cursor or "", binding, query.count)
     if query.count == 0:
         return scim_response(200, cursor_list_response([], None, await total()))
-    docs, position = await walk(resume.position if resume else None)
-    served = (resume.served if resume else 0) + len(docs)
+    here = resume or Resume((), 0)
+    docs, position = await walk(here.position or None)
+    served = here.served + len(docs)
+    before = here.previous()
+    previous = await app.cursors.seal(binding, query.count, before) if before is not None else None
     if position is None:
-        return scim_response(200, cursor_list_response(docs, None, served))
-    cursor = await app.cursors.seal(binding, query.count, Resume(position, served))
-    return scim_response(200, cursor_list_response(docs, cursor, None))
+        return scim_response(200, cursor_list_response(docs, None, served, previous))
+    cursor = await app.cursors.seal(binding, query.count, here.after_page(position, served))
+    return scim_response(200, cursor_list_response(docs, cursor, None, previous))
 
 
 def _resource_id(request: Request) -> str | None:

@@ -35,6 +35,10 @@ _INFO = b"scim-entra-functions RFC 9865 cursor key v1"
 _NONCE = 12
 # RFC 9865 §2: a cursor holds only unreserved characters (RFC 3986 §2.3); kid is a secret version id.
 _SHAPE = re.compile(r"([0-9A-Za-z]{1,64})\.([A-Za-z0-9_-]{24,8000})")
+# Page starts a cursor carries for previousCursor (RFC 9865 §2, OPTIONAL): Table Storage reads only forward, so
+# a page is found again only from where it began; remembering every start would grow the cursor with the walk.
+PREVIOUS_PAGES = 4
+PREVIOUS_CHARS = 2000  # and at most this much of the plaintext, whatever the sort values' length
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +56,26 @@ class Binding:
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    """Where a walk continues, and how many resources its earlier pages returned (the last page's totalResults)."""
+    """Where a walk continues, how many resources its earlier pages returned (the last page's totalResults), and
+    where the pages before it began (previousCursor), most recent last."""
 
     position: Position
     served: int
+    back: tuple[tuple[Position, int], ...] = ()
+
+    def after_page(self, position: Position, served: int) -> Resume:
+        """Where the page after this one begins; this page's start joins the remembered ones (the newest few)."""
+        back = (*self.back, (self.position, self.served))[-PREVIOUS_PAGES:]
+        while back and len(json.dumps(back)) > PREVIOUS_CHARS:
+            back = back[1:]  # long sort values: fewer starts, so the cursor still fits a URL
+        return Resume(position, served, back)
+
+    def previous(self) -> Resume | None:
+        """Where the page before this one began, when the cursor still remembers it."""
+        if not self.back:
+            return None
+        (position, served), back = self.back[-1], self.back[:-1]
+        return Resume(position, served, back)
 
 
 class Cursors:
@@ -87,7 +107,14 @@ class Cursors:
             raise RuntimeError(f"the secret store has no {SIGNING_KEY_SECRET!r}; run scimctl key rotate")
         key = settled_key(keys)
         payload = json.dumps(
-            {"n": count, "t": int(self._clock()), "s": resume.served, "p": list(resume.position)}, separators=(",", ":")
+            {
+                "n": count,
+                "t": int(self._clock()),
+                "s": resume.served,
+                "p": list(resume.position),
+                "b": [[list(position), served] for position, served in resume.back],
+            },
+            separators=(",", ":"),
         )
         nonce = os.urandom(_NONCE)
         sealed = self._cipher(key.version, key.value).encrypt(nonce, payload.encode(), binding.aad())
@@ -115,7 +142,8 @@ class Cursors:
                 f"count must stay {doc['n']}, the count this cursor walk started with (RFC 9865 §2.1); start a new"
                 " walk with cursor= (empty) to change it."
             )
-        return Resume(tuple(doc["p"]), doc["s"])
+        back = tuple((tuple(position), served) for position, served in doc.get("b", []))
+        return Resume(tuple(doc["p"]), doc["s"], back)
 
     @staticmethod
     def _decrypt(cipher: AESGCM, body: str, binding: Binding) -> dict[str, Any]:
@@ -133,6 +161,19 @@ class Cursors:
             and isinstance(doc.get("s"), int)
             and isinstance(doc.get("p"), list)
             and all(isinstance(part, str) for part in doc["p"])
+            and _is_back(doc.get("b", []))
         ):
             raise InvalidCursor()
         return doc
+
+
+def _is_back(value: Any) -> bool:
+    """Whether a cursor's remembered page starts have their shape: [[position parts], served] each."""
+    return isinstance(value, list) and all(
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], list)
+        and all(isinstance(part, str) for part in entry[0])
+        and isinstance(entry[1], int)
+        for entry in value
+    )

@@ -230,14 +230,19 @@ def project(doc: dict[str, Any], projection: Projection) -> dict[str, Any]:
     return out
 
 
-def cursor_list_response(resources: list[dict[str, Any]], next_cursor: str | None, total: int | None) -> dict[str, Any]:
-    """RFC 9865 §2 ListResponse: ``nextCursor`` on every page but the last; ``totalResults`` only where known."""
+def cursor_list_response(
+    resources: list[dict[str, Any]], next_cursor: str | None, total: int | None, previous_cursor: str | None = None
+) -> dict[str, Any]:
+    """RFC 9865 §2 ListResponse: ``nextCursor`` on every page but the last, ``previousCursor`` where one is known;
+    ``totalResults`` only where known."""
     doc: dict[str, Any] = {"schemas": [LIST_RESPONSE]}
     if total is not None:
         doc["totalResults"] = total
     doc |= {"itemsPerPage": len(resources), "Resources": resources}
     if next_cursor is not None:
         doc["nextCursor"] = next_cursor
+    if previous_cursor is not None:
+        doc["previousCursor"] = previous_cursor
     return doc
 
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from scim.app import App
-from scim.auth.cursors import Cursors
+from scim.auth.cursors import PREVIOUS_CHARS, PREVIOUS_PAGES, Cursors, Resume
 from scim.model import Resource
 from scim.service.admin import AdminService
 from scim.service.groups import MAX_LISTED_MEMBERS
@@ -207,3 +207,64 @@ async def test_a_members_filter_pages_by_cursor_only_as_one_users_groups(app: Ap
     detail = refused(await client.get(f"{other}&cursor="), "invalidFilter")
     assert "startIndex" in detail and 'members[value eq "<user id>"]' in detail
     assert (await client.get(other)).status == 200
+
+
+async def back_from(client: Client, url: str, page: dict[str, Any]) -> list[dict[str, Any]]:
+    """Follow previousCursor from ``page`` until a page has none; the pages reached, nearest first."""
+    pages: list[dict[str, Any]] = []
+    while "previousCursor" in page:
+        cursor = page["previousCursor"]
+        assert UNRESERVED.fullmatch(cursor)
+        reply = await client.get(f"{url}&cursor={quote(cursor)}")
+        assert reply.status == 200, reply.body
+        page = reply.json
+        pages.append(page)
+    return pages
+
+
+@pytest.mark.parametrize(
+    "url", ["/scim/v2/Users?count=4", "/scim/v2/Users?count=4&sortBy=userName&sortOrder=descending"]
+)
+async def test_previous_cursor_steps_back_four_pages_in_a_row(app: App, client: Client, url: str) -> None:
+    """RFC 9865 §2 previousCursor: each page but the first names where the page before began; a cursor remembers
+    the starts of the PREVIOUS_PAGES pages before it, so a client steps back that many pages in a row."""
+    await add_users(app, 23)
+    ids, forward = await walk(client, url)
+    assert len(forward) == 6 and "previousCursor" not in forward[0]
+    assert all("previousCursor" in p for p in forward[1:])
+    back = await back_from(client, url, forward[-1])
+    assert [p["Resources"] for p in back] == [p["Resources"] for p in forward[4:0:-1]], "pages 5, 4, 3, 2 again"
+    assert len(back) == PREVIOUS_PAGES
+    again = await back_from(client, url, forward[1])
+    assert [p["Resources"] for p in again] == [forward[0]["Resources"]], "page 2 reached forward steps back to 1"
+    assert "previousCursor" not in again[0]
+    onward = back[-2]  # page 3, reached backwards: its nextCursor walks on to the end and counts right
+    rest: list[str] = [r["id"] for r in onward["Resources"]]
+    while "nextCursor" in onward:
+        onward = (await client.get(f"{url}&cursor={quote(onward['nextCursor'])}")).json
+        rest += [r["id"] for r in onward["Resources"]]
+    assert rest == ids[8:] and onward["totalResults"] == len(ids)
+    assert max(len(p.get("nextCursor", "")) for p in forward) < 1000, "a cursor stays short: it holds 4 starts"
+
+
+async def test_long_sort_values_make_a_cursor_remember_fewer_pages_not_grow(app: App, client: Client) -> None:
+    """A sorted walk's positions hold sort values: past PREVIOUS_CHARS the oldest starts are forgotten first."""
+    for n in range(12):
+        stamp = "2024-01-01T00:00:00.000Z"
+        name = f"{n:02d}" + "x" * 1500 + "@x.org"
+        await app.store.create_user("dev", Resource(f"{n:02d}-u", {"userName": name}, stamp, stamp))
+    url = "/scim/v2/Users?count=2&sortBy=userName&attributes=userName"
+    _, forward = await walk(client, url)
+    assert len(forward) == 6
+    assert max(len(p.get("nextCursor", "")) for p in forward) < 3 * (PREVIOUS_CHARS + 1600)
+    back = await back_from(client, url, forward[-1])
+    assert [p["Resources"] for p in back] == [forward[4]["Resources"]], "one long start fits, the second does not"
+
+
+def test_a_resume_remembers_the_newest_starts() -> None:
+    here = Resume(("p0",), 0)
+    for n in range(1, 8):
+        here = here.after_page((f"p{n}",), n * 2)
+    assert here.back == tuple(((f"p{n}",), n * 2) for n in range(3, 7))
+    before = here.previous()
+    assert before is not None and before.position == ("p6",) and before.served == 12 and len(before.back) == 3

@@ -1,10 +1,13 @@
 """scim2-client (python-scim) pages a directory by cursor (RFC 9865) over real HTTP, on Table Storage in Azurite.
 
 The other side of the cursor edge is a client that follows ``nextCursor`` and validates every ListResponse and the
-ServiceProviderConfig with scim2-models; this checks that such a client reads every user exactly once.
+ServiceProviderConfig with scim2-models; this checks that such a client reads every user exactly once, and steps back by
+``previousCursor``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 import pytest
@@ -33,14 +36,23 @@ def test_scim2_client_walks_every_user_once_by_cursor(start_tables_host: StartHo
         assert isinstance(config, ServiceProviderConfig) and config.pagination and config.pagination.cursor
 
         for search in (False, True):
-            seen: list[str] = []
-            cursor = ""
-            while True:
+
+            def page_at(cursor: str, search: bool = search) -> Any:
                 request = SearchRequest(cursor=cursor, count=10)
-                page = client.search(request) if search else client.query(User, query_parameters=request)
-                seen += [str(r.id) for r in page.resources or []]
+                return client.search(request) if search else client.query(User, query_parameters=request)
+
+            pages: list[list[str]] = []
+            page = page_at("")
+            assert page.previous_cursor is None, "the first page has none"
+            while True:
+                pages.append([str(r.id) for r in page.resources or []])
                 if page.next_cursor is None:
                     break
-                cursor = page.next_cursor
-            users = [i for i in seen if i in created]
+                page = page_at(page.next_cursor)
+            users = [i for ids in pages for i in ids if i in created]
             assert len(users) == len(set(users)) == USERS, f"search={search}: every user exactly once"
+            back = []
+            while page.previous_cursor is not None:
+                page = page_at(page.previous_cursor)
+                back.append([str(r.id) for r in page.resources or []])
+            assert back == pages[-2:-6:-1], f"search={search}: previousCursor steps back 4 pages in a row"

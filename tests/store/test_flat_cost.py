@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from scim.app import App, build_app, install_app
+from scim.auth.cursors import PREVIOUS_PAGES
 from scim.config import load_settings
 from scim.dev.azurite import Azurite
 from scim.dev.localrun import seed
@@ -225,3 +226,41 @@ async def test_other_members_filters_with_a_cursor_are_refused_with_what_to_do(
     assert (await client.get(url)).status == 200, "the same filter pages by startIndex"
     sorted_url = "/scim/v2/Groups" + query(filter='members[value eq "u"]', sortBy="displayName")
     assert (await client.get(sorted_url + "&cursor=")).status == 400
+
+
+async def cursor_costs(client: Client, n: int) -> tuple[list[int], list[int]]:
+    """The round trips of each page of a cursor walk over users, forward to the end, then back by previousCursor."""
+    url = "/scim/v2/Users?count=100&cursor="
+    last: dict[str, Any] = {}
+
+    async def page(cursor: str) -> Any:
+        reply = await client.get(url + cursor)
+        last.clear()
+        last.update(reply.json)
+        return reply
+
+    forward = [await round_trips(lambda: page(""), 200)]
+    while "nextCursor" in last:
+        cursor = last["nextCursor"]
+        forward.append(await round_trips(lambda: page(cursor), 200))  # noqa: B023 (called at once)
+    backward: list[int] = []
+    while "previousCursor" in last:
+        cursor = last["previousCursor"]
+        backward.append(await round_trips(lambda: page(cursor), 200))  # noqa: B023 (called at once)
+    return forward, backward
+
+
+async def test_a_previous_page_costs_what_a_next_page_costs_at_any_depth(served: tuple[App, Client]) -> None:
+    """previousCursor resumes where the page before began, so a step back is read forward from there (Table
+    Storage: one range query), never by re-reading the walk from its start."""
+    app, client = served
+    costs = []
+    for stored, size in ((0, 300), (300, 3_000)):
+        await fill(app, "u", stored, size)
+        await client.get("/scim/v2/Users/warm-up")
+        forward, backward = await cursor_costs(client, size)
+        assert len(forward) >= size // 100
+        assert len(backward) == min(PREVIOUS_PAGES, len(forward) - 1), "steps back from the last page"
+        costs.append((set(forward), set(backward)))
+    # Each page: the users (one range query) and their groups (one range query), forward and back, at both sizes.
+    assert costs == [({2}, {2}), ({2}, {2})]
