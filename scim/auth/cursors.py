@@ -38,7 +38,7 @@ _SHAPE = re.compile(r"([0-9A-Za-z]{1,64})\.([A-Za-z0-9_-]{24,8000})")
 # Page starts a cursor carries for previousCursor (RFC 9865 §2, OPTIONAL): Table Storage reads only forward, so
 # a page is found again only from where it began; remembering every start would grow the cursor with the walk.
 PREVIOUS_PAGES = 4
-PREVIOUS_CHARS = 2000  # and at most this much of the plaintext, whatever the sort values' length
+PREVIOUS_CHARS = 2000  # within this much plaintext with the position itself, whatever the sort values' length
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ class Resume:
     def after_page(self, position: Position, served: int) -> Resume:
         """Where the page after this one begins; this page's start joins the remembered ones (the newest few)."""
         back = (*self.back, (self.position, self.served))[-PREVIOUS_PAGES:]
-        while back and len(json.dumps(back)) > PREVIOUS_CHARS:
+        while back and len(json.dumps([position, back])) > PREVIOUS_CHARS:
             back = back[1:]  # long sort values: fewer starts, so the cursor still fits a URL
         return Resume(position, served, back)
 
