@@ -283,7 +283,8 @@ class GroupService:
         """A filter on ``members``: stores match before they read members, so match here, after reading them.
 
         Entra never filters on members (docs/reference/entra-wire.md §1.0: eq on displayName); this keeps such filters
-        correct at the cost of reading every candidate's members.
+        correct at the cost of reading every candidate's members; one membership test alone reads only the user's
+        own entries and the page's groups.
         """
         user = _member_of(request)
         if user is not None:
