@@ -15,8 +15,14 @@ def page_of(resources: list[Resource], start_index: int, count: int, sort: Sort 
     return Page(resources=listed[start : start + max(count, 0)], total=len(listed))
 
 
+# Characters of a value a sort compares: a cursor carries the sort value of where it resumes, and a value of
+# thousands of characters would not fit one (values equal this far go by id, as equal values do).
+SORT_CHARS = 256
+
+
 def sort_value(resource: Resource, attribute: str) -> str | None:
-    """The value ``attribute`` orders by (RFC 7644 §3.4.2.3): caseExact=false strings case-folded; None when absent."""
+    """The value ``attribute`` orders by (RFC 7644 §3.4.2.3): caseExact=false strings case-folded, cut to SORT_CHARS;
+    None when absent."""
     if attribute == "meta.created":
         return resource.created or None
     if attribute == "meta.lastModified":
@@ -24,7 +30,7 @@ def sort_value(resource: Resource, attribute: str) -> str | None:
     value = resource.data.get(attribute)
     if not isinstance(value, str):
         return None
-    return caseless_key(value) if attribute in ("userName", "displayName") else value
+    return (caseless_key(value) if attribute in ("userName", "displayName") else value)[:SORT_CHARS]
 
 
 def order_key(resource: Resource, sort: Sort | None) -> Position:

@@ -252,7 +252,7 @@ async def test_long_sort_values_make_a_cursor_remember_fewer_pages_not_grow(app:
     forgotten first, so history never makes a cursor longer than that."""
     for n in range(12):
         stamp = "2024-01-01T00:00:00.000Z"
-        name = f"{n:02d}" + "x" * 700 + "@x.org"
+        name = f"{n:02d}" + "é" * 100 + "x" * 150 + "@x.org"  # a sort value whose position is ~770 characters
         await app.store.create_user("dev", Resource(f"{n:02d}-u", {"userName": name}, stamp, stamp))
     url = "/scim/v2/Users?count=2&sortBy=userName&attributes=userName"
     _, forward = await walk(client, url)
@@ -269,3 +269,18 @@ def test_a_resume_remembers_the_newest_starts() -> None:
     assert here.back == tuple(((f"p{n}",), n * 2) for n in range(3, 7))
     before = here.previous()
     assert before is not None and before.position == ("p6",) and before.served == 12 and len(before.back) == 3
+
+
+async def test_a_sorted_walk_over_names_of_8000_characters_keeps_its_cursors_short(app: App, client: Client) -> None:
+    """A cursor carries the sort value where it resumes; values compare on their first SORT_CHARS characters (ties
+    by id), so the longest userName the service takes still makes a cursor the service opens again."""
+    stamp = "2024-01-01T00:00:00.000Z"
+    for n, uid in enumerate(["c-u", "a-u", "b-u"]):
+        name = ("é" * 8000) + f"{n}@x.org"  # equal on the first SORT_CHARS characters: ordered by id
+        await app.store.create_user("dev", Resource(uid, {"userName": name}, stamp, stamp))
+    await app.store.create_user("dev", Resource("z-u", {"userName": "a@x.org"}, stamp, stamp))
+    ids, pages = await walk(client, "/scim/v2/Users?count=1&sortBy=userName&attributes=userName")
+    assert ids == ["z-u", "a-u", "b-u", "c-u"]
+    assert max(len(p.get("nextCursor", "")) for p in pages) < 1.5 * PREVIOUS_CHARS
+    indexed = (await client.get("/scim/v2/Users?sortBy=userName&attributes=userName")).json
+    assert [r["id"] for r in indexed["Resources"]] == ids, "startIndex sorts the same way"
