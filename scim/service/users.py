@@ -8,7 +8,7 @@ from scim.clock import now
 from scim.errors import Conflict, InvalidFilter, InvalidValue, TooMany, Uniqueness
 from scim.model import Caller, Lookup, Match, Page, Position, Resource, Slice
 from scim.protocol.filter import clause_count, membership_hint, names_groups, parse_filter
-from scim.protocol.filter_ast import Expr
+from scim.protocol.filter_ast import Compare, Expr
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import Projection, project, render_user
 from scim.protocol.resources import normalize_resource
@@ -41,6 +41,24 @@ def _groups_filter(request: ListRequest) -> Expr | None:
     """The parsed filter when it compares the users' ``groups`` (only the memberships hold them), else None."""
     expr = parse_filter(request.filter) if request.filter and request.filter.strip() else None
     return expr if expr is not None and names_groups(expr) else None
+
+
+GROUPS_WITH_CURSOR = (
+    'With cursor, a filter on groups must be one membership test alone, groups[value eq "<group id>"] (or'
+    ' groups.value eq "<group id>"), without sortBy: that group\'s member entries answer it, a page at a time.'
+    " Any other filter on groups is evaluated over the users' memberships: page it with startIndex (leave out"
+    " cursor), or filter on userName, externalId or id."
+)
+
+
+def _member_of(expr: Expr, request: ListRequest) -> str | None:
+    """The group whose members the filter asks for, when that one membership test is the whole filter and no sortBy
+    is asked: the group's member entries list exactly those users."""
+    if request.sort is not None or clause_count(expr) != 1:
+        return None
+    if isinstance(expr, Compare) and expr.path.sub is None:
+        return None  # `groups eq` compares without case; the entries are exact
+    return membership_hint(expr)
 
 
 def _uniqueness(conflict: Conflict, data: dict[str, Any]) -> Uniqueness:
@@ -130,15 +148,35 @@ class UserService:
 
     async def walk(self, caller: Caller, request: ListRequest, after: Position | None) -> Slice:
         """The cursor page (RFC 9865) after ``after``; the store resumes where the previous page stopped."""
-        if _groups_filter(request) is not None:
-            raise InvalidFilter(
-                "A filter on groups is evaluated over the users' memberships, so it pages with startIndex only;"
-                " leave out cursor, or filter on userName, externalId or id."
-            )
+        expr = _groups_filter(request)
+        if expr is not None:
+            group_id = _member_of(expr, request)
+            if group_id is None:
+                raise InvalidFilter(GROUPS_WITH_CURSOR)
+            return await self._walk_members(caller, group_id, request.count, after)
         lookup, match = self._plan(caller, request)
         return await self._store.walk_users(
             caller.directory.id, lookup=lookup, match=match, count=request.count, after=after, sort=request.sort
         )
+
+    async def _walk_members(self, caller: Caller, group_id: str, count: int, after: Position | None) -> Slice:
+        """A cursor page of a group's members: the group (one point read, so a deleted group lists nobody), a page of
+        its member entries (one range query), then those users by point reads. A position is the last member id
+        of the page before."""
+        directory = caller.directory.id
+        if await self._store.get_group(directory, group_id, with_members=False) is None:
+            return Slice([], None, [])
+        last = after[-1] if after else None
+        ids, more = await self._store.member_page(directory, group_id, after=last, count=count)
+        users = await self._store.get_users(directory, ids)
+        known = {u.id for u in users}
+        starts: list[Position | None] = []
+        previous: Position | None = after or None
+        for member in ids:  # a member id naming no user is passed over, as a startIndex page does
+            if member in known:
+                starts.append(previous)
+            previous = (member,)
+        return Slice(users, previous if more and ids else None, starts)
 
     async def _query_groups(self, caller: Caller, request: ListRequest, expr: Expr) -> Page:
         """A filter on ``groups``: candidates from an index, a group's member entries or the users, then their

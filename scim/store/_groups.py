@@ -28,7 +28,7 @@ from scim.store._common import lookup_matches
 from scim.store._memberships import BATCH_FAN_OUT, chunks, moved, pair_ops, sweep, transact_all
 from scim.store._outbox import next_sequence, outgoing
 from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
-from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded
+from scim.store._tableio import RANGE, Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
 from scim.store.paging import page_of, slice_after
 
@@ -361,6 +361,24 @@ class TableGroups:
                 raise Unfinished()
             await self.delete_group(directory, str(mark["Group"]), budget=left)
         return len(marks)
+
+    async def member_page(
+        self, directory: str, group_id: str, *, after: str | None, count: int
+    ) -> tuple[list[str], bool]:
+        """One range query over the group's member entries from ``after`` (read again and skipped: the range's low
+        end is inclusive), one more than ``count`` to learn whether more follow."""
+        if count <= 0 or not k.id_fits(group_id) or (after is not None and not k.id_fits(after)):
+            return [], False
+        low, high = k.members_range(group_id)
+        if after is not None:
+            low = k.member_rk(group_id, after)
+        rows, token = await self._io.page(
+            "resources", RANGE, {"pk": k.group_pk(directory), "low": low, "high": high}, size=count + 2
+        )
+        ids = [str(entity["Member"]) for entity, _ in rows]
+        if after is not None and ids[:1] == [after]:
+            ids = ids[1:]
+        return ids[:count], len(ids) > count or token is not None
 
     async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """One range query over the reverse entries between the smallest and largest of the ids' keys."""

@@ -162,6 +162,13 @@ class Store(Protocol):
         """Finish the group deletes of this directory that stopped before removing every membership (Unfinished
         past ``budget`` seconds); returns how many it finished."""
 
+    async def member_page(
+        self, directory: str, group_id: str, *, after: str | None, count: int
+    ) -> tuple[list[str], bool]:
+        """Up to ``count`` member ids of a group, in the store's key order, after member ``after`` (None: from the
+        first), and whether more follow: one range query, whatever the group's size. Entries are read as stored:
+        the caller checks that the group exists."""
+
     async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """For each user id, the (group id, group displayName) of the groups it directly belongs to, ordered by
         group id; at most one query (RFC 7643 §4.1.2 ``groups``). An unknown id maps to []."""

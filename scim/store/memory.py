@@ -426,6 +426,14 @@ class MemoryStore(MemorySetLog):
         """Nothing to finish: a group's delete here removes its memberships at once."""
         return 0
 
+    async def member_page(
+        self, directory: str, group_id: str, *, after: str | None, count: int
+    ) -> tuple[list[str], bool]:
+        """Member ids in id order after ``after``."""
+        members = sorted(self._space(directory).members.get(group_id, ()))
+        following = [m for m in members if after is None or m > after]
+        return following[: max(count, 0)], len(following) > count
+
     async def user_groups(self, directory: str, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """user id -> (group id, group displayName) of every group it directly belongs to, by group id."""
         space = self._space(directory)

@@ -164,6 +164,20 @@ async def test_user_probe_and_create_cost_the_same_at_100_and_5000_users(served:
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
+class Follower:
+    """Follows one cursor walk page by page (``step`` is a request ``round_trips`` can count); ``last`` is the page."""
+
+    def __init__(self, client: Client, url: str) -> None:
+        self.client = client
+        self.url = url
+        self.last: dict[str, Any] = {"nextCursor": ""}
+
+    async def step(self, link: str = "nextCursor") -> Any:
+        reply = await self.client.get(self.url + "&" + urlencode({"cursor": self.last[link]}))
+        self.last = reply.json
+        return reply
+
+
 async def member_filter_costs(client: Client, n: int) -> tuple[list[int], int, int]:
     """A user's groups by ``members[value eq]``: each cursor page's round trips, the index page's and a count."""
     made = await client.post("/scim/v2/Users", {"schemas": [USER], "userName": f"member{n}@contoso.example"})
@@ -175,17 +189,10 @@ async def member_filter_costs(client: Client, n: int) -> tuple[list[int], int, i
     url = "/scim/v2/Groups" + query(filter=f'members[value eq "{uid}"]', excludedAttributes="members", count="2")
     pages: list[int] = []
     seen: list[str] = []
-    last: dict[str, Any] = {"nextCursor": ""}
-
-    async def page() -> Any:
-        reply = await client.get(url + "&" + urlencode({"cursor": last["nextCursor"]}))
-        last.clear()
-        last.update(reply.json)
-        return reply
-
-    while "nextCursor" in last:
-        pages.append(await round_trips(page, 200))
-        seen += [g["id"] for g in last["Resources"]]
+    walk = Follower(client, url)
+    while "nextCursor" in walk.last:
+        pages.append(await round_trips(walk.step, 200))
+        seen += [g["id"] for g in walk.last["Resources"]]
     assert seen == joined, "every group the user is in, once, in id order"
     indexed = await round_trips(lambda: client.get(url + "&startIndex=3"), 200)
     reply = await client.get(url + "&startIndex=3")
@@ -230,23 +237,13 @@ async def test_other_members_filters_with_a_cursor_are_refused_with_what_to_do(
 
 async def cursor_costs(client: Client, n: int) -> tuple[list[int], list[int]]:
     """The round trips of each page of a cursor walk over users, forward to the end, then back by previousCursor."""
-    url = "/scim/v2/Users?count=100&cursor="
-    last: dict[str, Any] = {}
-
-    async def page(cursor: str) -> Any:
-        reply = await client.get(url + cursor)
-        last.clear()
-        last.update(reply.json)
-        return reply
-
-    forward = [await round_trips(lambda: page(""), 200)]
-    while "nextCursor" in last:
-        cursor = last["nextCursor"]
-        forward.append(await round_trips(lambda: page(cursor), 200))  # noqa: B023 (called at once)
+    walk = Follower(client, "/scim/v2/Users?count=100")
+    forward = [await round_trips(walk.step, 200)]
+    while "nextCursor" in walk.last:
+        forward.append(await round_trips(walk.step, 200))
     backward: list[int] = []
-    while "previousCursor" in last:
-        cursor = last["previousCursor"]
-        backward.append(await round_trips(lambda: page(cursor), 200))  # noqa: B023 (called at once)
+    while "previousCursor" in walk.last:
+        backward.append(await round_trips(lambda: walk.step("previousCursor"), 200))
     return forward, backward
 
 
@@ -264,3 +261,34 @@ async def test_a_previous_page_costs_what_a_next_page_costs_at_any_depth(served:
         costs.append((set(forward), set(backward)))
     # Each page: the users (one range query) and their groups (one range query), forward and back, at both sizes.
     assert costs == [({2}, {2}), ({2}, {2})]
+
+
+async def group_members_costs(client: Client, n: int) -> list[int]:
+    """A group's members by ``groups[value eq G]`` and a cursor: each page's round trips, for the group holding
+    every user stored."""
+    size = 10 if n == 0 else 2_000
+    ids = [f"u{i:05d}" for i in range(size)]
+    made = await client.post("/scim/v2/Groups", {"schemas": [GROUP], "displayName": f"Everyone {n}"})
+    assert made.status == 201, made.body
+    group = made.json["id"]
+    for i in range(0, size, 1000):
+        values = [{"value": uid} for uid in ids[i : i + 1000]]
+        add = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": values}]}
+        assert (await client.patch(f"/scim/v2/Groups/{group}", add)).status == 204
+    url = "/scim/v2/Users" + query(filter=f'groups[value eq "{group}"]', excludedAttributes="groups", count="2")
+    walk = Follower(client, url)
+    pages = [await round_trips(walk.step, 200) for _ in range(3)]
+    assert "nextCursor" in walk.last, "three pages of two are not the end of either group"
+    return pages
+
+
+async def test_a_groups_members_page_by_cursor_at_the_same_cost_for_10_and_2000_members(
+    served: tuple[App, Client],
+) -> None:
+    """``groups[value eq G]`` by cursor reads the group (a point read), one page of its member entries (one range
+    query) and the page's users (point reads): never the whole member list."""
+    small, large, store = await at_two_sizes(served, "u", (10, 2_000), group_members_costs)
+    assert small == large
+    # Table Storage: the group, its page of member entries, a point read per user of the page (2). Memory: one per
+    # store call (group, entries, users).
+    assert small == {"TableStore": [4, 4, 4], "MemoryStore": [3, 3, 3]}[store]

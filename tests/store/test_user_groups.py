@@ -165,8 +165,10 @@ async def test_a_groups_filter_past_its_budget_is_too_many_before_reading_member
         install_app(None)
 
 
-async def test_a_groups_filter_sorts_and_pages_by_start_index_only(http: Client) -> None:
-    """sortBy applies to a groups filter (RFC 7644 §3.4.2.3); a cursor does not (it pages by startIndex only)."""
+async def test_a_groups_filter_sorts_by_start_index_and_pages_by_cursor_only_as_one_groups_members(
+    http: Client,
+) -> None:
+    """sortBy applies to a groups filter (RFC 7644 §3.4.2.3); a cursor pages only one membership test alone."""
     ids = [await _user(http, name) for name in ("cy@x.test", "ann@x.test", "bob@x.test")]
     crew = await _group(http, "Crew", ids)
     for text in (f'groups[value eq "{crew}"]', 'groups.display eq "Crew"'):
@@ -174,6 +176,29 @@ async def test_a_groups_filter_sorts_and_pages_by_start_index_only(http: Client)
         assert reply.status == 200, reply.body
         assert reply.json["totalResults"] == 3
         assert [u["userName"] for u in reply.json["Resources"]] == ["cy@x.test", "bob@x.test"], text
-        refused = await http.get(f"{USERS}?filter={text}&cursor=")
+        refused = await http.get(f"{USERS}?filter={text}&sortBy=userName&cursor=")
         assert refused.status == 400 and refused.json["scimType"] == "invalidFilter", refused.body
-        assert "startIndex" in refused.json["detail"]
+        assert "startIndex" in refused.json["detail"] and 'groups[value eq "<group id>"]' in refused.json["detail"]
+    assert (await http.get(f'{USERS}?filter=groups.display eq "Crew"&cursor=')).status == 400
+    assert (await http.get(f'{USERS}?filter=groups[value eq "{crew}"]&cursor=')).status == 200
+
+
+async def test_a_cursor_walks_a_groups_members_once_each(http: Client) -> None:
+    """groups[value eq G] by cursor: the group's member entries a page at a time, each member once, in the
+    store's key order, and a deleted group lists nobody."""
+    ids = [await _user(http, f"m{n:02d}@x.test") for n in range(11)]
+    crew = await _group(http, "Crew", ids)
+    await _group(http, "Others", ids[:3])
+    url = f'{USERS}?filter=groups[value eq "{crew}"]&count=4&attributes=userName'
+    seen: list[str] = []
+    page: dict[str, Any] = {"nextCursor": ""}
+    while "nextCursor" in page:
+        reply = await http.get(f"{url}&cursor={page['nextCursor']}")
+        assert reply.status == 200, reply.body
+        page = reply.json
+        seen += [u["id"] for u in page["Resources"]]
+    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    assert page["totalResults"] == len(ids)
+    assert (await http.delete(f"{GROUPS}/{crew}")).status == 204
+    gone = (await http.get(f"{url}&cursor=")).json
+    assert gone["Resources"] == [] and "nextCursor" not in gone

@@ -242,3 +242,24 @@ async def test_walks_of_5000_users_lose_and_repeat_none_under_concurrent_writes(
     assert len(changed) > 20, "the writer ran during the walk"
     pages = -(-len(seen) // 100)
     assert trips <= pages + 3, f"{trips} round trips for {pages} pages (+ creating the three tables)"
+
+
+async def test_member_page_pages_a_groups_member_entries(store: Store) -> None:
+    """Store.member_page: member ids after ``after`` in key order, ``count`` at a time, and whether more follow."""
+    members = [f"m{n:02d}" for n in range(7)]
+    for uid in members:
+        await store.create_user(D, user(uid, f"{uid}@x.org"))
+    await store.create_group(D, Resource("g1", {"displayName": "G1"}, "c", "c"), random.sample(members, 7))
+    await store.create_group(D, Resource("g2", {"displayName": "G2"}, "c", "c"), members[:2])
+    seen: list[str] = []
+    after: str | None = None
+    for _ in range(10):
+        ids, more = await store.member_page(D, "g1", after=after, count=3)
+        seen += ids
+        if not more:
+            break
+        after = ids[-1]
+    assert seen == members
+    assert await store.member_page(D, "g1", after="m06", count=3) == ([], False)
+    assert await store.member_page(D, "g1", after="m03", count=3) == (["m04", "m05", "m06"], False)
+    assert await store.member_page(D, "nobody", after=None, count=3) == ([], False)
