@@ -25,8 +25,9 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -123,7 +124,7 @@ class RssSampler:
 Unit = Callable[[], Awaitable[list[httpx.Response]]]
 
 
-async def run_units(units: list[Unit], concurrency: int, phase: Phase) -> None:
+async def run_units(units: Sequence[Unit], concurrency: int, phase: Phase) -> None:
     """Run the units with ``concurrency`` workers; a unit returns its responses, and each non-2xx is recorded."""
     queue = iter(units)
     started = time.perf_counter()
@@ -145,7 +146,7 @@ async def run_units(units: list[Unit], concurrency: int, phase: Phase) -> None:
     phase.units = len(units)
 
 
-async def run_raw(units: list[Callable[[], Awaitable[Any]]], concurrency: int, phase: Phase) -> None:
+async def run_raw(units: Sequence[Callable[[], Awaitable[Any]]], concurrency: int, phase: Phase) -> None:
     """The baseline; one that fails stops, says why on the phase's line, and the run goes on."""
     queue = iter(units)
     started = time.perf_counter()
@@ -385,12 +386,12 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
             (
                 "users (filter + POST)",
                 [user_unit(n) for n in range(args.users)],
-                [lambda n=n: raw.user(n) for n in range(args.users)],
+                [partial(raw.user, n) for n in range(args.users)],
             ),
             (
                 "groups (filter + POST)",
                 [group_unit(n) for n in range(args.groups)],
-                [lambda n=n: raw.group(n) for n in range(args.groups)],
+                [partial(raw.group, n) for n in range(args.groups)],
             ),
         ):
             phase = Phase(name)
@@ -404,7 +405,7 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
         with RssSampler(pid) as rss:
             await run_units([patch_unit(g, m) for g, m in blocks], args.concurrency, phase)
         phase.rss = rss.peak
-        await run_raw([lambda g=g, m=m: raw.patch(g, m) for g, m in blocks], args.concurrency, phase)
+        await run_raw([partial(raw.patch, g, m) for g, m in blocks], args.concurrency, phase)
         phases += [report(phase), report(small), report(large)]
         if small.latencies and large.latencies:
             ratio = quantile(large.latencies, 0.99) / quantile(small.latencies, 0.99)
@@ -412,9 +413,9 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
         for label, params in (("GET large group", {}), ("GET large, no members", {"excludedAttributes": "members"})):
             phase = Phase(label)
             with RssSampler(pid) as rss:
-                await run_units([lambda p=params: _get(client, group_ids[0], p)] * 3, 1, phase)
+                await run_units([partial(_get, client, group_ids[0], params)] * 3, 1, phase)
             phase.rss = rss.peak
-            await run_raw([lambda p=params: raw.get_group(not p)] * 3, 1, phase)
+            await run_raw([partial(raw.get_group, not params)] * 3, 1, phase)
             phases.append(report(phase))
         phase = Phase("DELETE large group")
         with RssSampler(pid) as rss:

@@ -17,6 +17,7 @@ import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,11 @@ async def populate(store: TableStore, directory: str, users: int) -> None:
 
     await bulk_users(store, directory, [user(n) for n in range(users)])
     groups = users // 25
-    calls = []
+    calls: list[Callable[[], Awaitable[Resource]]] = []
     for g in range(groups):
         members = [ids[(g * 37 + m * 13) % users] for m in range(MEMBERS_PER_GROUP)]
         group = Resource(f"g{g:05d}-{secrets.token_hex(4)}", {"displayName": f"Group{g}"}, STAMP, STAMP)
-        calls.append(lambda group=group, members=members: store.create_group(directory, group, sorted(set(members))))
+        calls.append(partial(store.create_group, directory, group, sorted(set(members))))
     for call in calls:  # one at a time: concurrent 100-member transactions make a loaded Azurite reset connections
         await call()
 

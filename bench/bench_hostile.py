@@ -13,7 +13,7 @@ import asyncio
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bench.bench_inprocess import BASE, CLIENT_ID, CLIENT_SECRET, PATCH_OP, Call, Triggers, user_body
 from scim.app import build_app, install_app
@@ -36,7 +36,7 @@ REPEATS = 5
 GOAL = 20.0
 
 
-def _patch(*operations: dict[str, object]) -> bytes:
+def _patch(*operations: Mapping[str, object]) -> bytes:
     return json.dumps({"schemas": [PATCH_OP], "Operations": list(operations)}).encode()
 
 

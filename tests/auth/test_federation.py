@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -114,7 +115,7 @@ def _hs256_with_public_key(fed: Federated) -> str:
     return f"{header}.{body}.{b64(mac)}"
 
 
-REFUSALS = {
+REFUSALS: dict[str, tuple[Callable[[Federated], str], str]] = {
     "wrong issuer": (lambda f: f.assertion(iss="https://login.microsoftonline.com/" + TENANT + "/v2.0"), "(iss)"),
     "wrong audience": (lambda f: f.assertion(aud="api://00000000-0000-0000-0000-000000000001"), "(aud)"),
     "wrong subject": (lambda f: f.assertion(sub="00000000-0000-0000-0000-000000000002"), "(sub)"),
@@ -129,7 +130,7 @@ REFUSALS = {
     ),
     "HS256 with the public key as secret": (_hs256_with_public_key, "RS256 or PS256"),
     "alg none": (
-        lambda f: jwt.encode(claims(f.entra.issuer()), None, algorithm="none", headers={"kid": f.signer.kid}),
+        lambda f: jwt.encode(claims(f.entra.issuer()), "", algorithm="none", headers={"kid": f.signer.kid}),
         "RS256 or PS256",
     ),
     "not a JWT": (lambda f: "not-a-jwt", "well-formed"),
@@ -348,7 +349,7 @@ async def test_an_assertion_naming_a_non_rsa_key_is_401_counted_and_logs_no_trac
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
 
 
-EXPECTED_VALUES = {
+EXPECTED_VALUES: dict[str, Callable[[Federated], str]] = {
     "wrong issuer": lambda f: f.entra.issuer(),
     "wrong audience": lambda f: AUDIENCE,
     "wrong subject": lambda f: SUBJECT,

@@ -137,7 +137,7 @@ async def test_a_cached_token_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     token, ttl = await service.issue(CLIENT_ID, "dev", ttl=3600)
     assert (await service.verify(token)).client_id == CLIENT_ID
     later = time.time() + ttl + tokens.LEEWAY_SECONDS + 1
-    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)
     with pytest.raises(Exception, match="expired"):
         await service.verify(token)
 

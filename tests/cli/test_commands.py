@@ -24,7 +24,7 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTRA = ("setup", "rotate", "rotate-due", "test-connection", "check", "provision", "status")
 # Commands whose real run lives in another file (they need their own process or a real socket).
-ELSEWHERE = {
+ELSEWHERE: dict[tuple[str, ...], str] = {
     ("serve",): "tests/cli/test_serve.py (and every e2e host)",
     ("doctor",): "tests/auth/test_doctor.py on memory; here on tables",
     **{("entra", name): "tests/entra/ (against the Graph double, tests/doubles/graph.py)" for name in ENTRA},

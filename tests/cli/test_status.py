@@ -102,7 +102,7 @@ async def _failing(app: App, client: Client) -> None:
 
             return fail
 
-    app.users._store = Down()  # type: ignore[attr-defined]
+    app.users._store = Down()
     assert (await client.get("/scim/v2/Users/any-id")).status == 503
 
 

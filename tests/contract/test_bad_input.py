@@ -245,7 +245,7 @@ E = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
             id="wrong schema",
         ),
         pytest.param(patch(*[op("add", "title", "x")] * 1001), 400, "tooMany", ["at most 1000"], id="1001 operations"),
-        pytest.param(patch("add"), 400, "invalidSyntax", ["Each operation must be an object"], id="operation a string"),
+        pytest.param(patch("add"), 400, "invalidSyntax", ["Each operation must be an object"], id="operation a string"),  # type: ignore[arg-type]
         pytest.param(patch(op("merge", "title", "x")), 400, "invalidSyntax", ['"op" must be', "'merge'"], id="bad op"),
         pytest.param(patch({"path": "title", "value": "x"}), 400, "invalidSyntax", ['"op" must be'], id="op missing"),
         pytest.param(patch(op(3, "title", "x")), 400, "invalidSyntax", ['"op" must be'], id="op a number"),  # type: ignore[arg-type]

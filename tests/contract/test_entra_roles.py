@@ -28,7 +28,7 @@ def stringified(value: str, display: str, role_id: str = "06b07648-ecfe-589f-9d2
     return {"value": json.dumps({"id": role_id, "value": value, "displayName": display})}
 
 
-def user(name: str = "alias@contoso.OnMicrosoft.com", **extra: Any) -> dict[str, Any]:
+def user(name: str = "alias@contoso.OnMicrosoft.com", /, **extra: Any) -> dict[str, Any]:
     """The §4.1/§4.2 POST body without roles."""
     body: dict[str, Any] = {
         "schemas": [USER_SCHEMA],

@@ -6,6 +6,8 @@ directory restored then still holds it, so GET renders without it and `scimctl c
 
 from __future__ import annotations
 
+from typing import Any
+
 from scim.app import App
 from scim.model import Resource
 from scim.protocol.schema import ENTERPRISE_SCHEMA
@@ -18,7 +20,7 @@ STAMP = "2026-01-01T00:00:00.000Z"
 async def _store_raw(app: App) -> None:
     """Users and a group as an unchecked import left them, next to one well-formed user."""
     store = app.store
-    rows = {
+    rows: dict[str, dict[str, Any]] = {
         "u-password": {"userName": "pw@x.test", "password": "Hunter2!"},
         "u-id": {"userName": "id@x.test", "id": "someone-else", "meta": {"location": "http://evil.test"}},
         "u-groups": {"userName": "gr@x.test", "groups": [{"value": "g-none", "display": "Admins"}]},

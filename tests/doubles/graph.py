@@ -347,17 +347,17 @@ class GraphDouble(IdentityPlatform):
             return self._page([template], query, f"/servicePrincipals/{sp_id}/synchronization/templates")
         if rest == ["secrets"] and method == "PUT":  # synchronization-serviceprincipal-put-synchronization.md: 204
             self.secrets[sp_id] = {pair["key"]: pair["value"] for pair in body["value"]}
-            for job in jobs:
-                job.code = "NotRun" if job.code == "NotConfigured" else job.code
+            for each in jobs:
+                each.code = "NotRun" if each.code == "NotConfigured" else each.code
             return web.Response(status=204)
         if rest == ["jobs"] and method == "GET":  # synchronization-synchronization-list-jobs.md
             return self._page([self._job(j) for j in jobs], query, f"/servicePrincipals/{sp_id}/synchronization/jobs")
         if rest == ["jobs"] and method == "POST":  # synchronization-synchronization-post-jobs.md: 201, Disabled
             if body.get("templateId") != "scim":
                 return _error(400, "BadRequest", f"Template {body.get('templateId')!r} is not offered.")
-            job = Job(f"scim.{uuid.uuid4().hex}.{uuid.uuid4()}", default_schema())
-            jobs.append(job)
-            return web.json_response(self._job(job), status=201)
+            created = Job(f"scim.{uuid.uuid4().hex}.{uuid.uuid4()}", default_schema())
+            jobs.append(created)
+            return web.json_response(self._job(created), status=201)
         job = next((j for j in jobs if rest[1:2] == [j.id]), None) if rest[:1] == ["jobs"] else None
         if job is None:
             return _error(404, "Request_ResourceNotFound", f"Job {'/'.join(rest)} does not exist.")

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from scim2_models import SearchRequest, ServiceProviderConfig, User
+from scim2_models import ListResponse, SearchRequest, ServiceProviderConfig, User
 
 from tests.e2e.test_scim2_tester import HttpxSCIMClient
 from tests.support.host import StartHost
@@ -37,9 +37,11 @@ def test_scim2_client_walks_every_user_once_by_cursor(start_tables_host: StartHo
 
         for search in (False, True):
 
-            def page_at(cursor: str, search: bool = search) -> Any:
-                request = SearchRequest(cursor=cursor, count=10)
-                return client.search(request) if search else client.query(User, query_parameters=request)
+            def page_at(cursor: str, search: bool = search) -> ListResponse[Any]:
+                request: SearchRequest[User[Any]] = SearchRequest(cursor=cursor, count=10)
+                page = client.search(request) if search else client.query(User, query_parameters=request)
+                assert isinstance(page, ListResponse), page
+                return page
 
             pages: list[list[str]] = []
             page = page_at("")

@@ -9,6 +9,7 @@ import asyncio
 import http.client
 import json
 import socket
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,9 @@ def test_accepted_connections_have_tcp_nodelay() -> None:
     assert asyncio.run(accepted_option()) != 0
 
 
-def _call(connection: http.client.HTTPConnection, method: str, path: str, body: object, token: str) -> tuple[int, dict]:
+def _call(
+    connection: http.client.HTTPConnection, method: str, path: str, body: object, token: str
+) -> tuple[int, dict[str, Any]]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
     connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
     response = connection.getresponse()

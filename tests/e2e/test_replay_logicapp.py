@@ -221,7 +221,7 @@ def test_scim_null_update(replay: Replay, verbose: bool) -> None:
     targets = USER_TARGETS + ROLE_TARGETS
     optional = [t for t in targets if t not in ("userName", "active") and not t.endswith(":manager")]
     for phase, value in (("Phase 1 (empty strings)", ""), ("Phase 2 (nulls)", None)):
-        ops = [{"op": "replace", "path": t, "value": value} for t in optional]
+        ops: list[dict[str, Any]] = [{"op": "replace", "path": t, "value": value} for t in optional]
         if not verbose:  # isVerbosePatchSupported false: filtered paths apart, the rest in one path-less replace
             ops = [o for o in ops if "[" in o["path"]]
             ops.append({"op": "replace", "value": {t: value for t in optional if "[" not in t}})
@@ -292,7 +292,7 @@ def test_validate_credentials(replay: Replay) -> None:
 def test_scim_pagination(replay: Replay, kind: str) -> None:
     r = replay
     test = f"SCIM_{kind[:-1]}_Pagination"
-    created = []
+    created: list[str] = []
     while len(created) < 11:  # "ensures at least 11 exist, creating throwaway ones if needed"
         body = user_body(["userName"]) if kind == "Users" else {"schemas": [GROUP_SCHEMA], "displayName": rand()}
         created.append(r.status(r.send("POST", kind, body), 201, what=f"{test}: create")["id"])

@@ -126,11 +126,12 @@ def test_user_tests(replay: Replay) -> None:
     r.check(got.get("active") is False, "Update Active to False: the disabled user has active false")
 
     boss = r.status(r.send("POST", "Users", {"userName": f"{rand().lower()}@example.com"}), 201, what="a manager")
-    for name, operation in (
+    operations: list[tuple[str, dict[str, Any]]] = [
         ("Add Manager", {"op": "add", "path": MANAGER, "value": {"value": rand()}}),  # a string that is no user
         ("Replace Manager", {"op": "replace", "path": MANAGER, "value": {"value": boss["id"]}}),
         ("Remove Manager", {"op": "remove", "path": MANAGER}),
-    ):
+    ]
+    for name, operation in operations:
         reply = r.send("PATCH", f"Users/{user_id}", patch_body(operation))
         r.check(reply.status_code in (200, 204), f"{name}: PATCH: {reply.text[:300]}")
         got = r.status(r.send("GET", f"Users/{user_id}"), 200, what=f"{name}: GET")
@@ -147,11 +148,12 @@ def test_user_tests(replay: Replay) -> None:
 
 def test_group_tests(replay: Replay) -> None:
     r = replay
-    sent = {"schemas": [GROUP_SCHEMA], "displayName": rand(), "externalId": str(uuid.uuid4())}
+    name = rand()
+    sent = {"schemas": [GROUP_SCHEMA], "displayName": name, "externalId": str(uuid.uuid4())}
     created = r.status(r.send("POST", "Groups", sent), 201, what="Create New Group")
     group_id = created["id"]
     r.error(r.send("POST", "Groups", sent), 409, "Create Duplicate Group", scim_type="uniqueness")
-    query = {"filter": f'displayName eq "{sent["displayName"].lower()}"', "excludedAttributes": "members"}
+    query = {"filter": f'displayName eq "{name.lower()}"', "excludedAttributes": "members"}
     body = r.status(r.http.get("Groups", params=query), 200, what="filter groups, excludedAttributes=members")
     found = listing(body)
     r.check([g["id"] for g in found] == [group_id], "case-insensitive group filter finds the group")

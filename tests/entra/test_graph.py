@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ class _OneReply(requests.Session):
         self.urls.append(str(url))
         response = requests.Response()
         response.status_code = 200
-        response._content = requests.compat.json.dumps(self.body).encode()
+        response._content = json.dumps(self.body).encode()
         return response
 
 

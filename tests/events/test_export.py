@@ -62,7 +62,7 @@ async def _provision(store: Store) -> dict[str, str]:
 
 
 def _comparable(text: str) -> dict[str, Any]:
-    doc = json.loads(text)
+    doc: dict[str, Any] = json.loads(text)
     doc.pop("exported")
     doc["directory"].pop("id")
     return doc

@@ -28,6 +28,7 @@ from scim.service.restore import Importer, ImportRefused
 from scim.store.base import Store
 from scim.store.memory import MemoryStore
 from tests.support.app import BASE
+from tests.support.faults import FaultyTransport, When
 from tests.support.feed import cli, fresh_prefix
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -66,11 +67,13 @@ def _ana(doc: Doc) -> Doc:
 
 
 def _ana_data(doc: Doc) -> Doc:
-    return _user(doc, "ana@x.test")["data"]
+    data: Doc = _user(doc, "ana@x.test")["data"]
+    return data
 
 
 def _group(doc: Doc) -> Doc:
-    return doc["groups"][0]
+    group: Doc = doc["groups"][0]
+    return group
 
 
 def _duplicate_user(doc: Doc) -> None:
@@ -224,12 +227,11 @@ def test_export_names_every_setting_a_directory_has() -> None:
 
 @pytest.mark.azurite
 @pytest.mark.parametrize("when", ["before", "after"])
-async def test_an_import_cut_short_is_finished_by_running_it_again(azurite: Azurite, when: str) -> None:
+async def test_an_import_cut_short_is_finished_by_running_it_again(azurite: Azurite, when: When) -> None:
     """Storage stops answering part way: the written part stays, and the same import run again completes it."""
     from azure.data.tables.aio import TableServiceClient
 
     from scim.store.tables import TableStore, client_options
-    from tests.support.faults import FaultyTransport
 
     source = MemoryStore()
     await _source(source)

@@ -16,6 +16,7 @@ from scim.dev.azurite import Azurite
 from scim.model import MemberChange, Resource
 from scim.store.tables import TableStore
 from tests.events.crash_after_commit import KILLED
+from tests.support.faults import FaultyTransport, When
 from tests.support.feed import fresh_prefix, open_feed
 
 SCRIPT = Path(__file__).with_name("crash_after_commit.py")
@@ -93,13 +94,12 @@ async def test_the_sweep_leaves_rows_younger_than_its_minimum_age(azurite: Azuri
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
-async def test_a_lost_transaction_publishes_only_what_committed(azurite: Azurite, when: str) -> None:
+async def test_a_lost_transaction_publishes_only_what_committed(azurite: Azurite, when: When) -> None:
     """Lost on the way in: nothing committed, no event. Lost on the way back: it committed, the sweep sends it."""
     from azure.data.tables.aio import TableServiceClient
 
     from scim.errors import StoreUnavailable
     from scim.store.tables import client_options
-    from tests.support.faults import FaultyTransport
 
     transport = FaultyTransport()
     options = client_options(retry_total=0, connection_timeout=3, read_timeout=10)

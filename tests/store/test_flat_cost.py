@@ -27,7 +27,7 @@ from scim.store import _codec as k
 from scim.store._tableio import Op
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore
-from scim.telemetry import untraced
+from scim.telemetry import ROUND_TRIPS, untraced
 from tests.support.app import BASE, CLIENT_ID, CLIENT_SECRET, Client
 from tests.support.store import table_prefix
 
@@ -73,7 +73,9 @@ async def round_trips(call: Callable[[], Awaitable[Any]], status: int) -> int:
     reply = await call()
     assert reply.status == status, reply.json
     [span] = [s for s in EXPORTER.get_finished_spans() if s.kind == SpanKind.SERVER]
-    return int((span.attributes or {})["scim.store.round_trips"])
+    count = (span.attributes or {})[ROUND_TRIPS]
+    assert isinstance(count, int)
+    return count
 
 
 async def fill(app: App, kind: str, start: int, stop: int) -> None:

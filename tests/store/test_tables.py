@@ -8,7 +8,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 from azure.data.tables.aio import TableServiceClient
@@ -21,7 +21,7 @@ from scim.store._tableio import Op
 from scim.store.check import check_directory
 from scim.store.memory import MemoryStore
 from scim.store.tables import TableStore, client_options
-from tests.support.faults import FaultyTransport
+from tests.support.faults import FaultyTransport, When
 from tests.support.store import table_prefix
 
 pytestmark = pytest.mark.azurite
@@ -311,9 +311,7 @@ async def assert_consistent_view(store: TableStore) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("when", ["before", "after"])
 @pytest.mark.parametrize("flow", list(FLOWS))
-async def test_a_fault_at_any_call_leaves_a_repairable_state(
-    azurite: Azurite, flow: str, when: Literal["before", "after"]
-) -> None:
+async def test_a_fault_at_any_call_leaves_a_repairable_state(azurite: Azurite, flow: str, when: When) -> None:
     call = 0
     while True:
         call += 1

@@ -114,10 +114,10 @@ def reference(attribute: str, descending: bool) -> list[str]:
     """The order RFC 7644 §3.4.2.3 asks for, computed independently: case-insensitive for userName and displayName,
     case-exact for externalId, ties by id, absent values last ascending and first descending."""
     column = {"userName": 1, "displayName": 2, "externalId": 3, "meta.created": 4, "meta.lastModified": 4}[attribute]
-    present = [p for p in PEOPLE if p[column] is not None]
+    present = [(p[0], value) for p in PEOPLE if (value := p[column]) is not None]
     absent = sorted(p[0] for p in PEOPLE if p[column] is None)
     folds = attribute in ("userName", "displayName")
-    ordered = [p[0] for p in sorted(present, key=lambda p: (p[column].casefold() if folds else p[column], p[0]))]
+    ordered = [i for i, value in sorted(present, key=lambda pair: (pair[1].casefold() if folds else pair[1], pair[0]))]
     ascending = ordered + absent
     return ascending[::-1] if descending else ascending
 

@@ -9,6 +9,8 @@ from typing import Any, Literal
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import AioHttpTransport, AsyncHttpTransport
 
+When = Literal["before", "after"]
+
 
 class FaultyTransport(AsyncHttpTransport[Any, Any]):
     """Wraps the aiohttp transport; ``arm(k, when)`` fails the k-th next call before or after it reaches the server.
@@ -21,10 +23,10 @@ class FaultyTransport(AsyncHttpTransport[Any, Any]):
         self.inner = AioHttpTransport()
         self.calls = 0
         self.fail_at: int | None = None
-        self.when: Literal["before", "after"] = "before"
+        self.when: When = "before"
         self.fired = False
 
-    def arm(self, k: int, when: Literal["before", "after"]) -> None:
+    def arm(self, k: int, when: When) -> None:
         self.fail_at, self.when, self.fired = self.calls + k, when, False
 
     def disarm(self) -> None:

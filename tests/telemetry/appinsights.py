@@ -71,7 +71,8 @@ def rows(items: Sequence[ReadableSpan | ReadableLogRecord], table: str) -> list[
 @contextmanager
 def log_records(logger_name: str = "scim") -> Iterator[InMemoryLogRecordExporter]:
     """Log records of ``logger_name`` as the Azure Monitor distro collects them (its LoggingHandler on that logger)."""
-    exporter = InMemoryLogRecordExporter()
+    # opentelemetry-sdk leaves InMemoryLogRecordExporter.__init__ unannotated (no arguments, no return type).
+    exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     provider = LoggerProvider()
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
     handler = LoggingHandler(logger_provider=provider)
