@@ -1,4 +1,5 @@
 """Imports point one way: every module has a rank, none imports a higher rank, and no modules import in a circle.
+Private modules stay in their package and private names in their module.
 
 Every import counts: module-level, inside a function and under ``if TYPE_CHECKING:`` (a cycle hidden in a
 function is still a cycle a reader has to untangle). docs/architecture.md explains the layers.
@@ -115,18 +116,27 @@ def resolve(name: str, modules: dict[str, Path]) -> str:
     return name
 
 
+def package_of(module: str, path: Path) -> str:
+    return module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+
+def source_of(node: ast.ImportFrom, package: str) -> str:
+    """The dotted name a ``from ... import`` reads from, a relative import resolved against ``package``."""
+    base = node.module or ""
+    if node.level:
+        anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+        base = ".".join([*anchor, *([base] if base else [])])
+    return base
+
+
 def imports(module: str, path: Path, modules: dict[str, Path]) -> list[Import]:
     """Everything ``module`` imports anywhere in its file, relative imports resolved, submodules named."""
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: list[Import] = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found += [Import(module, resolve(alias.name, modules), node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                base = ".".join([*anchor, *([base] if base else [])])
+            base = source_of(node, package_of(module, path))
             for alias in node.names:
                 submodule = f"{base}.{alias.name}"
                 target = submodule if submodule in modules else resolve(base, modules)
@@ -264,12 +274,57 @@ def private_reaches(root: Path) -> list[str]:
     return offenders
 
 
-CHECKS = (unranked, upward, cycles, broken_rules, private_reaches)
+def private(name: str) -> bool:
+    return name.startswith("_") and not name.endswith("__")
+
+
+def dotted(node: ast.expr) -> list[str] | None:
+    """``a.b.c`` as ["a", "b", "c"]; None for anything but names and attributes."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Attribute) and (head := dotted(node.value)) is not None:
+        return [*head, node.attr]
+    return None
+
+
+def private_names(root: Path) -> list[str]:
+    """A private name (``_x``) belongs to its module: no other module imports it or reads it off the module.
+
+    This holds inside a package too. What a package's modules share lives in a private module (``_codec.py``)
+    under public names, which private_reaches keeps inside the package; so a leading underscore on a name
+    always means "used in this file only", and a reader can change such a name by reading one file.
+    """
+    modules = sources(root)
+    offenders = []
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(), str(path))
+        bound: dict[str, str] = {}  # a local name that stands for a module of the tree -> that module
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    local = alias.asname or alias.name.partition(".")[0]
+                    bound[local] = alias.name if alias.asname else local
+            elif isinstance(node, ast.ImportFrom):
+                base = source_of(node, package_of(module, path))
+                for alias in node.names:
+                    if f"{base}.{alias.name}" in modules:
+                        bound[alias.asname or alias.name] = f"{base}.{alias.name}"
+                    elif private(alias.name) and base in modules and base != module:
+                        offenders.append(f"{where(module, modules, root)}:{node.lineno} imports {alias.name} of {base}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and private(node.attr) and (chain := dotted(node.value)):
+                owner = ".".join([bound.get(chain[0], ""), *chain[1:]])
+                if owner in modules and owner != module:
+                    offenders.append(f"{where(module, modules, root)}:{node.lineno} reads {node.attr} of {owner}")
+    return offenders
+
+
+CHECKS = (unranked, upward, cycles, broken_rules, private_reaches, private_names)
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=[c.__name__ for c in CHECKS])
 def test_the_tree_keeps_its_layers(check: Callable[[Path], list[str]]) -> None:
-    """Every module ranked, no import upward, no circle, the purity rules, private modules kept at home."""
+    """Every module ranked, no import upward, no circle, the purity rules, private modules and names kept at home."""
     found = check(ROOT)
     assert not found, "\n".join(found)
 
@@ -293,7 +348,9 @@ def test_the_checker_sees_what_hides_in_functions_and_type_checking(tmp_path: Pa
             "scim/store/__init__.py": "",
             "scim/store/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .d import D\n",
             "scim/store/d.py": "from scim.store import c\nimport requests\n",
-            "scim/store/_e.py": "",
+            "scim/store/_e.py": "_shared = 1\n",
+            "scim/store/f.py": "from ._e import _shared\nfrom . import _e\nimport scim.store.d\n_e.__name__\n",
+            "scim/store/g.py": "import scim.store.d\nimport scim.store.d as dd\ndd._hidden, scim.store.d._hidden\n",
             "scim/routes.py": "x = 1\n",
             "scim/service/__init__.py": "from scim.store import _e\n",
             "scim/newthing.py": "",
@@ -309,5 +366,10 @@ def test_the_checker_sees_what_hides_in_functions_and_type_checking(tmp_path: Pa
         "scim/newthing.py has no rank: add its package to RANKS in tests/unit/test_layering.py"
     ]
     assert private_reaches(tmp_path) == ["scim/service/__init__.py:1 imports scim.store._e, private to scim.store"]
+    assert private_names(tmp_path) == [
+        "scim/store/f.py:1 imports _shared of scim.store._e",  # inside its own package too
+        "scim/store/g.py:3 reads _hidden of scim.store.d",
+        "scim/store/g.py:3 reads _hidden of scim.store.d",
+    ]
     write(tmp_path, {"scim/protocol/text.py": "import aiohttp\n"})
     assert broken_rules(tmp_path) == ["scim/protocol/text.py:1 imports aiohttp: protocol is pure: no I/O library"]
