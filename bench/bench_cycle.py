@@ -39,13 +39,11 @@ from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from scim.dev.azurite import Azurite, free_port
+from scim.protocol.schema import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA
 from scim.store import _codec as k
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIMCTL = ROOT / ".venv" / "bin" / "scimctl"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CLIENT_ID = "5a0c3a4e-7d3b-4c55-9c2e-1f0e8b6d2a11"
 CLIENT_SECRET = "cycle-secret-" + "c" * 40
 RAW_DIRECTORY = "rawbaseline"  # the raw calls write their own partitions of the same tables
@@ -336,7 +334,7 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
             async def unit() -> list[httpx.Response]:
                 found = await client.get("/Users", params={"filter": f'userName eq "{name}"'})
                 body = {
-                    "schemas": [USER],
+                    "schemas": [USER_SCHEMA],
                     "userName": name,
                     "externalId": f"x{n}",
                     "active": True,
@@ -356,7 +354,7 @@ async def cycle(args: argparse.Namespace, url: str, pid: int, raw: Raw) -> list[
             async def unit() -> list[httpx.Response]:
                 params = {"filter": f'displayName eq "{name}"', "excludedAttributes": "members"}
                 found = await client.get("/Groups", params=params)
-                made = await client.post("/Groups", json={"schemas": [GROUP], "displayName": name})
+                made = await client.post("/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": name})
                 if ok(made):
                     group_ids[n] = made.json()["id"]
                 return [found, made]

@@ -13,9 +13,9 @@ import asyncio
 import json
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from bench.bench_inprocess import BASE, CLIENT_ID, CLIENT_SECRET, PATCH_OP, Call, Triggers, user_body
+from bench.bench_inprocess import BASE, CLIENT_ID, CLIENT_SECRET, Call, Triggers, patch, user_body
 from scim.app import build_app, install_app
 from scim.config import load_settings
 from scim.dev.devhost import routes_of
@@ -34,10 +34,6 @@ MEMBERS = 100
 BATCH = 10
 REPEATS = 5
 GOAL = 20.0
-
-
-def _patch(*operations: Mapping[str, object]) -> bytes:
-    return json.dumps({"schemas": [PATCH_OP], "Operations": list(operations)}).encode()
 
 
 def shapes(user_ids: list[str], group_ids: list[str]) -> dict[str, Callable[[int], Call]]:
@@ -62,15 +58,15 @@ def shapes(user_ids: list[str], group_ids: list[str]) -> dict[str, Callable[[int
         f"PATCH user, {MAX_OPERATIONS} operations": lambda n: Call(
             "PATCH",
             f"/scim/v2/Users/{user_ids[1]}",
-            _patch(*[{"op": "replace", "path": "title", "value": f"t{n}-{i}"} for i in range(MAX_OPERATIONS)]),
+            patch(*[{"op": "replace", "path": "title", "value": f"t{n}-{i}"} for i in range(MAX_OPERATIONS)]),
         ),
         f"PATCH user, {MAX_VALUES} emails in one operation": lambda n: Call(
             "PATCH",
             f"/scim/v2/Users/{user_ids[2]}",
-            _patch({"op": "replace", "path": "emails", "value": [{"value": f"{n}.{i}@x"} for i in range(MAX_VALUES)]}),
+            patch({"op": "replace", "path": "emails", "value": [{"value": f"{n}.{i}@x"} for i in range(MAX_VALUES)]}),
         ),
         f"PATCH group, remove {MAX_MEMBER_CHANGES} made-up members": lambda n: Call(
-            "PATCH", f"/scim/v2/Groups/{group}", _patch({"op": "remove", "path": "members", "value": made_up})
+            "PATCH", f"/scim/v2/Groups/{group}", patch({"op": "remove", "path": "members", "value": made_up})
         ),
         "GET /Groups?count=1000 with members (paged)": lambda n: Call("GET", "/scim/v2/Groups?count=1000"),
         "POST with a 4,300-digit number (refused)": lambda n: Call(
@@ -95,7 +91,7 @@ async def main() -> None:
     for g in range(GROUPS):
         group = await admin.add_group("dev", f"Hostile_Group_{g}")
         members = [{"value": u} for u in user_ids[g * MEMBERS % USERS :][:MEMBERS]]
-        add = _patch({"op": "add", "path": "members", "value": members})
+        add = patch({"op": "add", "path": "members", "value": members})
         await triggers.send(Call("PATCH", f"/scim/v2/Groups/{group.id}", add), 204)
         group_ids.append(group.id)
     results: dict[str, float] = {}

@@ -31,15 +31,13 @@ from scim.app import App, build_app, install_app
 from scim.config import load_settings
 from scim.dev.devhost import Route, routes_of
 from scim.dev.localrun import load_function_app, seed
+from scim.protocol.schema import ENTERPRISE_SCHEMA, PATCH_OP, USER_SCHEMA
 from scim.secrets import MemorySecretStore
 from scim.store.memory import MemoryStore
 
 BASE = "http://127.0.0.1:7071"
 CLIENT_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 CLIENT_SECRET = "bench-inprocess-" + "i" * 40
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BATCH = 200
 REPEATS = 5
 MEMBERS_PER_OP = 10
@@ -94,7 +92,7 @@ def _json(value: Any) -> bytes:
 def user_body(name: str) -> bytes:
     return _json(
         {
-            "schemas": [USER, ENTERPRISE],
+            "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
             "externalId": name.split("@", maxsplit=1)[0],
             "userName": name,
             "active": True,
@@ -102,7 +100,7 @@ def user_body(name: str) -> bytes:
             "emails": [{"primary": True, "type": "work", "value": name}],
             "meta": {"resourceType": "User"},
             "name": {"formatted": "Bench User", "familyName": "User", "givenName": "Bench"},
-            ENTERPRISE: {"department": "Security"},
+            ENTERPRISE_SCHEMA: {"department": "Security"},
             "roles": [{"primary": True, "type": "WindowsAzureActiveDirectoryRole", "value": "PamAdmin"}],
         }
     )
@@ -173,7 +171,7 @@ async def operations(triggers: Triggers, repeat: int) -> dict[str, list[Call]]:
                     {"op": "Replace", "path": "displayName", "value": "Pvlo"},
                     {"op": "Replace", "path": 'emails[type eq "work"].value', "value": f"x.{u}@contoso.com"},
                     {"op": "Replace", "path": "name.familyName", "value": "Pkqf"},
-                    {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "42"},
+                    {"op": "Replace", "path": f"{ENTERPRISE_SCHEMA}:employeeNumber", "value": "42"},
                 ),
             )
             for u in users

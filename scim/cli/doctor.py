@@ -20,8 +20,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from scim.config import ENTRA_ISSUER_TEMPLATE, ENTRA_JWKS_URL_TEMPLATE
 from scim.model import GUID
 from scim.protocol.changes import probe_user_name
+from scim.protocol.schema import USER_SCHEMA
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 # The service's 403 names the address it saw ("... requests from 192.0.2.7 are not allowed ...").
 _SEEN_ADDRESS = re.compile(r"[Rr]equests from (\S+) are not allowed")
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from scim.clock import now
 from scim.model import role_values
+from scim.protocol.schema import ENTERPRISE_SCHEMA
 
 SCHEMA = "urn:scim-entra-functions:event:1"
 # A queue message holds 64 KiB of XML-escaped text (a quote costs 6 bytes), so an event stays well below it.
@@ -24,7 +25,6 @@ MAX_VALUES_CHARS = 8_000
 MEMBERS_PER_EVENT = 500
 MEMBER_CHARS_PER_EVENT = 20_000
 _ROLES = ("roles", "entitlements")
-_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 @dataclass(slots=True)
@@ -50,17 +50,17 @@ class OutboxRow:
 
 def _names(data: Mapping[str, Any]) -> set[str]:
     """Attribute names of a resource's data; enterprise extension attributes as full URN paths (RFC 7644 §3.10)."""
-    names = {n for n in data if n != _ENTERPRISE}
-    extension = data.get(_ENTERPRISE)
+    names = {n for n in data if n != ENTERPRISE_SCHEMA}
+    extension = data.get(ENTERPRISE_SCHEMA)
     if isinstance(extension, Mapping):
-        names |= {f"{_ENTERPRISE}:{n}" for n in extension}
+        names |= {f"{ENTERPRISE_SCHEMA}:{n}" for n in extension}
     return names
 
 
 def _value(data: Mapping[str, Any], name: str) -> Any:
-    if name.startswith(_ENTERPRISE + ":"):
-        extension = data.get(_ENTERPRISE)
-        return extension.get(name[len(_ENTERPRISE) + 1 :]) if isinstance(extension, Mapping) else None
+    if name.startswith(ENTERPRISE_SCHEMA + ":"):
+        extension = data.get(ENTERPRISE_SCHEMA)
+        return extension.get(name[len(ENTERPRISE_SCHEMA) + 1 :]) if isinstance(extension, Mapping) else None
     return data.get(name)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from scim.protocol.schema import ENTERPRISE_INDEX, ENTERPRISE_SCHEMA, GROUP_INDEX, USER_INDEX, Attribute
+from scim.protocol.schema import CORE_PREFIX, ENTERPRISE_INDEX, ENTERPRISE_SCHEMA, GROUP_INDEX, USER_INDEX, Attribute
 
 MAX_LENGTH = 4096
 MAX_DEPTH = 32
@@ -74,7 +74,6 @@ Expr: TypeAlias = Compare | Present | And | Or | Not | ValuePath
 OPS: frozenset[str] = frozenset(("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"))
 ORDERING = frozenset(("gt", "ge", "lt", "le"))
 SUBSTRING = frozenset(("co", "sw", "ew"))
-CORE_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:"
 
 _META = Attribute(
     "meta",

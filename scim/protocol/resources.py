@@ -21,6 +21,7 @@ from scim.protocol.patch_values import (
     string,
 )
 from scim.protocol.schema import (
+    CORE_PREFIX,
     ENTERPRISE_INDEX,
     ENTERPRISE_SCHEMA,
     PATCH_OP,
@@ -32,7 +33,6 @@ from scim.protocol.text import check_identifiers
 ResourceType = Literal["User", "Group"]
 
 MAX_VALUES = 100
-_CORE_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:"
 # Read-only or service-managed keys a client may echo back; RFC 7643 §3.1 lets the service ignore them.
 _IGNORED = frozenset({"id", "meta", "schemas", "groups", "password"})
 _ROLE_ALIASES = frozenset({"roles", "entitlements"})
@@ -131,7 +131,7 @@ def normalize_resource(
     data: dict[str, Any] = {}
     members: list[str] | None = None
     paths: list[tuple[str, Any]] = []
-    own_prefix = f"{_CORE_PREFIX}{resource_type.lower()}:"
+    own_prefix = f"{CORE_PREFIX}{resource_type.lower()}:"
     for key, value in body.items():
         folded = key.lower()
         if not folded.startswith("urn:") and ("[" in folded or "." in folded):
@@ -140,7 +140,7 @@ def normalize_resource(
         if folded.startswith(own_prefix):
             # RFC 7644 §3.10: `urn:…:User:password` is `password`; strip first, so the rules below apply to it too.
             folded = folded[len(own_prefix) :]
-        elif folded.startswith(_CORE_PREFIX) and ":" in folded[len(_CORE_PREFIX) :]:
+        elif folded.startswith(CORE_PREFIX) and ":" in folded[len(CORE_PREFIX) :]:
             continue  # an attribute of another core schema (a Group key on a User): not this resource's
         if folded in _IGNORED:
             check_echoed(folded, value, resource_type, resource_id)

@@ -14,6 +14,8 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SP_CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+# How every core schema's URN starts; lower case, since it is compared with folded names.
+CORE_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:"
 
 AttrType = Literal["string", "boolean", "decimal", "integer", "dateTime", "reference", "complex"]
 Mutability = Literal["readOnly", "readWrite", "immutable", "writeOnly"]
