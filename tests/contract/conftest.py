@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from scim.app import App, install_app
+from scim.protocol.schema import USER_SCHEMA
 from scim.service.admin import AdminService
-from tests.contract.entra import CATALOG, create_plain_user
+from tests.contract.entra import CATALOG, USERS, create_plain_user
 from tests.support.app import CLIENT_ID, Client, make_app
 from tests.support.contract import AppFactory, MemberReads
 
@@ -59,3 +60,11 @@ async def finance(client: Client, admin: AdminService) -> str:
 @pytest.fixture
 async def users(client: Client) -> dict[str, str]:
     return {f"u{i}": await create_plain_user(client, f"member{i}@contoso.com") for i in range(1, 5)}
+
+
+@pytest.fixture
+async def target(client: Client, admin: AdminService) -> dict[str, str]:
+    """A user and a catalog group to aim PUT/PATCH at."""
+    reply = await client.post(USERS, {"schemas": [USER_SCHEMA], "userName": "target@contoso.com"})
+    group = await admin.add_group("dev", "FinanceTeam")
+    return {"user": reply.json["id"], "group": group.id}

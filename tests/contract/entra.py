@@ -17,6 +17,7 @@ ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2
 TYPO_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"  # S1 example 2 (missing colon)
 USERS = "/scim/v2/Users"
 GROUPS = "/scim/v2/Groups"
+GOOD_USER = {"schemas": [USER_SCHEMA], "userName": "someone@contoso.com"}
 _NO_VALUE: Any = object()
 ABSENT: Any = object()  # what pick() returns for a path the document does not have
 # What must never reach a response body: Python exception names or traceback lines.

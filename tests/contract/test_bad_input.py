@@ -10,19 +10,8 @@ import pytest
 
 from scim.app import App
 from scim.protocol.schema import PATCH_OP, USER_SCHEMA
-from tests.contract.entra import GROUPS, USERS, assert_error, dumps, op, patch, stored_user
+from tests.contract.entra import GOOD_USER, GROUPS, USERS, assert_error, dumps, op, patch, stored_user
 from tests.support.app import Client
-
-GOOD_USER = {"schemas": [USER_SCHEMA], "userName": "someone@contoso.com"}
-
-
-@pytest.fixture
-async def target(client: Client, admin: Any) -> dict[str, str]:
-    """A user and a catalog group to aim PUT/PATCH at."""
-    reply = await client.post(USERS, {"schemas": [USER_SCHEMA], "userName": "target@contoso.com"})
-    group = await admin.add_group("dev", "FinanceTeam")
-    return {"user": reply.json["id"], "group": group.id}
-
 
 # Bodies -------------------------------------------------------------------------------------------------------
 

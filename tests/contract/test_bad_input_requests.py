@@ -14,21 +14,9 @@ import pytest
 
 from scim.app import App
 from scim.dev.devhost import FunctionsAsgi
-from scim.protocol.schema import USER_SCHEMA
 from scim.secrets import SIGNING_KEY_SECRET
-from tests.contract.entra import GROUPS, USERS, assert_error, assert_list, op, patch
+from tests.contract.entra import GOOD_USER, GROUPS, USERS, assert_error, assert_list, op, patch
 from tests.support.app import CLIENT_ID, CLIENT_SECRET, ROUTES, Client
-
-GOOD_USER = {"schemas": [USER_SCHEMA], "userName": "someone@contoso.com"}
-
-
-@pytest.fixture
-async def target(client: Client, admin: Any) -> dict[str, str]:
-    """A user and a catalog group to aim PUT/PATCH at."""
-    reply = await client.post(USERS, {"schemas": [USER_SCHEMA], "userName": "target@contoso.com"})
-    group = await admin.add_group("dev", "FinanceTeam")
-    return {"user": reply.json["id"], "group": group.id}
-
 
 # Filters and query parameters -------------------------------------------------------------------------------------
 

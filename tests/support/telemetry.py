@@ -1,13 +1,31 @@
-"""The function app served over a given store, for telemetry tests that watch what a request emits."""
+"""For telemetry tests that watch what a request emits: the function app over a given store, a root log handler."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TypeVar
 
 from scim.app import build_app, install_app
 from scim.store.base import Store
 from tests.support.app import CLIENT_ID, make_app
+
+H = TypeVar("H", bound=logging.Handler)
+
+
+@contextmanager
+def on_root_logger(handler: H) -> Iterator[H]:
+    """``handler`` on the root logger, which logs DEBUG and up for the block; handlers and level restored after."""
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
 
 
 @asynccontextmanager

@@ -21,6 +21,7 @@ from scim.routes import dispatch
 from scim.telemetry import escape
 from tests.contract.entra import USERS
 from tests.support.app import Client
+from tests.support.telemetry import on_root_logger
 
 HOSTILE_IDS = [
     pytest.param("x\n12:00:01 200 user.delete 1.0ms rt=1 dir=dev id=victim", id="newline"),
@@ -42,14 +43,8 @@ class _Lines(logging.Handler):
 
 @pytest.fixture
 def lines() -> Iterator[_Lines]:
-    handler = _Lines()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(previous)
+    with on_root_logger(_Lines()) as handler:
+        yield handler
 
 
 def _headers(client: Client) -> dict[str, str]:

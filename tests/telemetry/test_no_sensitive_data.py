@@ -15,6 +15,7 @@ from scim.app import App
 from scim.model import Role
 from scim.service.admin import AdminService
 from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.telemetry import on_root_logger
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 PEOPLE = [
@@ -61,14 +62,8 @@ class Capture(logging.Handler):
 
 @pytest.fixture
 def capture() -> Iterator[Capture]:
-    handler = Capture()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(previous)
+    with on_root_logger(Capture()) as handler:
+        yield handler
 
 
 async def _cycle(app: App, client: Client) -> list[str]:
