@@ -34,12 +34,11 @@ from typing import Any
 import httpx
 import psutil
 
+from scim.protocol.schema import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 SCIMCTL = ROOT / ".venv" / "bin" / "scimctl"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CLIENT_ID = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
 CLIENT_SECRET = "bench-secret-" + "b" * 40
 MEMBERS_PER_OP = 10
@@ -327,7 +326,7 @@ def run_script(server: Server, client_kind: str, concurrency: int, users: int, t
 
         def create_user(name: str) -> Request:
             body = {
-                "schemas": [USER],
+                "schemas": [USER_SCHEMA],
                 "userName": name,
                 "externalId": name.split("@", maxsplit=1)[0],
                 "active": True,
@@ -351,7 +350,7 @@ def run_script(server: Server, client_kind: str, concurrency: int, users: int, t
             return Request("PATCH", f"/Users/{user_id}", body)
 
         def create_group(i: int) -> Request:
-            body = {"schemas": [GROUP], "displayName": f"Bench{tag}Group{i:04d}", "externalId": f"{tag}-{i}"}
+            body = {"schemas": [GROUP_SCHEMA], "displayName": f"Bench{tag}Group{i:04d}", "externalId": f"{tag}-{i}"}
             return Request("POST", "/Groups", body)
 
         def add_members(group_id: str, member_ids: list[str]) -> Request:
