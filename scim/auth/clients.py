@@ -45,6 +45,19 @@ def digest(secret: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class NewClient:
+    """A client to register: its directory and networks, and what `scimctl client create` may set besides."""
+
+    directory: str
+    networks: list[str]
+    client_id: str | None = None  # None: a fresh GUID
+    secret: str | None = None  # None: a fresh secret (none at all for a federated or Entra-issued client)
+    federation: Federation | None = None
+    read_only: bool = False
+    entra_issued_tenant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Registration:
     client: Client
     secret: str
@@ -89,22 +102,12 @@ class ClientRegistry:
         """Keep client and directory records ``seconds`` (0: read on every request, as the local host does)."""
         self._clients.ttl = self._directories.ttl = seconds
 
-    async def register(
-        self,
-        directory: str,
-        networks: list[str],
-        *,
-        client_id: str | None = None,
-        secret: str | None = None,
-        secret_lifetime: timedelta | None = SECRET_LIFETIME,
-        federation: Federation | None = None,
-        read_only: bool = False,
-        entra_issued_tenant: str = "",
-    ) -> Registration:
-        """Create a client for ``directory`` with a fresh secret (or the given one, for the seeded dev client).
+    async def register(self, new: NewClient, *, secret_lifetime: timedelta | None = SECRET_LIFETIME) -> Registration:
+        """Create a client for its directory with a fresh secret (or the given one, for the seeded dev client).
 
         A federated client gets no secret (its Entra assertion stands in for one); `rotate-secret` adds one. Nor does
         a client pinned to a tenant for Entra's own token: its id is the tenant's (scim.auth.entra_issued)."""
+        client_id, secret, entra_issued_tenant = new.client_id, new.secret, new.entra_issued_tenant
         if client_id is not None and not is_client_id(client_id):
             raise ValueError("a client id is a lowercase GUID")
         if entra_issued_tenant:
@@ -118,15 +121,15 @@ class ClientRegistry:
                 )
         client = Client(
             id=client_id or str(uuid.uuid4()),
-            directory=directory,
-            networks=validate_networks(networks),
+            directory=new.directory,
+            networks=validate_networks(new.networks),
             created=now(),
-            federation=federation,
-            read_only=read_only,
+            federation=new.federation,
+            read_only=new.read_only,
             entra_issued_tenant=entra_issued_tenant,
         )
         expires = None
-        if (federation is None and not entra_issued_tenant) or secret is not None:
+        if (new.federation is None and not entra_issued_tenant) or secret is not None:
             secret = secret or secrets.token_urlsafe(32)
             expires = datetime.now(UTC) + secret_lifetime if secret_lifetime else None
             await self._secrets.add_version(client_secret_name(client.id), digest(secret), expires_on=expires)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scim.app import App
-from scim.auth.clients import CLIENT_CACHE_SECONDS
+from scim.auth.clients import CLIENT_CACHE_SECONDS, NewClient
 from scim.auth.federation import make_federation
 from scim.auth.keyring import KeyRing
 from scim.auth.tokens import DEFAULT_TTL
@@ -60,14 +60,14 @@ async def _client_create(app: App, admin: AdminService, args: argparse.Namespace
             " (docs/deploy.md, service tag AzureActiveDirectory) or later `client set-networks`.",
             file=sys.stderr,
         )
-    registration = await admin.create_client(
+    new = NewClient(
         args.directory,
         args.networks or ["any"],
-        secret_days=args.secret_days,
         federation=federation,
         read_only=args.read_only,
         entra_issued_tenant=args.entra_issued_tenant or "",
     )
+    registration = await admin.create_client(new, secret_days=args.secret_days)
     out = {**_client(registration.client), **_federation(app, registration.client)}
     if registration.secret:
         print("scimctl: the client secret is shown once; store it now (Entra: Client Secret).", file=sys.stderr)

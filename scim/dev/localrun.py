@@ -17,6 +17,7 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from scim.app import App, build_app, install_app
+from scim.auth.clients import NewClient
 from scim.config import LocalSettings, Settings, SettingsError, data_dir, load_local_settings, load_settings
 from scim.dev.console import configure_local
 from scim.dev.devhost import FunctionsAsgi
@@ -66,7 +67,7 @@ async def seed(
         if group not in existing:  # a restart on a persistent store finds the catalog already there
             await admin.add_group(DEV_DIRECTORY, group)
     if await app.store.get_client(client_id) is None:
-        await admin.create_client(DEV_DIRECTORY, ["any"], client_id=client_id, secret=secret)
+        await admin.create_client(NewClient(DEV_DIRECTORY, ["any"], client_id=client_id, secret=secret))
     elif await app.clients.check_secret(client_id, secret) is None:
         from scim.auth.clients import digest
         from scim.secrets import client_secret_name

@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
-from scim.auth.clients import ClientRegistry
+from scim.auth.clients import ClientRegistry, NewClient
 from scim.auth.tokens import TokenService
 from scim.config import Settings
 from scim.entra.credentials import Issued
@@ -109,9 +109,8 @@ class EntraCredentials:
                     "--auth federated needs --federated-tenant, --federated-audience and --federated-subject "
                     "(the values on the app's Connectivity page, Workload Identity Federation)"
                 ) from None
-            registration = await self._admin.create_client(
-                self._directory, self._networks, client_id=sp_id, federation=federation
-            )
+            new = NewClient(self._directory, self._networks, client_id=sp_id, federation=federation)
+            registration = await self._admin.create_client(new)
             _tell(f"created client {sp_id} in {self._directory!r} for Entra (networks: {' '.join(self._networks)})")
             if "any" in self._networks:
                 _tell(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, Registration
+from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, NewClient, Registration
 from scim.auth.keyring import KeyRing
 from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, TokenService
-from scim.model import Client, Federation
+from scim.model import Client
 from scim.service.directories import AdminError, DirectoryAdmin
 from scim.store.base import Store
 
@@ -23,33 +23,14 @@ class AccessAdmin(DirectoryAdmin):
         self._tokens = tokens
         self.keys: KeyRing = tokens.keyring()
 
-    async def create_client(
-        self,
-        directory: str,
-        networks: list[str],
-        *,
-        client_id: str | None = None,
-        secret: str | None = None,
-        secret_days: int | None = None,
-        federation: Federation | None = None,
-        read_only: bool = False,
-        entra_issued_tenant: str = "",
-    ) -> Registration:
-        await self.require_directory(directory)
+    async def create_client(self, new: NewClient, *, secret_days: int | None = None) -> Registration:
+        """Register ``new`` in a directory that exists; ``secret_days`` None is the default lifetime, 0 no expiry."""
+        await self.require_directory(new.directory)
         await self._tokens.ensure_signing_key()  # a first client on a fresh store can get tokens at once
         # secret_days=0 means a secret that never expires (not recommended: Entra's gallery guidance is 1-3 years).
         lifetime = SECRET_LIFETIME if secret_days is None else (timedelta(days=secret_days) if secret_days else None)
         try:
-            return await self._clients.register(
-                directory,
-                networks,
-                client_id=client_id,
-                secret=secret,
-                secret_lifetime=lifetime,
-                federation=federation,
-                read_only=read_only,
-                entra_issued_tenant=entra_issued_tenant,
-            )
+            return await self._clients.register(new, secret_lifetime=lifetime)
         except ValueError as exc:
             raise AdminError(str(exc)) from None
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from scim.app import App
+from scim.auth.clients import NewClient
 from scim.service.admin import AdminService
 from tests.auth.helpers import get_token
 from tests.auth.jwks import EntraDouble, Signer
@@ -33,7 +34,7 @@ async def tenant_b(app: App, admin: AdminService) -> Tenant:
     await admin.ensure_directory("other")
     await admin.add_role("other", "OtherRole")
     await admin.add_group("other", "TeamB")
-    registration = await admin.create_client("other", ["any"])
+    registration = await admin.create_client(NewClient("other", ["any"]))
     http = Client(None)
     http.token = await get_token(http, registration.client.id, registration.secret)
     return Tenant("other", registration.client.id, registration.secret, http)

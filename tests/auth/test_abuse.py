@@ -15,6 +15,7 @@ import jwt
 import pytest
 
 from scim.app import App, build_app, install_app
+from scim.auth.clients import NewClient
 from scim.config import load_settings
 from scim.dev.azurite import Azurite
 from scim.dev.localrun import seed
@@ -117,7 +118,7 @@ async def _long_lived_of_deleted_client(app: App, t: Tenant, admin: AdminService
 async def _long_lived_claiming_another_client(app: App, t: Tenant, admin: AdminService) -> str:
     """A long-lived token's key signing a token for another client: the key is looked up under the claimed client."""
     issued = await admin.issue_token(t.client_id, long_lived=True)
-    other = await admin.create_client("dev", ["any"])
+    other = await admin.create_client(NewClient("dev", ["any"]))
     own = next(v for v in await admin.keys.long_lived(t.client_id) if v.version == issued.token_id)
     claims = claims_for(app, other.client.id, "dev", typ="long-lived")
     return sign({"alg": "HS256", "kid": issued.token_id}, claims, own.value)

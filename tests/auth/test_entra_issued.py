@@ -20,6 +20,7 @@ import jwt
 import pytest
 
 from scim.app import App
+from scim.auth.clients import NewClient
 from scim.auth.entra_issued import ENTRA_AUDIENCE, EntraIssuedVerifier, client_id_for
 from scim.auth.federation import JwksCache
 from scim.service.admin import AdminService
@@ -52,7 +53,7 @@ async def pinned(app: App, entra: EntraDouble) -> AdminService:
     admin = AdminService(app.store, app.clients, app.tokens)
     for directory, tenant in (("a", TENANT_A), ("b", TENANT_B)):
         await admin.ensure_directory(directory)
-        made = await admin.create_client(directory, ["any"], entra_issued_tenant=tenant)
+        made = await admin.create_client(NewClient(directory, ["any"], entra_issued_tenant=tenant))
         assert made.secret == "" and made.client.id == client_id_for(tenant)
     return admin
 
@@ -121,9 +122,9 @@ async def test_a_disabled_client_or_unreadable_keys_are_not_a_500(
 async def test_one_tenant_feeds_one_client(pinned: AdminService) -> None:
     await pinned.ensure_directory("c")
     with pytest.raises(AdminError, match="one tenant feeds one client"):
-        await pinned.create_client("c", ["any"], entra_issued_tenant=TENANT_A.upper())
+        await pinned.create_client(NewClient("c", ["any"], entra_issued_tenant=TENANT_A.upper()))
     with pytest.raises(AdminError, match="a GUID"):
-        await pinned.create_client("c", ["any"], entra_issued_tenant="contoso.onmicrosoft.com")
+        await pinned.create_client(NewClient("c", ["any"], entra_issued_tenant="contoso.onmicrosoft.com"))
 
 
 async def test_our_own_tokens_are_untouched(app: App, pinned: AdminService) -> None:

@@ -15,6 +15,7 @@ import jwt
 import pytest
 
 from scim.app import App
+from scim.auth.clients import NewClient
 from scim.auth.federation import ASSERTION_TYPE, REFETCH_SECONDS, FederationVerifier, JwksCache, make_federation
 from scim.config import SettingsError, load_settings
 from scim.service.admin import AdminService
@@ -66,9 +67,8 @@ async def fed(app: App, entra: EntraDouble, signer: Signer) -> Federated:
     )
     admin = AdminService(app.store, app.clients, app.tokens)
     await admin.ensure_directory("fed")
-    registration = await admin.create_client(
-        "fed", ["127.0.0.0/8"], federation=make_federation(TENANT, AUDIENCE, SUBJECT, None)
-    )
+    federation = make_federation(TENANT, AUDIENCE, SUBJECT, None)
+    registration = await admin.create_client(NewClient("fed", ["127.0.0.0/8"], federation=federation))
     assert registration.secret == ""  # secret-less: the assertion stands in for it
     return Federated(app, registration.client.id, clock, entra, signer, Client(None))
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from scim.app import App
+from scim.auth.clients import NewClient
 from scim.service.admin import AdminService
 from tests.auth.helpers import get_token, token_request
 from tests.support.app import Client
@@ -21,7 +22,9 @@ PATCH = {
 
 @pytest.fixture
 async def reader(app: App) -> Client:
-    registration = await AdminService(app.store, app.clients, app.tokens).create_client("dev", ["any"], read_only=True)
+    registration = await AdminService(app.store, app.clients, app.tokens).create_client(
+        NewClient("dev", ["any"], read_only=True)
+    )
     http = Client(None)
     reply = await token_request(http, registration.client.id, registration.secret)
     assert reply.status == 200 and reply.json["scope"] == "scim.read"
@@ -77,7 +80,7 @@ async def test_a_read_only_client_reads_everything_and_writes_nothing(app: App, 
 
 async def test_read_only_is_the_clients_flag_so_an_admin_issued_token_is_read_only_too(app: App) -> None:
     admin = AdminService(app.store, app.clients, app.tokens)
-    registration = await admin.create_client("dev", ["any"], read_only=True)
+    registration = await admin.create_client(NewClient("dev", ["any"], read_only=True))
     for long_lived in (False, True):
         issued = await admin.issue_token(registration.client.id, long_lived=long_lived)
         http = Client(issued.token)
@@ -120,7 +123,9 @@ async def test_the_token_endpoint_answers_the_scope_it_grants(app: App, asked: s
 
 
 async def test_a_read_only_client_asking_for_the_full_scope_gets_read_only(app: App) -> None:
-    registration = await AdminService(app.store, app.clients, app.tokens).create_client("dev", ["any"], read_only=True)
+    registration = await AdminService(app.store, app.clients, app.tokens).create_client(
+        NewClient("dev", ["any"], read_only=True)
+    )
     reply = await token_request(Client(None), registration.client.id, registration.secret, scope="scim")
     assert reply.status == 200 and reply.json["scope"] == "scim.read"
     http = Client(reply.json["access_token"])

@@ -12,6 +12,7 @@ import pytest
 
 from scim.app import App, build_app, install_app
 from scim.auth import keyring
+from scim.auth.clients import NewClient
 from scim.config import load_settings
 from scim.secrets import SIGNING_KEY_SECRET, FileSecretStore, MemorySecretStore, SecretStore
 from scim.service.admin import AdminService
@@ -31,7 +32,7 @@ async def rig(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[t
     admin = AdminService(app.store, app.clients, app.tokens)
     await app.tokens.ensure_signing_key()
     await admin.ensure_directory("dev")
-    registration = await admin.create_client("dev", ["any"])
+    registration = await admin.create_client(NewClient("dev", ["any"]))
     install_app(app)
     yield app, admin, registration.client.id, registration.secret
     install_app(None)

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from scim.app import App
+from scim.auth.clients import NewClient
 from scim.auth.cursors import PREVIOUS_CHARS, PREVIOUS_PAGES, Cursors, Resume
 from scim.model import Resource
 from scim.service.admin import AdminService
@@ -148,9 +149,9 @@ async def test_a_cursor_for_another_query_route_client_or_directory_is_invalid(a
         f"/scim/v2/Groups?count=2&cursor={cursor}",
     ]:
         assert refused(await client.get(url), "invalidCursor") == same_message
-    same_directory = await admin.create_client("dev", ["any"])
+    same_directory = await admin.create_client(NewClient("dev", ["any"]))
     await admin.ensure_directory("other")
-    elsewhere = await admin.create_client("other", ["any"])
+    elsewhere = await admin.create_client(NewClient("other", ["any"]))
     for registration, directory in [(same_directory, "dev"), (elsewhere, "other")]:
         token, _ = await app.tokens.issue(registration.client.id, directory, ttl=3600)
         reply = await Client(token).get(f"/scim/v2/Users?count=2&cursor={cursor}")

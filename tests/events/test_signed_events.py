@@ -13,6 +13,7 @@ import pytest
 
 import scim.auth.keyring
 import scim.events.signed
+from scim.auth.clients import NewClient
 from scim.errors import StoreUnavailable
 from scim.protocol.sets import CREATE_NOTICE, DEACTIVATE, DELETE, PATCH_NOTICE, audience
 from scim.service.admin import AdminService
@@ -40,7 +41,7 @@ def admin(feed: Feed) -> AdminService:
 
 async def reader(feed: Feed, directory: str = "dev") -> tuple[str, Client]:
     """A read-only client of the directory, signed in with its own token (as a consumer would be)."""
-    made = await admin(feed).create_client(directory, ["any"], read_only=True)
+    made = await admin(feed).create_client(NewClient(directory, ["any"], read_only=True))
     http = Client(None)
     reply = await token_request(http, made.client.id, made.secret)
     http.token = reply.json["access_token"]
