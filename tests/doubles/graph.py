@@ -16,8 +16,6 @@ import asyncio
 import json
 import re
 import secrets
-import socket
-import ssl
 import threading
 import uuid
 from collections import deque
@@ -30,6 +28,7 @@ from aiohttp import web
 
 from tests.doubles.graph_schema import default_schema
 from tests.doubles.identity import IdentityPlatform
+from tests.doubles.tls import serve_tls
 
 NON_GALLERY = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
 PAGE = 2  # small pages, so list calls must follow @odata.nextLink
@@ -153,16 +152,8 @@ class GraphDouble(IdentityPlatform):
         return self.url
 
     async def _serve(self, cert: Path, key: Path) -> str:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        await web.SockSite(self._runner, sock, ssl_context=context).start()
-        return f"https://127.0.0.1:{sock.getsockname()[1]}"
+        self._runner, url = await serve_tls(self._handle, cert, key)
+        return url
 
     def stop(self) -> None:
         if self._loop is None or self._runner is None or self._thread is None:

@@ -11,8 +11,6 @@ import asyncio
 import datetime as dt
 import ipaddress
 import json
-import socket
-import ssl
 import time
 import uuid
 from collections import deque
@@ -26,6 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.doubles.tls import serve_tls
 
 API_VERSIONS = frozenset({"7.5", "7.6", "2025-07-01", "2026-04-01"})
 PAGE_SIZE = 25  # Key Vault's maximum (and default) maxresults
@@ -136,17 +136,7 @@ class KeyVaultDouble:
         return [r for r in self.requests if r.authorized and (method is None or r.method == method)]
 
     async def start(self, cert: Path, key: Path) -> str:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        site = web.SockSite(self._runner, sock, ssl_context=context)
-        await site.start()
-        self.url = f"https://127.0.0.1:{sock.getsockname()[1]}"
+        self._runner, self.url = await serve_tls(self._handle, cert, key)
         return self.url
 
     async def stop(self) -> None:
