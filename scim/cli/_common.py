@@ -12,13 +12,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scim.app import App
+from scim.auth.federation import make_federation
+from scim.model import Federation
 from scim.service.admin import AdminService
+from scim.service.directories import AdminError
 
 Command = Callable[[App, AdminService, argparse.Namespace], Awaitable[Any]]
 Subparsers = Any  # argparse's _SubParsersAction is private; its add_parser is all the commands use
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def federation_of(args: argparse.Namespace) -> Federation | None:
+    """The workload identity federation the --federated-* options describe; None without --federated-tenant."""
+    if args.federated_tenant is None:
+        return None
+    try:
+        return make_federation(
+            args.federated_tenant, args.federated_audience, args.federated_subject, args.federated_issuer
+        )
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)

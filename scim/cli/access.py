@@ -9,10 +9,9 @@ from typing import Any
 
 from scim.app import App
 from scim.auth.clients import CLIENT_CACHE_SECONDS, NewClient
-from scim.auth.federation import make_federation
 from scim.auth.keyring import KeyRing
 from scim.auth.tokens import DEFAULT_TTL
-from scim.cli._common import Subparsers, duration, leaf, stamp
+from scim.cli._common import Subparsers, duration, federation_of, leaf, stamp
 from scim.model import Client
 from scim.service.admin import AdminService
 from scim.service.directories import AdminError
@@ -42,15 +41,8 @@ def _federation(app: App, c: Client) -> dict[str, Any]:
 
 
 async def _client_create(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
-    federation = None
-    if args.federated_tenant is not None:
-        try:
-            federation = make_federation(
-                args.federated_tenant, args.federated_audience, args.federated_subject, args.federated_issuer
-            )
-        except ValueError as exc:
-            raise AdminError(str(exc)) from None
-    elif args.federated_audience or args.federated_subject or args.federated_issuer:
+    federation = federation_of(args)
+    if federation is None and (args.federated_audience or args.federated_subject or args.federated_issuer):
         raise AdminError("--federated-audience, --federated-subject and --federated-issuer need --federated-tenant")
     if args.entra_issued_tenant and federation is not None:
         raise AdminError("--entra-issued-tenant and --federated-tenant are two different modes; choose one")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scim.app import App
-from scim.cli._common import Outcome, Subparsers, leaf
+from scim.cli._common import Outcome, Subparsers, federation_of, leaf
 from scim.config import EntraSettings, SettingsError, load_entra_settings
 from scim.model import Directory
 from scim.service.admin import AdminService
@@ -184,17 +184,9 @@ def _plan_lines(report: Any) -> list[str]:
 
 
 def _credentials(app: App, admin: AdminService, directory: str, args: argparse.Namespace) -> Any:
-    from scim.auth.federation import make_federation
     from scim.entra.issuer import EntraCredentials
 
-    federation = None
-    if args.federated_tenant:
-        try:
-            federation = make_federation(
-                args.federated_tenant, args.federated_audience, args.federated_subject, args.federated_issuer
-            )
-        except ValueError as exc:
-            raise AdminError(str(exc)) from None
+    federation = federation_of(args)
     return EntraCredentials(
         app, admin, directory, mode=args.auth, networks=args.networks, overlap=timedelta(hours=args.overlap_hours),
         send=args.send_credentials.capitalize() if args.send_credentials else None, federation=federation,
