@@ -27,7 +27,7 @@ from scim.store import _codec as k
 from scim.store._common import lookup_matches
 from scim.store._memberships import BATCH_FAN_OUT, chunks, moved, pair_ops, sweep, transact_all
 from scim.store._outbox import next_sequence, outgoing
-from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
+from scim.store._rows import delete_with_index, index_creates, index_moves, read_current, seen_resource
 from scim.store._tableio import RANGE, Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
 from scim.store.paging import page_of, slice_after
@@ -57,10 +57,6 @@ class TableGroups:
             ids += [str(e["Member"]) for e, _ in rows]
         ids.sort()
         return ids
-
-    def _group_out(self, entity: Entity, etag: str) -> Resource:
-        self._seen.put(entity, etag)
-        return k.resource_from(entity, etag)
 
     async def create_group(
         self, directory: str, group: Resource, members: list[str], *, event_values: bool = False
@@ -97,7 +93,7 @@ class TableGroups:
                 with contextlib.suppress(StoreUnavailable):
                     await sweep(self._io, pk, *k.members_range(group.id))
             raise
-        out = self._group_out(entity, str(results[0]["etag"]) if results[0] else "")
+        out = seen_resource(self._seen, entity, str(results[0]["etag"]) if results[0] else "")
         out.members = ids
         return out
 
@@ -109,7 +105,7 @@ class TableGroups:
         found = await self._io.get("resources", pk, k.id_rk(group_id))
         if found is None:
             return None
-        out = self._group_out(*found)
+        out = seen_resource(self._seen, *found)
         if with_members:
             out.members = await self._members(pk, group_id)
         return out
@@ -223,7 +219,7 @@ class TableGroups:
         if display != before:
             await self._rename_reverse(pk, group_id, display, skip=set(add))
         if write.entity is not None:
-            return self._group_out(write.entity, new_etag)
+            return seen_resource(self._seen, write.entity, new_etag)
         return await self._merged(pk, rk, last_modified, new_etag)
 
     async def _group_write(
@@ -326,7 +322,7 @@ class TableGroups:
         known = self._seen.latest(pk, rk)
         if known is None:
             found = await self._io.get("resources", pk, rk)
-            return self._group_out(*found) if found is not None else None
+            return seen_resource(self._seen, *found) if found is not None else None
         return k.resource_from({**known, "LastModified": last_modified}, etag)
 
     async def _rename_reverse(self, pk: str, group_id: str, display: str | None, *, skip: set[str]) -> None:

@@ -27,6 +27,12 @@ class Current:
     sequence: int
 
 
+def seen_resource(seen: Seen, entity: Entity, etag: str) -> Resource:
+    """The resource of a row just read or written, its version kept in ``seen`` for the next conditional write."""
+    seen.put(entity, etag)
+    return k.resource_from(entity, etag)
+
+
 async def read_current(io: TableIO, seen: Seen, pk: str, rk: str, expected_version: str | None) -> Current | None:
     """The row (see read_for_write: this process's copy when it is at ``expected_version``); None when missing."""
     found = await read_for_write(io, seen, pk, rk, expected_version)

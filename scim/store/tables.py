@@ -24,7 +24,7 @@ from scim.store._common import lookup_matches
 from scim.store._groups import TableGroups
 from scim.store._memberships import sweep
 from scim.store._outbox import Sink, TableOutbox, next_sequence, outgoing
-from scim.store._rows import delete_with_index, index_creates, index_moves, read_current
+from scim.store._rows import delete_with_index, index_creates, index_moves, read_current, seen_resource
 from scim.store._setlog import TableSetLog
 from scim.store._tableio import Entity, Missing, Op, Seen, TableIO, bounded
 from scim.store._walk import sorted_candidates, walk_partition
@@ -134,10 +134,6 @@ class TableStore(TableGroups, TableSetLog):
         if self._credential is not None:
             await self._credential.close()
 
-    def _out(self, entity: Entity, etag: str) -> Resource:
-        self._seen.put(entity, etag)
-        return k.resource_from(entity, etag)
-
     # Users -------------------------------------------------------------------------------------
     async def create_user(
         self, directory: str, user: Resource, *, unique_external_id: bool = True, event_values: bool = False
@@ -152,14 +148,14 @@ class TableStore(TableGroups, TableSetLog):
             self._io, directory, lambda: ev.user_created(user.id, user.data, values=event_values), 1, entity["RowKey"]
         )
         results = await self._io.transact("resources", ops, events)
-        return self._out(entity, str(results[0]["etag"]) if results[0] else "")
+        return seen_resource(self._seen, entity, str(results[0]["etag"]) if results[0] else "")
 
     async def get_user(self, directory: str, user_id: str) -> Resource | None:
         """One point read."""
         if not k.id_fits(user_id):
             return None
         found = await self._io.get("resources", k.user_pk(directory), k.id_rk(user_id))
-        return self._out(*found) if found else None
+        return seen_resource(self._seen, *found) if found else None
 
     async def get_users(self, directory: str, user_ids: list[str]) -> list[Resource]:
         """One point read per id, FAN_OUT in flight (never an ``or`` of RowKeys, which Azure serves as a scan)."""
@@ -172,7 +168,7 @@ class TableStore(TableGroups, TableSetLog):
         if index is None or not k.id_fits(str(index[0]["Id"])):
             return []
         found = await self._io.get("resources", pk, k.id_rk(str(index[0]["Id"])))
-        resource = self._out(*found) if found else None
+        resource = seen_resource(self._seen, *found) if found else None
         return [resource] if resource is not None and lookup_matches(resource, lookup) else []
 
     async def _user_candidates(self, directory: str, lookup: Lookup | None, sort: Sort | None) -> list[Resource]:
@@ -262,7 +258,7 @@ class TableStore(TableGroups, TableSetLog):
         except Missing:
             self._seen.drop(pk, rk)
             return None
-        return self._out(entity, str(results[0]["etag"]) if results[0] else "")
+        return seen_resource(self._seen, entity, str(results[0]["etag"]) if results[0] else "")
 
     async def delete_user(self, directory: str, user_id: str, *, expected_version: str | None = None) -> bool:
         """User and index entries in one transaction, then its memberships through the reverse entries.
