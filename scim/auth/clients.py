@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 from scim.auth.entra_issued import check_tenant, client_id_for
 from scim.auth.network import address_allowed, validate_networks
@@ -55,6 +55,14 @@ class NewClient:
     federation: Federation | None = None
     read_only: bool = False
     entra_issued_tenant: str = ""
+
+
+class ClientChange(TypedDict, total=False):
+    """What an admin changes on a client; a key left out (or None) keeps the client's value."""
+
+    networks: list[str]
+    disabled: bool
+    auto_rotate_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,24 +198,17 @@ class ClientRegistry:
             raise ValueError(f"client {client_id!r} does not exist; `scimctl client list` shows the clients")
         return client
 
-    async def update(
-        self,
-        client_id: str,
-        *,
-        networks: list[str] | None = None,
-        disabled: bool | None = None,
-        auto_rotate_days: int | None = None,
-    ) -> Client:
+    async def update(self, client_id: str, **change: Unpack[ClientChange]) -> Client:
         """Change a client's networks, disabled flag or scheduled rotation; other instances see it within
         CLIENT_CACHE_SECONDS."""
         client = await self.require(client_id)
-        if auto_rotate_days is not None:
+        if (auto_rotate_days := change.get("auto_rotate_days")) is not None:
             if not 0 <= auto_rotate_days <= 3 * 365:
                 raise ValueError("--days is between 1 and 1095 (Entra's guidance: secrets live 1 to 3 years), or 0")
             client = replace(client, auto_rotate_days=auto_rotate_days)
-        if networks is not None:
+        if (networks := change.get("networks")) is not None:
             client = replace(client, networks=validate_networks(networks))
-        if disabled is not None:
+        if (disabled := change.get("disabled")) is not None:
             client = replace(client, disabled=disabled)
         await self._store.put_client(client)
         self._clients.pop(client_id, None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Unpack
 
-from scim.auth.clients import SECRET_LIFETIME, ClientRegistry, NewClient, Registration
+from scim.auth.clients import SECRET_LIFETIME, ClientChange, ClientRegistry, NewClient, Registration
 from scim.auth.keyring import KeyRing
 from scim.auth.tokens import DEFAULT_TTL, MAX_TTL, MIN_TTL, IssuedToken, TokenService
 from scim.model import Client
@@ -61,18 +62,9 @@ class AccessAdmin(DirectoryAdmin):
     async def drop_secret(self, client_id: str, version: str) -> None:
         await self._clients.drop_secret(client_id, version)
 
-    async def update_client(
-        self,
-        client_id: str,
-        *,
-        networks: list[str] | None = None,
-        disabled: bool | None = None,
-        auto_rotate_days: int | None = None,
-    ) -> Client:
+    async def update_client(self, client_id: str, **change: Unpack[ClientChange]) -> Client:
         try:
-            return await self._clients.update(
-                client_id, networks=networks, disabled=disabled, auto_rotate_days=auto_rotate_days
-            )
+            return await self._clients.update(client_id, **change)
         except ValueError as exc:
             raise AdminError(str(exc)) from None
 
