@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from scim.app import App
 from scim.errors import StoreUnavailable
 from scim.store.memory import MemoryStore
-from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client
+from tests.support.app import CLIENT_ID, CLIENT_SECRET, Client, Reply
 from tests.support.telemetry import serving
 
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "span.user@contoso.com"}
@@ -97,29 +97,19 @@ async def test_patch_and_list_operations_are_named(client: Client, spans: InMemo
     assert server_span(spans).name == "user.list"
 
 
+async def _token(client: Client, secret: str) -> Reply:
+    form = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={secret}"
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    return await client.request("POST", "/oauth2/token", raw=form.encode(), headers=headers, token=None)
+
+
 async def test_token_issue_span_names_the_oauth_error(client: Client, spans: InMemorySpanExporter) -> None:
-    form = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret=wrong"
-    reply = await client.request(
-        "POST",
-        "/oauth2/token",
-        raw=form.encode(),
-        headers={"content-type": "application/x-www-form-urlencoded"},
-        token=None,
-    )
-    assert reply.status == 401
+    assert (await _token(client, "wrong")).status == 401
     a = attrs(server_span(spans))
     assert a["scim.operation"] == "token.issue"
     assert a["scim.oauth_error"] == "invalid_client"
     spans.clear()
-    form = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
-    reply = await client.request(
-        "POST",
-        "/oauth2/token",
-        raw=form.encode(),
-        headers={"content-type": "application/x-www-form-urlencoded"},
-        token=None,
-    )
-    assert reply.status == 200
+    assert (await _token(client, CLIENT_SECRET)).status == 200
     assert attrs(server_span(spans))["scim.outcome"] == "success"
 
 
