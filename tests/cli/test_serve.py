@@ -68,34 +68,24 @@ def _clients(run: MakeRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     return [c["client_id"] for c in json.loads(capsys.readouterr().out)]
 
 
+def _serve_beside(run: MakeRun, port: int) -> subprocess.CompletedProcess[str]:
+    """`scimctl serve` on ``port`` with the running host's settings, to its end."""
+    command = [str(SCIMCTL), "serve", "--port", str(port)]
+    return subprocess.run(command, env=run.host.env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+
+
 def test_a_second_start_fails_before_it_prints_or_writes_anything(
     make_run: MakeRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Item 2: the second `make run` used to print a new banner and add a `dev` client, then fail on the port."""
     before = _clients(make_run, monkeypatch, capsys)
     remembered = make_run.dev_credentials()
-    second = subprocess.run(
-        [str(SCIMCTL), "serve", "--port", str(make_run.host.port)],
-        env={**make_run.host.env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    second = _serve_beside(make_run, make_run.host.port)
     assert second.returncode == 1
     assert "cannot listen on" in second.stderr and "another `make run`" in second.stderr
     assert "Client secret" not in second.stdout + second.stderr and "Traceback" not in second.stderr
     # Same HTTP port free but Azurite's taken: refused before seeding, too.
-    other_port = subprocess.run(
-        [str(SCIMCTL), "serve", "--port", str(free_port())],
-        env={**make_run.host.env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    other_port = _serve_beside(make_run, free_port())
     assert other_port.returncode == 1 and "already in use (another Azurite" in other_port.stderr
     assert "Client secret" not in other_port.stdout
     assert _clients(make_run, monkeypatch, capsys) == before
