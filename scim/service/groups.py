@@ -13,7 +13,7 @@ from scim.clock import now
 from scim.errors import Conflict, InvalidFilter, InvalidValue, Unavailable, Unfinished, Uniqueness
 from scim.model import Caller, Lookup, Match, MemberChange, Page, Position, Resource, Slice
 from scim.protocol.filter import clause_count, leaves, membership_hint, parse_filter
-from scim.protocol.filter_ast import Compare, Expr
+from scim.protocol.filter_ast import Compare, Expr, Or
 from scim.protocol.patch import apply_patch
 from scim.protocol.render import render_group
 from scim.protocol.resources import normalize_resource
@@ -48,10 +48,10 @@ SWEEP_BUDGET_SECONDS = 240.0
 # Groups read at once for a page of one user's groups (as the Table store's own point-read fan-out).
 READS_IN_FLIGHT = 8
 MEMBERS_WITH_CURSOR = (
-    'With cursor, a filter on members must be one membership test alone, members[value eq "<user id>"] (or'
-    ' members.value eq "<user id>"), without sortBy: that user\'s own membership entries answer it, a page at a'
-    " time. Any other filter on members is evaluated over every group's members: page it with startIndex (leave"
-    " out cursor), or filter on displayName, externalId or id."
+    'With cursor, a filter on members must be membership tests alone, members[value eq "<user id>"] (or'
+    ' members.value eq "<user id>"), joined by or, without sortBy: those users\' own membership entries answer it,'
+    " a page at a time. Any other filter on members is evaluated over every group's members: page it with"
+    " startIndex (leave out cursor), or filter on displayName, externalId or id."
 )
 
 
@@ -60,15 +60,26 @@ def _names_members(expr: Expr) -> bool:
     return any(node.path.attr.lower() == "members" for node in leaves(expr))  # type: ignore[union-attr]
 
 
-def _member_of(request: ListRequest) -> str | None:
-    """The user whose groups the filter asks for, when that one membership test is the whole filter and no sortBy
-    is asked: the user's reverse membership entries list exactly those groups, in id order."""
+def _member_tests(request: ListRequest) -> list[str] | None:
+    """The users whose groups the filter asks for, when it is only membership tests joined by ``or`` and no sortBy
+    is asked: those users' reverse membership entries list exactly those groups."""
     expr = parse_filter(request.filter or "")
-    if expr is None or request.sort is not None or clause_count(expr) != 1:
+    if expr is None or request.sort is not None:
         return None
-    if isinstance(expr, Compare) and expr.path.sub is None:
-        return None  # `members eq` compares without case (members has no caseExact); the entries are exact
-    return membership_hint(expr, "members")
+    users: list[str] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Or):
+            stack += (node.right, node.left)
+            continue
+        if clause_count(node) != 1 or (isinstance(node, Compare) and node.path.sub is None):
+            return None  # `members eq` compares without case (members has no caseExact); the entries are exact
+        user = membership_hint(node, "members")
+        if user is None:
+            return None
+        users.append(user)
+    return users
 
 
 async def finish_group_deletes(store: Store, budget: float = SWEEP_BUDGET_SECONDS) -> int:
@@ -171,7 +182,7 @@ class GroupService:
     async def walk(self, caller: Caller, request: ListRequest, after: Position | None) -> Slice:
         """The cursor page (RFC 9865) after ``after``, cut like a listed page when it carries members."""
         lookup, match = plan(request.filter, self.render)
-        if match is not None and _names_members(parse_filter(request.filter or "")) and _member_of(request) is None:
+        if match is not None and _names_members(parse_filter(request.filter or "")) and _member_tests(request) is None:
             raise InvalidFilter(MEMBERS_WITH_CURSOR)
         if not request.projection.wants_members:
             return await self._walk(caller, request=request, lookup=lookup, match=match, after=after, members=False)
@@ -192,9 +203,9 @@ class GroupService:
         after: Position | None,
         members: bool,
     ) -> Slice:
-        user = _member_of(request) if match is not None else None
-        if user is not None:
-            return await self._walk_groups_of(caller, user, request.count, after, members)
+        users = _member_tests(request) if match is not None else None
+        if users is not None:
+            return await self._walk_groups_of(caller, users, request.count, after, members)
         found = await self._store.walk_groups(
             caller.directory.id,
             lookup=lookup,
@@ -248,10 +259,11 @@ class GroupService:
             sort=request.sort,
         )
 
-    async def _group_ids_of(self, caller: Caller, user_id: str) -> list[str]:
-        """The ids of the groups ``user_id`` belongs to, in id order: one range query of its reverse entries."""
-        found = await self._store.user_groups(caller.directory.id, [user_id])
-        return sorted(group_id for group_id, _ in found.get(user_id, []))
+    async def _group_ids_of(self, caller: Caller, user_ids: list[str]) -> list[str]:
+        """The ids of the groups any of ``user_ids`` belongs to, in id order: a range query of each one's reverse
+        entries (the filter's clause limit bounds how many)."""
+        found = await self._store.user_groups(caller.directory.id, user_ids)
+        return sorted({group_id for pairs in found.values() for group_id, _ in pairs})
 
     async def _read_groups(self, caller: Caller, ids: list[str], with_members: bool) -> list[Resource]:
         """The groups among ``ids``, in that order, by point reads (a group deleted meanwhile is left out)."""
@@ -264,11 +276,11 @@ class GroupService:
         return [g for g in await asyncio.gather(*(read(i) for i in ids)) if g is not None]
 
     async def _walk_groups_of(
-        self, caller: Caller, user_id: str, count: int, after: Position | None, with_members: bool
+        self, caller: Caller, user_ids: list[str], count: int, after: Position | None, with_members: bool
     ) -> Slice:
-        """A cursor page of the groups ``user_id`` belongs to: its reverse entries (one range query), then the
-        page's groups by point reads. A position is the id of the group its page starts with."""
-        ids = await self._group_ids_of(caller, user_id)
+        """A cursor page of the groups any of ``user_ids`` belongs to: their reverse entries, then the page's groups
+        by point reads. A position is the id of the group its page starts with."""
+        ids = await self._group_ids_of(caller, user_ids)
         first = bisect.bisect_left(ids, after[-1]) if after else 0
         groups = await self._read_groups(caller, ids[first : first + count], with_members)
         following = ids[first + count] if first + count < len(ids) else None
@@ -283,12 +295,12 @@ class GroupService:
         """A filter on ``members``: stores match before they read members, so match here, after reading them.
 
         Entra never filters on members (docs/reference/entra-wire.md §1.0: eq on displayName); this keeps such filters
-        correct at the cost of reading every candidate's members; one membership test alone reads only the user's
-        own entries and the page's groups.
+        correct at the cost of reading every candidate's members; membership tests alone, joined by ``or``, read only
+        those users' own entries and the page's groups.
         """
-        user = _member_of(request)
-        if user is not None:
-            ids = await self._group_ids_of(caller, user)
+        users = _member_tests(request)
+        if users is not None:
+            ids = await self._group_ids_of(caller, users)
             start = max(request.start_index, 1) - 1
             return Page(await self._read_groups(caller, ids[start : start + request.count], with_members), len(ids))
         page = await self._store.query_groups(

@@ -215,6 +215,36 @@ async def test_a_members_filter_pages_a_users_groups_at_the_same_cost_among_10_a
     assert indexed == 3 and counted == 1
 
 
+async def union_filter_costs(client: Client, n: int) -> tuple[list[int], int]:
+    """Groups of any of three users by ``members[value eq A] or …``: each cursor page's round trips, and the
+    startIndex page's, for users in 2 + 2 groups (one shared) and one in none."""
+    made = [await client.post("/scim/v2/Users", {"schemas": [USER], "userName": f"u{n}{i}@x"}) for i in range(3)]
+    a, b, c = (m.json["id"] for m in made)
+    for uid, groups in ((a, ("g00003", "g00005")), (b, ("g00005", "g00008"))):
+        add = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]}
+        for group in groups:
+            assert (await client.patch(f"/scim/v2/Groups/{group}", add)).status == 204
+    text = f'members[value eq "{a}"] or members.value eq "{b}" or members[value eq "{c}"]'
+    url = "/scim/v2/Groups" + query(filter=text, excludedAttributes="members", count="2")
+    pages: list[int] = []
+    seen: list[str] = []
+    walk = Follower(client, url)
+    while "nextCursor" in walk.last:
+        pages.append(await round_trips(walk.step, 200))
+        seen += [g["id"] for g in walk.last["Resources"]]
+    assert seen == ["g00003", "g00005", "g00008"], "the groups of any of the users, once each, in id order"
+    reply = await client.get(url + "&startIndex=2")
+    assert [g["id"] for g in reply.json["Resources"]] == ["g00005", "g00008"] and reply.json["totalResults"] == 3
+    return pages, await round_trips(lambda: client.get(url + "&startIndex=2"), 200)
+
+
+async def test_membership_tests_joined_by_or_read_only_those_users_entries(served: tuple[App, Client]) -> None:
+    """``members[value eq A] or members[value eq B] …`` (what a consumer asks for several users at once) is answered
+    from those users' own membership entries and the page's groups: the same round trips among 10 and 2,000 groups."""
+    small, large, _ = await at_two_sizes(served, "g", (10, 2_000), union_filter_costs)
+    assert small == large
+
+
 @pytest.mark.parametrize(
     "refused",
     [
@@ -232,6 +262,7 @@ async def test_other_members_filters_with_a_cursor_are_refused_with_what_to_do(
     reply = await client.get(url + "&cursor=")
     assert reply.status == 400 and reply.json["scimType"] == "invalidFilter"
     assert 'members[value eq "<user id>"]' in reply.json["detail"] and "startIndex" in reply.json["detail"]
+    assert "joined by or" in reply.json["detail"]
     assert (await client.get(url)).status == 200, "the same filter pages by startIndex"
     sorted_url = "/scim/v2/Groups" + query(filter='members[value eq "u"]', sortBy="displayName")
     assert (await client.get(sorted_url + "&cursor=")).status == 400
