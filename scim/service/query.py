@@ -142,7 +142,7 @@ def plan(filter_text: str | None, render: Callable[[Resource], dict[str, Any]]) 
     spent = [0]
 
     def match(resource: Resource) -> bool:
-        # Issue 12: a scan costs candidates x clauses (members count as candidates of a member filter). An indexed
+        # A scan costs candidates x clauses (members count as candidates of a member filter). An indexed
         # eq (Entra's userName/externalId/displayName/id) leaves one candidate, so only scans meet this budget.
         spent[0] += clauses * (1 + len(resource.members or ()))
         check_work(spent[0])

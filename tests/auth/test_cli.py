@@ -186,7 +186,7 @@ def test_keys(cli: Cli) -> None:
     assert [k["key_id"] for k in keys] == [made["key_id"], first["key_id"]]
     assert [k["signing"] for k in keys] == [False, True]  # the new key waits 90 s before it signs
     cli("key", "retire", "--older-than", "1h", code=1)
-    # Issue 19 item 7: the floor read `6:00:30`; it is written as the option takes it, and taking it works.
+    # The floor read `6:00:30`; it is written as the option takes it, and taking it works.
     floor = re.search(r"at least (\S+) \(the longest token lifetime\)", cli.err)
     assert floor and floor[1] == "6h30s", cli.err
     assert cli("key", "retire", "--older-than", floor[1]) == []

@@ -177,7 +177,7 @@ def test_secret_token_mode_sends_the_token_as_the_bearer(host: Host, capsys: pyt
 
 @pytest.mark.e2e
 def test_the_tenant_url_exactly_as_deploy_md_says_to_enter_it(host: Host, capsys: pytest.CaptureFixture[str]) -> None:
-    """Issue 19 item 6: `…/scim/v2?aadOptscim062020` (deploy.md's Tenant URL) was reported as a wrong Base URL."""
+    """`…/scim/v2?aadOptscim062020` (deploy.md's Tenant URL) was reported as a wrong Base URL."""
     tenant_url = f"{host.scim_url}?aadOptscim062020"
     argv = ["--base-url", tenant_url, "--client-id", host.client_id, "--client-secret", host.client_secret, "--json"]
     code, out = _doctor(capsys, *argv)
@@ -190,7 +190,7 @@ def test_the_tenant_url_exactly_as_deploy_md_says_to_enter_it(host: Host, capsys
 def test_federated_doctor_blames_dns_of_the_login_host_not_the_base_url(
     host: Host, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 19 item 6: a login host that does not resolve was reported as "check the Base URL"."""
+    """A login host that does not resolve was reported as "check the Base URL"."""
     login = "login.doctor-test.invalid"  # .invalid never resolves (RFC 6761)
     monkeypatch.setenv("SCIM_ENTRA_JWKS_URL_TEMPLATE", f"https://{login}/{{tenant}}/discovery/v2.0/keys")
     monkeypatch.setenv("SCIM_ENTRA_ISSUER_TEMPLATE", f"https://{login}/{{tenant}}/v2.0")

@@ -1,4 +1,4 @@
-"""Issue #15 acceptance: Entra's client assertion (RFC 7523) at the token endpoint, against a local JWKS over HTTP."""
+"""Entra's client assertion (RFC 7523) at the token endpoint, against a local JWKS over HTTP."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Issue #12 findings 5, 8 and 9 (auth): each reproduced over the registered triggers, each fixed.
+"""Hostile input to authentication, each case reproduced over the registered triggers and fixed:
 
-5: non-ASCII bytes in a Basic header were a 500 with a traceback, before the throttle counted them; a signed
-   token whose exp is NaN or Infinity was a 500.
-8: the hand-written verifier accepted four encodings of one signature, and an unknown kid answered otherwise
-   than a bad signature.
-9: the token endpoint stripped whitespace from a form secret and matched its content type by prefix.
+* non-ASCII bytes in a Basic header were a 500 with a traceback, before the throttle counted them; a signed
+  token whose exp is NaN or Infinity was a 500.
+* the hand-written verifier accepted four encodings of one signature, and an unknown kid answered otherwise
+  than a bad signature.
+* the token endpoint stripped whitespace from a form secret and matched its content type by prefix.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def _sub_actions(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Ac
 
 
 def test_every_option_has_help_text() -> None:
-    """Issue 14 item 9: `scimctl <command> --help` explains every option and argument."""
+    """`scimctl <command> --help` explains every option and argument."""
     actions = _sub_actions(scim.cli._parser())
     missing = [f"{where}: {'/'.join(a.option_strings) or a.dest}" for where, a in actions if not a.help]
     assert missing == []
@@ -94,7 +94,7 @@ def test_every_command_against_the_local_host(cli: Cli, tmp_path: Path, monkeypa
     assert cli("role", "add", "--directory", "contoso", "Auditor") == {"value": "Auditor", "display_name": "Auditor"}
     roles_csv = tmp_path / "roles.csv"
     roles_csv.write_text("name\nOperator\nBad Name\n", encoding="utf-8")
-    # Issue 19 item 7: refused rows used to exit 0, so a script could not tell.
+    # Refused rows used to exit 0, so a script could not tell.
     assert cli("role", "import", "--directory", "contoso", str(roles_csv), code=1) == {
         "added": ["Operator"],
         "existing": [],
@@ -211,7 +211,7 @@ def test_every_command_against_the_local_host(cli: Cli, tmp_path: Path, monkeypa
 
 
 def _doctor_from_outside_the_client_networks(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 14 item 4: doctor with a client limited to Entra's ranges says why it is 403 and what to do."""
+    """Doctor with a client limited to Entra's ranges says why it is 403 and what to do."""
     entra = cli("client", "create", "--directory", "contoso", "--networks", "20.190.128.0/18", "40.126.0.0/18")
     base = cli.http.base + "/scim/v2"
     monkeypatch.setenv(DOCTOR_SECRET_ENV, entra["client_secret"])
@@ -242,7 +242,7 @@ def test_client_pinned_to_a_tenant_for_entras_own_token(cli: Cli) -> None:
 def test_a_file_that_cannot_be_opened_is_named_in_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 19 item 7: `[Errno 2] No such file or directory: '…/dev.json.partial'` named a temporary file."""
+    """`[Errno 2] No such file or directory: '…/dev.json.partial'` named a temporary file."""
     store, secrets = MemoryStore(), MemorySecretStore()
     monkeypatch.setattr(scim.cli, "app_factory", lambda s: build_app(s, store=store, secret_store=secrets))
     assert scim.cli.main(["directory", "create", "dev"]) == 0

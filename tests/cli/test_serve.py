@@ -161,7 +161,7 @@ def _free(port: int) -> bool:
 def test_sigterm_to_make_run_stops_the_whole_tree_and_frees_the_port(
     tmp_path: Path, to_group: bool, port_setting: str
 ) -> None:
-    """Issue 19 item 3: the recipe ran through `/bin/sh -c`, which kept the signal, so `scimctl serve` and both
+    """The recipe ran through `/bin/sh -c`, which kept the signal, so `scimctl serve` and both
     Azurites outlived make and the next `make run` found the port taken; and make run had no port setting."""
     env = make_run_env(tmp_path / ".data")
     port = free_port()
@@ -206,7 +206,7 @@ def test_sigterm_to_make_run_stops_the_whole_tree_and_frees_the_port(
 def test_a_restart_keeps_the_dev_directory_s_policies(
     make_run: MakeRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 19 item 7: each start reset dev's name policy to strict (while keeping its role mode)."""
+    """Each start reset dev's name policy to strict (while keeping its role mode)."""
     for name, value in make_run.admin_env().items():
         monkeypatch.setenv(name, value)
     assert main(["directory", "set-policy", "dev", "--policy", "normalize", "--role-mode", "multiple"]) == 0
@@ -218,7 +218,7 @@ def test_a_restart_keeps_the_dev_directory_s_policies(
 
 
 def test_test_hosts_reserve_azurite_s_queue_port_too(tmp_path: Path) -> None:
-    """Issue 19 item 7: the docs test chose a free table port and took the port below it for queues, which
+    """The docs test chose a free table port and took the port below it for queues, which
     another test's Azurite could hold; both are now chosen free and passed to `make run`'s settings."""
     env = make_run_env(tmp_path)
     tables, queues = int(env["SCIM_AZURITE_PORT"]), int(env["SCIM_AZURITE_QUEUE_PORT"])
@@ -226,7 +226,7 @@ def test_test_hosts_reserve_azurite_s_queue_port_too(tmp_path: Path) -> None:
 
 
 def test_the_banner_s_admin_line_reaches_scimctl_from_a_plain_shell(make_run: MakeRun, tmp_path: Path) -> None:
-    """Issue 19 item 2: the banner pointed scimctl at the store but not scimctl itself, which make install
+    """The banner pointed scimctl at the store but not scimctl itself, which make install
     leaves in .venv/bin, off PATH: pasting the line then running scimctl said `command not found`."""
     (line,) = [x.strip() for x in make_run.host.output().splitlines() if x.strip().startswith("export PATH=")]
     env = plain_shell_env()

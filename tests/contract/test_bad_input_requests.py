@@ -261,7 +261,7 @@ async def test_unknown_paths_under_the_base_url_get_a_scim_404_that_names_the_en
 async def test_paths_outside_the_base_url_get_a_scim_404_and_a_log_line(
     client: Client, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Issue 14 item 8: not the host's plain-text 404, and on-call can see what was asked for."""
+    """Not the host's plain-text 404, and on-call can see what was asked for."""
     with caplog.at_level(logging.INFO, logger="scim.routes"):
         reply = await client.get(path + "?filter=userName%20eq%20%22someone%22")
     assert_error(reply, 404, None, path, "/scim/v2", "/oauth2/token")
@@ -278,7 +278,7 @@ async def test_a_wrong_method_on_a_fixed_route_is_405_not_404(client: Client, me
 
 
 async def test_a_client_secret_pasted_as_the_bearer_token_gets_the_long_lived_token_hint(client: Client) -> None:
-    """Issue 14 item 8: Entra's Secret Token field holding the client secret instead of a long-lived token."""
+    """Entra's Secret Token field holding the client secret instead of a long-lived token."""
     reply = await client.get(USERS, token=CLIENT_SECRET)
     assert reply.status == 401
     detail = reply.json["detail"]

@@ -55,7 +55,7 @@ async def test_values_per_operation_past_the_budget_are_invalid_value(client: Cl
 async def test_removing_more_members_than_the_budget_is_too_many_and_changes_nothing(
     client: Client, app: App, admin: Any
 ) -> None:
-    """Issue 12: a PATCH removing 100,000 made-up members was accepted (and fanned out on Tables)."""
+    """A PATCH removing 100,000 made-up members was accepted (and fanned out on Tables)."""
     group = await admin.add_group("dev", "FinanceTeam")
     before = await stored_group(app, group.id)
     made_up = [{"value": f"nobody-{i}"} for i in range(MAX_MEMBER_CHANGES + 1)]
@@ -93,7 +93,7 @@ async def _groups_with_members(app: App, groups: int, size: int) -> list[str]:
 
 
 async def test_a_group_listing_with_members_is_paged_within_the_member_budget(client: Client, app: App) -> None:
-    """Issue 12: GET /Groups?count=1000 rendered every member of every group (2.2 MB for 10 groups of 1,500)."""
+    """GET /Groups?count=1000 rendered every member of every group (2.2 MB for 10 groups of 1,500)."""
     size = MAX_LISTED_MEMBERS // 2 + 1
     ids = await _groups_with_members(app, 3, size)
     seen: list[str] = []

@@ -316,7 +316,7 @@ async def test_remove_display_name_is_refused(client: Client, app: App, finance:
 async def test_delete_under_strict_unlinks_and_keeps_the_catalog_name(
     client: Client, app: App, finance: str, users: dict[str, str]
 ) -> None:
-    """Issue 20: Entra's DELETE removed the admin's catalog group, so a later re-assignment was refused."""
+    """Entra's DELETE removed the admin's catalog group, so a later re-assignment was refused."""
     await client.patch(f"{GROUPS}/{finance}", patch(op("Add", "members", [{"value": users["u1"]}])))
     reply = await client.delete(f"{GROUPS}/{finance}")
     assert reply.status == 204 and reply.body == b""

@@ -67,7 +67,7 @@ async def test_lone_surrogates_in_patch_values_and_group_names_are_refused(clien
 
 
 async def test_a_surrogate_stored_before_the_check_does_not_poison_reads(client: Client, app: App) -> None:
-    """Issue 12: one such user made GET by id, every list and the userName filter answer 500."""
+    """One such user made GET by id, every list and the userName filter answer 500."""
     await app.store.create_user(
         "dev", Resource(id="legacy", data={"userName": "old\ud800@x"}, created="", last_modified="")
     )

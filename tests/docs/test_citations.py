@@ -37,7 +37,7 @@ OUTSIDE = re.compile(
     + r"msal)\.md"
 )
 BARE_REFERENCE = re.compile(r"\breference\s+(?:[\w.-]+\.md\s+)?" + "§")
-PROJECT_ISSUE = re.compile(r"\bissues?\s+#?\d+")
+PROJECT_ISSUE = re.compile(r"\bissues?\s+#?\d+", re.IGNORECASE)
 # A section cited in a document of the repository: docs/reference/x.md §N, reference/x.md §N (from docs/), x.md §N
 # (inside docs/reference/), docs/security.md §N.
 CITED = re.compile(

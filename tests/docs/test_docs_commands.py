@@ -194,7 +194,7 @@ def reader_env(folder: Path) -> dict[str, str]:
 
 
 def test_scimctl_is_reached_through_the_readme_path_line_alone(tmp_path: Path) -> None:
-    """Issue 19 item 2: the docs test used to put .venv/bin on PATH itself, so the README never had to say how."""
+    """The docs test used to put .venv/bin on PATH itself, so the README never had to say how."""
     env = reader_env(tmp_path)
     where = "command -v scimctl"
     before = subprocess.run(["bash", "-c", where], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
@@ -240,7 +240,7 @@ def test_the_commands_of_a_page_run(page: Path, docs_host: tuple[Host, dict[str,
 
 
 def test_deploy_md_walks_the_entra_side_end_to_end() -> None:
-    """Issue 14 item 11: the manual Entra steps around the product, each where an admin looks for it."""
+    """The manual Entra steps around the product, each where an admin looks for it."""
     deploy = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     steps = [
         "### 1. Create the enterprise application",
@@ -256,7 +256,7 @@ def test_deploy_md_walks_the_entra_side_end_to_end() -> None:
     assert -1 not in positions and positions == sorted(positions), dict(zip(steps, positions, strict=True))
     for fact in ("| Value | the catalog name, exactly", "**Default attribute mappings.**", "Start provisioning"):
         assert fact in deploy, fact
-    # Issue 19 item 7: the manual path had no SAML single sign-on step.
+    # The manual path had no SAML single sign-on step.
     saml = deploy[deploy.find("### 9. SAML single sign-on") :]
     assert positions[-1] < deploy.find("### 9. SAML single sign-on"), "step 9 follows step 8"
     for fact in ("Identifier (Entity ID)", "Reply URL", "Unique User Identifier (Name ID)", "`userName`"):
@@ -266,7 +266,7 @@ def test_deploy_md_walks_the_entra_side_end_to_end() -> None:
 
 
 def test_deploy_md_lists_every_role_assignment_rbac_bicep_grants() -> None:
-    """Issue 19 item 7: the table left out the queue roles infra/app/rbac.bicep grants the app and the admin."""
+    """The table left out the queue roles infra/app/rbac.bicep grants the app and the admin."""
     bicep = (ROOT / "infra" / "app" / "rbac.bicep").read_text(encoding="utf-8")
     deploy = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     who = {"appPrincipalId": "app identity", "principalId": "you (`principalId`, optional)"}
@@ -288,7 +288,7 @@ OUTSIDE = re.compile(r"\.\./shared|ROOT\.parent|parents\[\d\] / \"shared\"|share
 
 
 def test_nothing_in_the_repository_reads_or_links_outside_it() -> None:
-    """Issue 19 item 4: a clone stands alone. Only .ci/run may look beside the checkout, for third-party material
+    """A clone stands alone. Only .ci/run may look beside the checkout, for third-party material
     (Microsoft's Postman collection) that tests take from a setting and skip without."""
     listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     this = Path(__file__).resolve().relative_to(ROOT).as_posix()

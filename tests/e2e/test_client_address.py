@@ -1,4 +1,4 @@
-"""Issue 12 finding 3: the local host takes the caller's address from the socket, never from a header the caller
+"""The local host takes the caller's address from the socket, never from a header the caller
 wrote, unless SCIM_TRUSTED_PROXIES names the peer as a proxy (docs/security.md §4.2).
 """
 

@@ -136,7 +136,7 @@ def _patch(*operations: dict[str, object]) -> dict[str, object]:
 
 
 def test_every_example_meets_every_event_type_and_resource_shape(host: Host, tmp_path: Path) -> None:
-    """Issue 19 item 5: the feed example read `sequence` as a number and crashed on the first member event (whose
+    """The feed example read `sequence` as a number and crashed on the first member event (whose
     sequence is null), and the test sent it user events only. Here each example meets every shape it can."""
     entra = {"Authorization": f"Bearer {host.token()}"}
     with httpx.Client(base_url=host.scim_url, headers=entra, timeout=30) as http:
@@ -201,7 +201,7 @@ def _every_event_type_and_shape(host: Host, http: httpx.Client, tmp_path: Path) 
 
 
 def test_ctrl_c_ends_changes_tail_without_a_traceback(host: Host) -> None:
-    """Issue 19 item 7: following the feed (docs/integration.md) and pressing Ctrl-C printed a traceback."""
+    """Following the feed (docs/integration.md) and pressing Ctrl-C printed a traceback."""
     entra = {"Authorization": f"Bearer {host.token()}"}
     made = httpx.post(f"{host.scim_url}/Users", json={"schemas": [USER], "userName": "ctrl@x.test"}, headers=entra)
     assert made.status_code == 201

@@ -115,7 +115,7 @@ def source() -> dict[str, Any]:
 
 
 def test_without_the_setting_the_replay_skips_and_says_why(tmp_path: Path) -> None:
-    """Issue 19 item 4: the collection was read from beside the checkout, so a clone alone failed three tests."""
+    """The collection was read from beside the checkout, so a clone alone failed three tests."""
     with pytest.raises(pytest.skip.Exception, match=f"{COLLECTION_SETTING} is not set"):
         collection_path({})
     with pytest.raises(AssertionError, match="names no file"):

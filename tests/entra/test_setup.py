@@ -281,7 +281,7 @@ def test_dry_run_without_a_tenant_plans_a_new_app_without_signing_in(
 def test_dry_run_offline_says_in_words_that_the_login_host_does_not_resolve(
     cli: Cli, graph: GraphDouble, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 19 item 7: offline, the refusal quoted requests' repr (HTTPSConnectionPool(...): Max retries ...)."""
+    """Offline, the refusal quoted requests' repr (HTTPSConnectionPool(...): Max retries ...)."""
     _catalog(cli, "Auditor")
     monkeypatch.setenv("SCIM_ENTRA_AUTHORITY_HOST", "https://login.offline-test.invalid")  # .invalid never resolves
     cli("entra", "setup", "--directory", "contoso", "--dry-run", code=1)

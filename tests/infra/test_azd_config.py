@@ -120,7 +120,7 @@ def test_funcignore_keeps_the_app_and_drops_the_rest() -> None:
 
 
 def test_new_parameters_are_azd_variables(azd_params: dict[str, Any]) -> None:
-    """Issue 14 item 10/12: settable with `azd env set`, so they survive the next provision."""
+    """Settable with `azd env set`, so they survive the next provision."""
     expected = {
         "logPii": "${SCIM_LOG_PII=false}",
         "clientAddressHeader": "${SCIM_CLIENT_ADDRESS_HEADER}",

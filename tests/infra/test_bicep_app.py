@@ -158,7 +158,7 @@ def test_entra_only_restriction_admits_the_azure_active_directory_tag(
 
 
 def test_front_door_restriction_admits_only_this_profile(api: dict[str, Any]) -> None:
-    """Issue 14 item 12: the Front Door restriction of security.md §4.2 is a parameter, not a hand-made rule."""
+    """The Front Door restriction of security.md §4.2 is a parameter, not a hand-made rule."""
     parts = api["variables"]["restrictionRules"]["value"]["function"]["parameters"]
     front_door = parts["arg_2"]["operator"]["operands"]
     assert front_door["condition"]["function"] == {"type": "empty", "parameters": {"item_to_test": "frontDoorId"}}

@@ -1,4 +1,4 @@
-"""Issue 12 finding 7: request values are escaped before any log line or span attribute, so an id holding %0A
+"""Request values are escaped before any log line or span attribute, so an id holding %0A
 cannot forge a console line and ANSI escapes cannot repaint the operator's terminal.
 """
 

@@ -348,7 +348,7 @@ def test_a_long_and_chain_evaluates_without_deep_recursion() -> None:
 
 @pytest.mark.parametrize("joiner", [" and ", " or "])
 def test_a_filter_past_the_clause_budget_is_refused_naming_it(joiner: str) -> None:
-    """Issue 12: 511 `pr or` clauses took 2.2 s over a directory; each clause costs a pass over every candidate."""
+    """511 `pr or` clauses took 2.2 s over a directory; each clause costs a pass over every candidate."""
     text = joiner.join(["userName pr"] * (MAX_CLAUSES + 1))
     assert len(text) <= MAX_LENGTH
     with pytest.raises(InvalidFilter, match=f"at most {MAX_CLAUSES} comparisons"):
