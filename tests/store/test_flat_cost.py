@@ -180,6 +180,17 @@ class Follower:
         return reply
 
 
+async def walk_ids(client: Client, url: str) -> tuple[list[int], list[str]]:
+    """Follow a cursor walk from ``url`` to its end: each page's round trips, and the ids read, in order."""
+    pages: list[int] = []
+    seen: list[str] = []
+    walk = Follower(client, url)
+    while "nextCursor" in walk.last:
+        pages.append(await round_trips(walk.step, 200))
+        seen += [r["id"] for r in walk.last["Resources"]]
+    return pages, seen
+
+
 async def member_filter_costs(client: Client, n: int) -> tuple[list[int], int, int]:
     """A user's groups by ``members[value eq]``: each cursor page's round trips, the index page's and a count."""
     made = await client.post("/scim/v2/Users", {"schemas": [USER], "userName": f"member{n}@contoso.example"})
@@ -189,12 +200,7 @@ async def member_filter_costs(client: Client, n: int) -> tuple[list[int], int, i
     for group in joined:
         assert (await client.patch(f"/scim/v2/Groups/{group}", add)).status == 204
     url = "/scim/v2/Groups" + query(filter=f'members[value eq "{uid}"]', excludedAttributes="members", count="2")
-    pages: list[int] = []
-    seen: list[str] = []
-    walk = Follower(client, url)
-    while "nextCursor" in walk.last:
-        pages.append(await round_trips(walk.step, 200))
-        seen += [g["id"] for g in walk.last["Resources"]]
+    pages, seen = await walk_ids(client, url)
     assert seen == joined, "every group the user is in, once, in id order"
     indexed = await round_trips(lambda: client.get(url + "&startIndex=3"), 200)
     reply = await client.get(url + "&startIndex=3")
@@ -226,12 +232,7 @@ async def union_filter_costs(client: Client, n: int) -> tuple[list[int], int]:
             assert (await client.patch(f"/scim/v2/Groups/{group}", add)).status == 204
     text = f'members[value eq "{a}"] or members.value eq "{b}" or members[value eq "{c}"]'
     url = "/scim/v2/Groups" + query(filter=text, excludedAttributes="members", count="2")
-    pages: list[int] = []
-    seen: list[str] = []
-    walk = Follower(client, url)
-    while "nextCursor" in walk.last:
-        pages.append(await round_trips(walk.step, 200))
-        seen += [g["id"] for g in walk.last["Resources"]]
+    pages, seen = await walk_ids(client, url)
     assert seen == ["g00003", "g00005", "g00008"], "the groups of any of the users, once each, in id order"
     reply = await client.get(url + "&startIndex=2")
     assert [g["id"] for g in reply.json["Resources"]] == ["g00005", "g00008"] and reply.json["totalResults"] == 3
