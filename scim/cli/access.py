@@ -181,8 +181,13 @@ async def _key_list(app: App, admin: AdminService, args: argparse.Namespace) -> 
 
 async def _key_rotate(app: App, admin: AdminService, args: argparse.Namespace) -> Any:
     made = await _ring(app, admin, args).rotate()
-    signed = "events signed before" if args.events else "old tokens"
-    print(f"scimctl: the new key signs in about 90 s; {signed} stay valid until they expire.", file=sys.stderr)
+    # Tokens expire on their own; SETs never do, so their keys verify until retired (`key retire --events`).
+    kept = (
+        "events signed before verify until their key is retired"
+        if args.events
+        else "old tokens stay valid until they expire"
+    )
+    print(f"scimctl: the new key signs in about 90 s; {kept}.", file=sys.stderr)
     return {"key_id": made.version, "created": stamp(made.created)}
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim.app import App
-from scim.cli._common import Subparsers, leaf
+from scim.cli._common import Subparsers, leaf, stamp
 from scim.config import Settings
 from scim.service.admin import AdminService
 from scim.service.directories import AdminError
@@ -81,7 +81,7 @@ async def _replay(app: App, admin: AdminService, args: argparse.Namespace) -> An
     if since.utcoffset() is None:
         since = since.replace(tzinfo=UTC)
     start = await app.events.replay(client.directory, client.id, since)
-    return {"client": client.id, "directory": client.directory, "replays_from": start.isoformat()}
+    return {"client": client.id, "directory": client.directory, "replays_from": stamp(start)}
 
 
 def register(sub: Subparsers) -> None:
