@@ -100,8 +100,14 @@ async def sweep_forever(app: App, every: float = SWEEP_EVERY) -> None:
 
 def _admin_env(env: dict[str, str]) -> str:
     """The exports that put scimctl on PATH (make install leaves it in .venv/bin) and point it at this local
-    host's store and secrets."""
-    names = ("SCIM_STORE", "SCIM_TABLES_CONNECTION_STRING", "SCIM_QUEUES_CONNECTION_STRING", "SCIM_SECRETS_FILE")
+    host's store, secrets and URL (client create prints the Base URL and Token URL of the port served)."""
+    names = (
+        "SCIM_STORE",
+        "SCIM_TABLES_CONNECTION_STRING",
+        "SCIM_QUEUES_CONNECTION_STRING",
+        "SCIM_SECRETS_FILE",
+        "SCIM_PUBLIC_BASE_URL",
+    )
     bin_dir = shlex.quote(str(Path(sys.executable).parent))  # the environment this scimctl runs from
     return f'export PATH={bin_dir}:"$PATH" ' + " ".join(f"{name}={shlex.quote(env[name])}" for name in names)
 

@@ -234,3 +234,15 @@ def test_the_banner_s_admin_line_reaches_scimctl_from_a_plain_shell(make_run: Ma
     done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "dev" in [d["directory"] for d in json.loads(done.stdout)]
+
+
+def test_a_client_made_from_the_banner_s_shell_names_the_port_served(make_run: MakeRun, tmp_path: Path) -> None:
+    """On a port other than 7071, `client create` from the banner's shell printed 7071's Base URL and Token URL."""
+    (line,) = [x.strip() for x in make_run.host.output().splitlines() if x.strip().startswith("export PATH=")]
+    script = f"set -eu\n{line}\nscimctl client create --directory dev --read-only --json"
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=plain_shell_env(), capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    assert (made["base_url"], made["token_url"]) == (make_run.host.scim_url, make_run.host.token_url)
