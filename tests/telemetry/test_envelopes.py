@@ -91,6 +91,8 @@ KINDS = [
     ("GET", "/scim/v2/ServiceProviderConfig", None, "discovery.service_provider_config", "200"),
     ("GET", "/scim/v2/ResourceTypes", None, "discovery.resource_types", "200"),
     ("GET", "/scim/v2/Schemas", None, "discovery.schemas", "200"),
+    ("GET", "/scim/v2/Events/jwks", None, "events.jwks", "200"),
+    ("POST", "/scim/v2/Events", {}, "events.poll", "403"),  # the dev client has full scope; readers poll
     ("GET", "/health", None, "health", "200"),
     ("GET", "/health/ready", None, "health.ready", "200"),
     ("GET", "/scim/v2/Nothing", None, "route.unknown", "404"),
